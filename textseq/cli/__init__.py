@@ -1,0 +1,95 @@
+"""The ``textseq`` command line: a thin layer of click commands over the library.
+
+:func:`run` turns every way a command can end into an exit code and at most one line on stderr:
+usage errors 2, data errors 1, Ctrl-C 130, a closed pipe (``| head``) quietly.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+import click
+
+from textseq import __version__
+from textseq.console import Console
+from textseq.errors import TextseqError
+
+EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what `cat` reports when its reader goes away
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+HELP = """Classic sequence models of text, as commands for Unix pipes.
+
+Every command reads text from FILE arguments or stdin ('-' or none; .gz, .bz2 and .xz
+transparently), writes data to stdout and everything else to stderr. Between commands the
+data is one sequence per line, tokens separated by single spaces.
+
+\b
+Examples:
+  cat book.txt | textseq tokenize | textseq vocab --top 20
+  textseq tokenize --lower --sentences book.txt.gz > book.tok
+  textseq tokenize train-spm -O book.model --vocab-size 8000 book.txt
+  textseq plugins
+"""
+
+
+def build_cli(console: Console | None = None) -> click.Group:
+    """The ``textseq`` group with the built-in commands and every plugin's commands."""
+    from textseq.cli.plugins import plugins_command
+    from textseq.cli.tokenize import detokenize_command, tokenize_group
+    from textseq.cli.vocab import vocab_command
+    from textseq.plugins import get_plugins
+
+    @click.group(name="textseq", help=HELP, context_settings=CONTEXT_SETTINGS)
+    @click.version_option(__version__, "-V", "--version", prog_name="textseq", message="%(prog)s %(version)s")
+    def textseq() -> None:
+        pass
+
+    for command in (tokenize_group, detokenize_command, vocab_command, plugins_command):
+        textseq.add_command(command)
+    get_plugins(console).add_commands(textseq)
+    return textseq
+
+
+def run(argv: Sequence[str] | None = None, console: Console | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    console = console if console is not None else Console()
+    try:
+        group = build_cli(console)
+        group.main(args=list(argv) if argv is not None else None, prog_name="textseq", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except TextseqError as exc:
+        console.error(str(exc))
+        return exc.exit_code
+    except (click.Abort, KeyboardInterrupt):
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    return 0
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's last flush does not complain."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def main() -> None:
+    sys.exit(run())

@@ -1,0 +1,153 @@
+"""What every command shares: its streams, common options, and reading its inputs."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO, TypeVar
+
+import click
+
+from textseq.console import Console
+from textseq.streams import ERROR_POLICIES, read_text_blocks, total_size
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class App:
+    """The streams a command uses; tests inject their own (the csvkit habit)."""
+
+    stdin: BinaryIO = field(default_factory=lambda: sys.stdin.buffer)
+    stdout: BinaryIO = field(default_factory=lambda: sys.stdout.buffer)
+    console: Console = field(default_factory=Console)
+
+    def quiet(self, quiet: bool) -> App:
+        if quiet:
+            self.console.quiet = True
+            self.console.show_progress = False
+        return self
+
+
+pass_app = click.make_pass_decorator(App, ensure=True)
+
+
+def input_files(function: F) -> F:
+    """``[FILE]...``: paths, '-' for standard input, none for standard input."""
+    return click.argument("files", nargs=-1, metavar="[FILE]...", type=click.Path(dir_okay=True, allow_dash=True))(function)
+
+
+def errors_option(function: F) -> F:
+    return click.option(
+        "--errors",
+        type=click.Choice(ERROR_POLICIES),
+        default="strict",
+        show_default=True,
+        help="What to do with bytes that are not UTF-8: stop with an error, replace them with U+FFFD, or drop them.",
+    )(function)
+
+
+def quiet_option(function: F) -> F:
+    return click.option("-q", "--quiet", is_flag=True, help="Say nothing on stderr but errors.")(function)
+
+
+def output_option(function: F) -> F:
+    return click.option(
+        "-O",
+        "--output",
+        type=click.Path(dir_okay=False, allow_dash=True),
+        default=None,
+        help="Write to this file (atomically; .gz/.bz2/.xz compressed by name) instead of stdout.",
+    )(function)
+
+
+def json_option(function: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(function)
+
+
+def read_blocks(app: App, files: tuple[str, ...], errors: str, description: str = "reading") -> Iterator[str]:
+    """Blocks of whole lines from every input in turn (stdin when none), with a progress bar on a
+    terminal and a hint when stdin is a terminal."""
+    paths = list(files) or ["-"]
+    if "-" in paths and _isatty(app.stdin):
+        app.console.info("reading text from the terminal: type it and end with Ctrl-D, or give a FILE (see --help)")
+    with app.console.progress(description, total=total_size(paths)) as update:
+        yield from read_text_blocks(paths, errors, app.stdin, progress=update)
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def parse_params(params: tuple[str, ...]) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs; values that read as JSON (numbers, true/false, null) are converted."""
+    options: dict[str, Any] = {}
+    for param in params:
+        key, sep, value = param.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"expected KEY=VALUE, got {param!r}", param_hint="--param")
+        try:
+            options[key.replace("-", "_")] = json.loads(value)
+        except ValueError:
+            options[key.replace("-", "_")] = value
+    return options
+
+
+def echo_json(app: App, value: Any) -> None:
+    app.stdout.write((json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+
+
+class DefaultCommand(click.Command):
+    """The command a :class:`DefaultGroup` runs when no subcommand is named; its help lists the
+    group's subcommands too."""
+
+    group: click.Group | None = None
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_epilog(ctx, formatter)
+        if self.group is not None and self.group.commands:
+            rows = [(name, cmd.get_short_help_str(60)) for name, cmd in sorted(self.group.commands.items()) if not cmd.hidden]
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+class _DefaultContext(click.Context):
+    @property
+    def command_path(self) -> str:
+        return super().command_path.rstrip()
+
+
+DefaultCommand.context_class = _DefaultContext
+
+_DEFAULT = "\0default"
+
+
+class DefaultGroup(click.Group):
+    """A group that runs ``default`` when its first argument names no subcommand, so that
+    ``textseq tokenize FILE`` and ``textseq tokenize train-spm ...`` both work."""
+
+    def __init__(self, *args: Any, default: DefaultCommand, **kwargs: Any) -> None:
+        kwargs.setdefault("help", default.help)
+        kwargs.setdefault("short_help", default.short_help)
+        super().__init__(*args, **kwargs)
+        self.default = default
+        default.group = self
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or args[0] not in self.commands:
+            args = [_DEFAULT, *args]
+        return super().parse_args(ctx, args)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        if args and args[0] == _DEFAULT:
+            return "", self.default, args[1:]
+        return super().resolve_command(ctx, args)
+
+    def get_help(self, ctx: click.Context) -> str:
+        with self.default.make_context("", [], parent=ctx, resilient_parsing=True) as sub:
+            return self.default.get_help(sub)

@@ -1,0 +1,200 @@
+"""``textseq tokenize``, ``textseq tokenize train-spm`` and ``textseq detokenize``."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import click
+
+from textseq.cli.common import (
+    App,
+    DefaultCommand,
+    DefaultGroup,
+    errors_option,
+    input_files,
+    output_option,
+    parse_params,
+    pass_app,
+    quiet_option,
+    read_blocks,
+)
+from textseq.errors import InputError
+from textseq.streams import open_output
+from textseq.tokenize.base import NORMALIZATIONS, Tokenizer, tokenize_blocks
+from textseq.tokenize.spm import MODEL_TYPES
+
+
+def make_tokenizer(name: str, options: dict[str, Any]) -> Tokenizer:
+    """The registered tokenizer ``name`` built with ``options``; bad options are usage errors."""
+    from textseq.plugins import get_plugins
+
+    factory = get_plugins().registry("tokenizer").get(name).implementation
+    try:
+        inspect.signature(factory).bind(**options)
+    except TypeError:
+        accepted = [p for p in inspect.signature(factory).parameters if p not in ("self", "args", "kwargs", "options")]
+        given = ", ".join(sorted(options))
+        raise click.UsageError(
+            f"tokenizer '{name}' does not take the options given ({given}); it takes: {', '.join(accepted) or 'none'}"
+        ) from None
+    try:
+        return factory(**options)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _tokenizer_options(tokenizer: str | None, spm_model: str | None, ids: bool, alpha: float | None, nbest: int, seed: int | None, params: tuple[str, ...]) -> tuple[str, dict[str, Any]]:
+    name = tokenizer or ("spm" if spm_model else "word")
+    options = parse_params(params)
+    if name == "spm":
+        if not spm_model:
+            raise click.UsageError("the spm tokenizer needs a model: --spm MODEL (train one with 'textseq tokenize train-spm')")
+        options.update(model=spm_model, ids=ids, alpha=alpha, nbest=nbest, seed=seed)
+    else:
+        for flag, value in (("--spm", spm_model), ("--ids", ids or None), ("--sample", alpha), ("--seed", seed)):
+            if value is not None:
+                raise click.UsageError(f"{flag} works only with the spm tokenizer, not '{name}'")
+    return name, options
+
+
+_tokenizer_choice = click.option("-t", "--tokenizer", metavar="NAME", default=None, help="Tokenizer to use: word (default), whitespace, char, spm, or one a plugin registered (see 'textseq plugins').")
+_spm_model = click.option("--spm", "spm_model", metavar="MODEL", type=click.Path(dir_okay=False), help="A sentencepiece .model file (implies -t spm).")
+_ids = click.option("--ids", is_flag=True, help="spm: integer piece ids instead of pieces.")
+_param = click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE", help="An option for the tokenizer (for plugins' tokenizers); repeatable.")
+
+
+@click.command(
+    cls=DefaultCommand,
+    epilog="""\b
+Examples:
+  cat book.txt | textseq tokenize | textseq vocab --top 10
+  textseq tokenize --lower --sentences book.txt > book.tok
+  textseq tokenize -t char book.txt | textseq detokenize -t char   # the same text back
+  textseq tokenize --spm book.model --ids book.txt""",
+)
+@input_files
+@_tokenizer_choice
+@_spm_model
+@click.option("--lower", is_flag=True, help="Lower-case the text first.")
+@click.option("--normalize", type=click.Choice(NORMALIZATIONS), default=None, help="Unicode normalization first [default: nfkc for word, none for the others].")
+@click.option("--sentences", is_flag=True, help="Split running text into one sentence per line first (paragraphs are runs of non-blank lines).")
+@_ids
+@click.option("--sample", "alpha", type=float, default=None, metavar="ALPHA", help="spm: sample a segmentation (subword regularization) with smoothing ALPHA.")
+@click.option("--nbest", type=int, default=-1, show_default=True, help="spm with --sample: sample from the N best segmentations (-1: all).")
+@click.option("--seed", type=int, default=None, help="spm with --sample: random seed.")
+@_param
+@output_option
+@errors_option
+@quiet_option
+@pass_app
+def tokenize_command(app: App, files: tuple[str, ...], tokenizer: str | None, spm_model: str | None, lower: bool,
+                     normalize: str | None, sentences: bool, ids: bool, alpha: float | None, nbest: int, seed: int | None,
+                     params: tuple[str, ...], output: str | None, errors: str, quiet: bool) -> None:
+    """Split text into tokens: one line of space-separated tokens per line of text.
+
+    The word tokenizer keeps words of any script whole (with their apostrophes and hyphens, as in
+    don't and well-known), numbers (3.14, 1,000), URLs and e-mail addresses; it makes every other
+    symbol, and each CJK ideograph, a token of its own. Blank lines stay blank, so the output lines
+    up with the input.
+    """
+    app.quiet(quiet)
+    name, options = _tokenizer_options(tokenizer, spm_model, ids, alpha, nbest, seed, params)
+    if normalize is not None and name == "spm":
+        raise click.UsageError("--normalize does not apply to spm: the model carries its own normalization")
+    tok = make_tokenizer(name, options)
+    blocks = read_blocks(app, files, errors, "tokenizing")
+    with open_output(output, app.stdout) as out:
+        for text in tokenize_blocks(blocks, tok, lower=lower, normalize=normalize, sentences=sentences):
+            out.write(text)
+
+
+@click.command(
+    "train-spm",
+    epilog="""\b
+Examples:
+  textseq tokenize train-spm -O book.model --vocab-size 8000 book.txt
+  cat *.txt | textseq tokenize train-spm -O bpe.model --model-type bpe --vocab-size 16000
+  textseq tokenize --spm book.model book.txt | textseq detokenize --spm book.model""",
+)
+@input_files
+@click.option("-O", "--output", required=True, type=click.Path(dir_okay=False), help="Where to write the .model file (atomically).")
+@click.option("--model-type", type=click.Choice(MODEL_TYPES), default="unigram", show_default=True, help="Segmentation algorithm.")
+@click.option("--vocab-size", type=click.IntRange(min=2), default=8000, show_default=True, help="Number of pieces.")
+@click.option("--input-sentence-size", type=click.IntRange(min=0), default=0, help="Train on a random sample of this many lines (0: all).")
+@click.option("--user-symbols", default="", metavar="A,B,...", help="Comma-separated symbols that are always single pieces.")
+@click.option("--normalization", default="identity", show_default=True, help="sentencepiece normalization rule (identity keeps text exactly; nmt_nfkc is sentencepiece's default).")
+@click.option("--byte-fallback/--no-byte-fallback", default=True, show_default=True, help="Spell unknown characters as UTF-8 byte pieces (bpe, unigram), so every text round-trips.")
+@click.option("--character-coverage", type=click.FloatRange(0.0, 1.0, min_open=True), default=0.9995, show_default=True, help="Share of characters the model covers with pieces of their own.")
+@click.option("--seed", type=int, default=None, help="Random seed (for --input-sentence-size sampling).")
+@click.option("--threads", type=click.IntRange(min=0), default=0, help="Training threads (0: sentencepiece's default).")
+@click.option("-v", "--verbose", is_flag=True, help="Show sentencepiece's own training log.")
+@errors_option
+@quiet_option
+@pass_app
+def train_spm_command(app: App, files: tuple[str, ...], output: str, model_type: str, vocab_size: int,
+                      input_sentence_size: int, user_symbols: str, normalization: str, byte_fallback: bool,
+                      character_coverage: float, seed: int | None, threads: int, verbose: bool, errors: str, quiet: bool) -> None:
+    """Train a sentencepiece subword model on text streamed from FILE or stdin.
+
+    The text is streamed to sentencepiece, never copied to disk; the model is written to OUTPUT
+    only when training succeeds. By default nothing is normalized and unknown characters fall
+    back to bytes, so that 'textseq detokenize' gives back exactly the text that was tokenized.
+    """
+    from textseq.tokenize.spm import train_spm
+
+    app.quiet(quiet)
+    lines = (line for block in read_blocks(app, files, errors, "reading") for line in block.split("\n"))
+    pieces = train_spm(
+        lines, output, vocab_size=vocab_size, model_type=model_type, input_sentence_size=input_sentence_size,
+        user_symbols=[s for s in user_symbols.split(",") if s], normalization=normalization,
+        byte_fallback=byte_fallback, character_coverage=character_coverage, seed=seed, threads=threads, verbose=verbose,
+    )
+    app.console.info(f"wrote {output}: {model_type} model, {pieces} pieces")
+
+
+tokenize_group = DefaultGroup("tokenize", default=tokenize_command, commands={"train-spm": train_spm_command},
+                              epilog=tokenize_command.epilog)
+
+
+@click.command(
+    "detokenize",
+    epilog="""\b
+Examples:
+  textseq tokenize -t char book.txt | textseq detokenize -t char
+  textseq tokenize --spm m.model --ids book.txt | textseq detokenize --spm m.model --ids
+  textseq sample model.arpa | textseq detokenize""",
+)
+@input_files
+@_tokenizer_choice
+@_spm_model
+@_ids
+@_param
+@output_option
+@errors_option
+@quiet_option
+@pass_app
+def detokenize_command(app: App, files: tuple[str, ...], tokenizer: str | None, spm_model: str | None, ids: bool,
+                       params: tuple[str, ...], output: str | None, errors: str, quiet: bool) -> None:
+    """Join tokens back into text, one line per line.
+
+    Exact for char and spm (what 'textseq tokenize' made comes back byte for byte); best effort
+    for word (no space before closing punctuation or after opening brackets).
+    """
+    app.quiet(quiet)
+    name, options = _tokenizer_options(tokenizer, spm_model, ids, None, -1, None, params)
+    tok = make_tokenizer(name, options)
+    line_number = 0
+    with open_output(output, app.stdout) as out:
+        for block in read_blocks(app, files, errors, "detokenizing"):
+            lines = block.split("\n")
+            if lines[-1] == "":
+                lines.pop()
+            texts = []
+            for line in lines:
+                line_number += 1
+                try:
+                    texts.append(tok.detokenize(line.split()))
+                except ValueError as exc:
+                    raise InputError(str(exc), source=(files[0] if len(files) == 1 else "<input>"), line=line_number) from None
+            out.write("\n".join(texts) + "\n")

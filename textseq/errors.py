@@ -1,0 +1,44 @@
+"""The errors textseq reports to a user in one line, and their exit codes.
+
+The library raises these; the CLI turns them into ``textseq: error: ...`` on stderr and the exit
+code below, never a traceback.
+"""
+
+from __future__ import annotations
+
+
+class TextseqError(Exception):
+    """A problem with the user's data or environment (exit 1)."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, source: str | None = None, line: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.source = source
+        self.line = line
+
+    def __str__(self) -> str:
+        where = ""
+        if self.source is not None:
+            where = self.source if self.line is None else f"{self.source}:{self.line}"
+            where += ": "
+        return where + self.message
+
+
+class InputError(TextseqError):
+    """The input cannot be read: missing file, invalid encoding, malformed line."""
+
+
+class PluginError(TextseqError):
+    """A plugin failed to load or register, or two plugins claim one name."""
+
+
+class UnknownNameError(TextseqError):
+    """A name (tokenizer, smoother, ...) that no loaded plugin registered.
+
+    Raised from the library; the CLI reports it as a usage error (exit 2) because the name came
+    from an option.
+    """
+
+    exit_code = 2

@@ -1,0 +1,129 @@
+"""The hooks through which every part of textseq is registered, built-in or third-party.
+
+A plugin is a module (or object) with functions marked ``@hookimpl`` whose names are the hook
+names below, published under the entry-point group ``textseq``::
+
+    # pyproject.toml of a plugin
+    [project.entry-points.textseq]
+    shout = "textseq_shout"
+
+    # textseq_shout.py
+    from textseq import hookimpl
+
+    @hookimpl
+    def register_tokenizers(register):
+        register("shout", ShoutTokenizer, help="upper-cased words")
+
+Each ``register_*`` hook receives a ``register`` callback (the pattern of simonw/llm): the plugin
+never touches a registry itself, so textseq knows which plugin registered what, refuses two
+registrations of one name, and can drop everything from a plugin that fails half-way.
+The built-ins in :mod:`textseq.builtins` use exactly these hooks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+import pluggy
+
+if TYPE_CHECKING:
+    import click
+
+    from textseq.tokenize.base import Tokenizer
+
+PROJECT = "textseq"
+ENTRY_POINT_GROUP = "textseq"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+class RegisterTokenizer(Protocol):
+    """``register(name, factory, *, help="")``.
+
+    ``factory(**options) -> Tokenizer`` builds a tokenizer; ``options`` are the keyword options the
+    user gave (``textseq tokenize -t NAME --option key=value``). ``help`` is one line shown by
+    ``textseq plugins`` and ``textseq tokenize --list``.
+    """
+
+    def __call__(self, name: str, factory: Callable[..., Tokenizer], *, help: str = "") -> None: ...
+
+
+class RegisterSmoother(Protocol):
+    """``register(name, factory, *, help="")``: ``factory(**options)`` returns an n-gram estimator
+    that turns n-gram counts into an ARPA-style backoff model."""
+
+    def __call__(self, name: str, factory: Callable[..., Any], *, help: str = "") -> None: ...
+
+
+class RegisterEmbedder(Protocol):
+    """``register(name, factory, *, help="")``: ``factory(**options)`` returns an embedding trainer
+    that reads a token stream and produces one vector per vocabulary word."""
+
+    def __call__(self, name: str, factory: Callable[..., Any], *, help: str = "") -> None: ...
+
+
+class RegisterArchitecture(Protocol):
+    """``register(name, build, *, default_config=None, help="")``.
+
+    ``build(config, vocab_size) -> torch.nn.Module`` makes the network; ``default_config`` is a
+    plain dict of JSON values (layers, sizes, dropout, ...) that a checkpoint stores so the model
+    can be rebuilt. Import torch inside ``build``, not at module level: commands that need no torch
+    must not pay for importing it.
+    """
+
+    def __call__(
+        self,
+        name: str,
+        build: Callable[[Mapping[str, Any], int], Any],
+        *,
+        default_config: Mapping[str, Any] | None = None,
+        help: str = "",
+    ) -> None: ...
+
+
+@hookspec
+def register_tokenizers(register: RegisterTokenizer) -> None:
+    """Register tokenizers for ``textseq tokenize -t NAME`` and ``textseq detokenize``.
+
+    Call ``register(name, factory, help=...)`` once per tokenizer. The factory takes keyword
+    options and returns a :class:`textseq.tokenize.base.Tokenizer`, whose tokens never contain
+    whitespace.
+    """
+
+
+@hookspec
+def register_smoothers(register: RegisterSmoother) -> None:
+    """Register n-gram smoothing estimators for ``textseq ngram build --smoothing NAME``.
+
+    Call ``register(name, factory, help=...)`` once per estimator.
+    """
+
+
+@hookspec
+def register_embedders(register: RegisterEmbedder) -> None:
+    """Register word-embedding trainers for ``textseq embed train --method NAME``.
+
+    Call ``register(name, factory, help=...)`` once per method.
+    """
+
+
+@hookspec
+def register_architectures(register: RegisterArchitecture) -> None:
+    """Register neural language-model architectures for ``textseq train --arch NAME``.
+
+    Call ``register(name, build, default_config=..., help=...)`` once per architecture. A
+    checkpoint records the architecture's name, so a checkpoint made with a plugin's architecture
+    needs that plugin to load.
+    """
+
+
+@hookspec
+def register_commands(cli: click.Group) -> None:
+    """Add click commands (or groups) to the ``textseq`` command line.
+
+    Use ``@cli.command()`` or ``cli.add_command(...)``. A command named like an existing one is an
+    error that names both plugins. Keep imports inside the command function so that ``textseq
+    --help`` stays fast.
+    """

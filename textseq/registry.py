@@ -1,0 +1,67 @@
+"""Name -> implementation lookups, filled by the plugin hooks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from textseq.errors import PluginError, UnknownNameError
+
+KINDS: Mapping[str, str] = {
+    "tokenizer": "register_tokenizers",
+    "smoother": "register_smoothers",
+    "embedder": "register_embedders",
+    "architecture": "register_architectures",
+}
+"""Each kind of registered part, and the hook that registers it."""
+
+
+@dataclass(frozen=True)
+class Registration:
+    """One named part and the plugin it came from."""
+
+    kind: str
+    name: str
+    implementation: Any
+    plugin: str
+    help: str = ""
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Registry:
+    """The parts of one kind, by name."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._entries: dict[str, Registration] = {}
+
+    def add(self, registration: Registration) -> None:
+        previous = self._entries.get(registration.name)
+        if previous is not None:
+            if previous.plugin == registration.plugin:
+                raise PluginError(f"plugin '{registration.plugin}' registers {self.kind} '{registration.name}' twice")
+            raise PluginError(
+                f"{self.kind} '{registration.name}' is registered by two plugins: "
+                f"'{previous.plugin}' and '{registration.plugin}'; uninstall one of them"
+            )
+        self._entries[registration.name] = registration
+
+    def get(self, name: str) -> Registration:
+        try:
+            return self._entries[name]
+        except KeyError:
+            known = ", ".join(sorted(self._entries)) or "none"
+            raise UnknownNameError(f"unknown {self.kind} '{name}' (known: {known})") from None
+
+    def names(self) -> list[str]:
+        return sorted(self._entries)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[Registration]:
+        return iter(sorted(self._entries.values(), key=lambda r: r.name))
+
+    def __len__(self) -> int:
+        return len(self._entries)

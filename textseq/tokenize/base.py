@@ -1,0 +1,65 @@
+"""The tokenizer interface and the block pipeline around it (normalize, lower-case, split
+sentences, tokenize)."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Iterator
+
+NORMALIZATIONS = ("nfkc", "nfc", "nfkd", "nfd", "none")
+
+
+class Tokenizer:
+    """Turns a line of text into tokens that contain no whitespace, and (where it can) back.
+
+    Subclasses implement :meth:`tokenize`; those that can do better than a Python loop over lines
+    also override :meth:`tokenize_block`, which the ``tokenize`` command calls with about a
+    megabyte of text at a time.
+    """
+
+    name: str = ""
+    normalization: str = "none"
+    """The Unicode normalization applied when the user asks for none in particular."""
+    reversible: bool = False
+    """Whether ``detokenize(tokenize(line)) == line`` for every line."""
+
+    def tokenize(self, line: str) -> list[str]:
+        raise NotImplementedError
+
+    def tokenize_block(self, block: str) -> str:
+        """Tokenize every line of ``block`` ('\\n'-separated); same number of lines out."""
+        return "\n".join([" ".join(self.tokenize(line)) for line in block.split("\n")])
+
+    def detokenize(self, tokens: list[str]) -> str:
+        """Text from tokens: exact for reversible tokenizers, best effort for the others."""
+        return " ".join(tokens)
+
+
+def normalize_text(text: str, form: str) -> str:
+    if form == "none" or (text.isascii()):
+        return text
+    return unicodedata.normalize(form.upper(), text)
+
+
+def tokenize_blocks(
+    blocks: Iterable[str],
+    tokenizer: Tokenizer,
+    *,
+    lower: bool = False,
+    normalize: str | None = None,
+    sentences: bool = False,
+) -> Iterator[str]:
+    """Tokenized text, block by block: each input line becomes one output line (or, with
+    ``sentences``, each sentence of each paragraph becomes one line)."""
+    form = tokenizer.normalization if normalize is None else normalize
+    if form not in NORMALIZATIONS:
+        raise ValueError(f"normalization must be one of {NORMALIZATIONS}, not {form!r}")
+    if sentences:
+        from textseq.tokenize.sentences import sentence_blocks
+
+        blocks = sentence_blocks(blocks)
+    for block in blocks:
+        block = normalize_text(block, form)
+        if lower:
+            block = block.lower()
+        yield tokenizer.tokenize_block(block)
