@@ -37,6 +37,19 @@ Examples:
 """
 
 
+class _StdoutClosed(Exception):
+    """Stdout's reader went away; raised in place of BrokenPipeError, which click would turn
+    into exit 1 before :func:`run` could see it."""
+
+
+class TextseqGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            raise _StdoutClosed() from None
+
+
 def build_cli(console: Console | None = None) -> click.Group:
     """The ``textseq`` group with the built-in commands and every plugin's commands."""
     from textseq.cli.plugins import plugins_command
@@ -44,7 +57,7 @@ def build_cli(console: Console | None = None) -> click.Group:
     from textseq.cli.vocab import vocab_command
     from textseq.plugins import get_plugins
 
-    @click.group(name="textseq", help=HELP, context_settings=CONTEXT_SETTINGS)
+    @click.group(name="textseq", cls=TextseqGroup, help=HELP, context_settings=CONTEXT_SETTINGS)
     @click.version_option(__version__, "-V", "--version", prog_name="textseq", message="%(prog)s %(version)s")
     def textseq() -> None:
         pass
@@ -71,7 +84,7 @@ def run(argv: Sequence[str] | None = None, console: Console | None = None) -> in
         return exc.exit_code
     except (click.Abort, KeyboardInterrupt):
         return EXIT_INTERRUPTED
-    except BrokenPipeError:
+    except (_StdoutClosed, BrokenPipeError):
         _silence_stdout()
         return EXIT_BROKEN_PIPE
     try:

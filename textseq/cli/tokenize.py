@@ -77,7 +77,7 @@ Examples:
 @_tokenizer_choice
 @_spm_model
 @click.option("--lower", is_flag=True, help="Lower-case the text first.")
-@click.option("--normalize", type=click.Choice(NORMALIZATIONS), default=None, help="Unicode normalization first [default: nfkc for word, none for the others].")
+@click.option("--normalize", type=click.Choice(NORMALIZATIONS), default=None, help="Unicode normalization first [default: nfc for word, none for the others].")
 @click.option("--sentences", is_flag=True, help="Split running text into one sentence per line first (paragraphs are runs of non-blank lines).")
 @_ids
 @click.option("--sample", "alpha", type=float, default=None, metavar="ALPHA", help="spm: sample a segmentation (subword regularization) with smoothing ALPHA.")

@@ -14,48 +14,62 @@ that could be a link, use a shorter expression that gives the same tokens.
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 
 from textseq.tokenize._unicode import CJK_IDEOGRAPHS, MARKS
 from textseq.tokenize.base import Tokenizer
 
-_APOSTROPHES_HYPHENS = "'\u2019\\-"
 _URL = r"(?:(?:https?|ftp)://|www\.)[^\s<>\"']*[^\s<>\"'.,;:!?)\]}]"
-_EMAIL = r"[\w.+-]+@\w[\w-]*(?:\.[\w-]+)+"
-_NUMBER = r"\d+(?:[.,:]\d+)+"
-_PUNCT_RUNS = r"\.{2,}|-{2,}"
+_EMAIL_TAIL = r"(?:(?:[.+]\w+)*@\w[\w-]*(?:\.\w[\w-]*)+)?"
+_EMAIL_HINT = re.compile(r"@\w")
+_NON_LATIN = re.compile(r"[^\x00-\u02ff]")
+_CJK_RANGES = [(0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x3134F)]
 
 
 @lru_cache(maxsize=None)
-def _pattern(unicode_text: bool, links: bool) -> re.Pattern[str]:
-    if unicode_text:
-        letter = rf"(?:[^\W{CJK_IDEOGRAPHS}]|[{MARKS}\u200c\u200d])"
-        word = rf"{letter}+(?:[{_APOSTROPHES_HYPHENS}]{letter}+)*|[{CJK_IDEOGRAPHS}]"
-    else:
-        word = rf"\w+(?:[{_APOSTROPHES_HYPHENS}]\w+)*"
-    parts = [_URL, _EMAIL] if links else []
-    parts += [_NUMBER, word, _PUNCT_RUNS, r"[^\w\s]", r"\n"]
+def _pattern(marks_or_cjk: bool, urls: bool, emails: bool) -> re.Pattern[str]:
+    """The expression for a block, with only the parts that the block can need: each part
+    costs time on every token, and plain English text needs none of the optional ones."""
+    letters = rf"[^\W{CJK_IDEOGRAPHS}]+(?:[{MARKS}\u200c\u200d]+[^\W{CJK_IDEOGRAPHS}]*)*" if marks_or_cjk else r"\w+"
+    word = rf"{letters}(?:['\u2019\-]{letters}|(?<=\d)[.,:]\d+)*"
+    if emails:
+        word += _EMAIL_TAIL
+    parts = [_URL] if urls else []
+    parts.append(word)
+    if marks_or_cjk:
+        parts.append(f"[{CJK_IDEOGRAPHS}]")
+    parts += [r"\.\.+|--+", r"[^\w\s]", r"\n"]
     return re.compile("|".join(parts))
 
 
-def _has_link(block: str) -> bool:
-    return "@" in block or "://" in block or "www." in block
+def _has_marks_or_cjk(text: str) -> bool:
+    if text.isascii():
+        return False
+    for char in set(_NON_LATIN.findall(text)):
+        code = ord(char)
+        if unicodedata.category(char)[0] == "M" or any(a <= code <= b for a, b in _CJK_RANGES):
+            return True
+    return False
+
+
+def pattern_for(text: str) -> re.Pattern[str]:
+    """The token expression that ``text`` needs."""
+    return _pattern(_has_marks_or_cjk(text), "://" in text or "www." in text, "@" in text and _EMAIL_HINT.search(text) is not None)
 
 
 class WordTokenizer(Tokenizer):
     """Words, numbers and punctuation; URLs and e-mail addresses kept whole."""
 
     name = "word"
-    normalization = "nfkc"
-
-    def _findall(self, text: str) -> list[str]:
-        return _pattern(not text.isascii(), _has_link(text)).findall(text)
+    normalization = "nfc"
 
     def tokenize(self, line: str) -> list[str]:
-        return self._findall(line.replace("\n", " "))
+        line = line.replace("\n", " ")
+        return pattern_for(line).findall(line)
 
     def tokenize_block(self, block: str) -> str:
-        joined = " ".join(self._findall(block))
+        joined = " ".join(pattern_for(block).findall(block))
         return joined.replace(" \n", "\n").replace("\n ", "\n")
 
     def detokenize(self, tokens: list[str]) -> str:
