@@ -62,6 +62,9 @@ class InputSource:
     size: int | None = None
     """Size in bytes of the underlying file (compressed size for compressed files), if known."""
     _raw: BinaryIO | None = field(default=None, repr=False)
+    _detach: bool = field(default=False, repr=False)
+    """Whether ``_raw``/``stream`` is a buffer of ours around a caller's stream, to be detached
+    (not closed) at the end."""
 
     def raw_position(self) -> int | None:
         """How far into the underlying file reading has got, for progress bars."""
@@ -72,10 +75,14 @@ class InputSource:
             return None
 
     def close(self) -> None:
-        if self.name != STDIN_NAME:
-            self.stream.close()
-            if self._raw is not None:
-                self._raw.close()
+        if self.name == STDIN_NAME:
+            for stream in (self.stream, self._raw):
+                if self._detach and isinstance(stream, io.BufferedReader):
+                    stream.detach()
+            return
+        self.stream.close()
+        if self._raw is not None:
+            self._raw.close()
 
 
 def open_input(path: str | os.PathLike[str] | None, stdin: BinaryIO | None = None) -> InputSource:
@@ -99,11 +106,14 @@ def open_input(path: str | os.PathLike[str] | None, stdin: BinaryIO | None = Non
             size = os.fstat(raw.fileno()).st_size
         except OSError:
             size = None
-    buffered = raw if hasattr(raw, "peek") else io.BufferedReader(raw)  # type: ignore[arg-type]
+    wrapped = not hasattr(raw, "peek")
+    buffered = io.BufferedReader(raw) if wrapped else raw  # type: ignore[arg-type]
     head = buffered.peek(16)[:16]  # type: ignore[attr-defined]
+    if not head:  # at end already; on a terminal, reading on would wait for a second Ctrl-D
+        return InputSource(name=name, stream=io.BytesIO(b""), size=size, _raw=buffered, _detach=wrapped)  # type: ignore[arg-type]
     kind = _compression_of(head)
     stream = _decompressing(buffered, kind)  # type: ignore[arg-type]
-    return InputSource(name=name, stream=stream, size=size, _raw=buffered if kind else None)  # type: ignore[arg-type]
+    return InputSource(name=name, stream=stream, size=size, _raw=buffered if kind else None, _detach=wrapped)  # type: ignore[arg-type]
 
 
 def _decode(data: bytes, errors: str, source: str, offset: int, line: int) -> str:
@@ -128,10 +138,10 @@ def iter_blocks(source: InputSource, errors: str = "strict", block_size: int = B
     """
     if errors not in ERROR_POLICIES:
         raise ValueError(f"errors must be one of {ERROR_POLICIES}, not {errors!r}")
-    read = source.stream.read
-    pending = b""
-    offset = 0  # byte offset of ``pending``'s first byte
-    line = 1  # line number of ``pending``'s first line
+    read = getattr(source.stream, "read1", source.stream.read)  # read1: what is there, so a terminal is answered line by line
+    pieces: list[bytes] = []  # bytes after the last newline, not yet decoded
+    offset = 0  # byte offset of the first pending byte
+    line = 1  # line number of the first pending line
     first = True
     try:
         while True:
@@ -142,18 +152,18 @@ def iter_blocks(source: InputSource, errors: str = "strict", block_size: int = B
                     chunk = chunk[len(_UTF8_BOM) :]
                     offset = len(_UTF8_BOM)
             if not chunk:
-                if pending:
-                    yield _decode(pending, errors, source.name, offset, line)
+                if pieces:
+                    yield _decode(b"".join(pieces), errors, source.name, offset, line)
                 return
-            data = pending + chunk if pending else chunk
-            cut = data.rfind(b"\n") + 1
+            cut = chunk.rfind(b"\n") + 1
             if cut == 0:
-                pending = data
+                pieces.append(chunk)
                 continue
-            whole = data[:cut] if cut < len(data) else data
-            pending = data[cut:]
+            pieces.append(chunk[:cut] if cut < len(chunk) else chunk)
+            whole = b"".join(pieces) if len(pieces) > 1 else pieces[0]
+            pieces = [chunk[cut:]] if cut < len(chunk) else []
             yield _decode(whole, errors, source.name, offset, line)
-            offset += cut
+            offset += len(whole)
             line += whole.count(b"\n")
     except (EOFError, OSError, lzma.LZMAError) as exc:
         if isinstance(exc, BrokenPipeError):
@@ -241,13 +251,20 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb", encoding: str |
 
 
 class TextOutput:
-    """UTF-8 text to standard output (or a file, written atomically), in blocks."""
+    """UTF-8 text to standard output (or a file, written atomically), in blocks; flushed after
+    every block when it goes to a terminal, so that an interactive user sees each answer."""
 
     def __init__(self, stream: BinaryIO) -> None:
         self._stream = stream
+        try:
+            self._interactive = stream.isatty()
+        except (AttributeError, ValueError):
+            self._interactive = False
 
     def write(self, text: str) -> None:
         self._stream.write(text.encode("utf-8"))
+        if self._interactive:
+            self._stream.flush()
 
     def flush(self) -> None:
         self._stream.flush()
