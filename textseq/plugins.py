@@ -68,7 +68,7 @@ class Plugins:
         self._registries: dict[str, Registry] = {}
         self._commands: dict[str, str] = {}
         for module_name in BUILTIN_PLUGINS:
-            self.add(importlib.import_module(module_name), module_name.rsplit(".", 1)[-1], builtin=True)
+            self.add(importlib.import_module(module_name), "textseq." + module_name.rsplit(".", 1)[-1], builtin=True)
         if load_entry_points:
             self._load_entry_points(set(only) if only is not None else None)
 
