@@ -44,15 +44,15 @@ def make_tokenizer(name: str, options: dict[str, Any]) -> Tokenizer:
         raise click.UsageError(str(exc)) from None
 
 
-def _tokenizer_options(tokenizer: str | None, spm_model: str | None, ids: bool, alpha: float | None, nbest: int, seed: int | None, params: tuple[str, ...]) -> tuple[str, dict[str, Any]]:
+def _tokenizer_options(tokenizer: str | None, spm_model: str | None, ids: bool, alpha: float | None, nbest: int, params: tuple[str, ...]) -> tuple[str, dict[str, Any]]:
     name = tokenizer or ("spm" if spm_model else "word")
     options = parse_params(params)
     if name == "spm":
         if not spm_model:
             raise click.UsageError("the spm tokenizer needs a model: --spm MODEL (train one with 'textseq tokenize train-spm')")
-        options.update(model=spm_model, ids=ids, alpha=alpha, nbest=nbest, seed=seed)
+        options.update(model=spm_model, ids=ids, alpha=alpha, nbest=nbest)
     else:
-        for flag, value in (("--spm", spm_model), ("--ids", ids or None), ("--sample", alpha), ("--seed", seed)):
+        for flag, value in (("--spm", spm_model), ("--ids", ids or None), ("--sample", alpha)):
             if value is not None:
                 raise click.UsageError(f"{flag} works only with the spm tokenizer, not '{name}'")
     return name, options
@@ -80,16 +80,15 @@ Examples:
 @click.option("--normalize", type=click.Choice(NORMALIZATIONS), default=None, help="Unicode normalization first [default: nfc for word, none for the others].")
 @click.option("--sentences", is_flag=True, help="Split running text into one sentence per line first (paragraphs are runs of non-blank lines).")
 @_ids
-@click.option("--sample", "alpha", type=float, default=None, metavar="ALPHA", help="spm: sample a segmentation (subword regularization) with smoothing ALPHA.")
+@click.option("--sample", "alpha", type=float, default=None, metavar="ALPHA", help="spm: sample a segmentation (subword regularization; BPE-dropout probability for bpe models). Differs from run to run.")
 @click.option("--nbest", type=int, default=-1, show_default=True, help="spm with --sample: sample from the N best segmentations (-1: all).")
-@click.option("--seed", type=int, default=None, help="spm with --sample: random seed.")
 @_param
 @output_option
 @errors_option
 @quiet_option
 @pass_app
 def tokenize_command(app: App, files: tuple[str, ...], tokenizer: str | None, spm_model: str | None, lower: bool,
-                     normalize: str | None, sentences: bool, ids: bool, alpha: float | None, nbest: int, seed: int | None,
+                     normalize: str | None, sentences: bool, ids: bool, alpha: float | None, nbest: int,
                      params: tuple[str, ...], output: str | None, errors: str, quiet: bool) -> None:
     """Split text into tokens: one line of space-separated tokens per line of text.
 
@@ -99,7 +98,7 @@ def tokenize_command(app: App, files: tuple[str, ...], tokenizer: str | None, sp
     up with the input.
     """
     app.quiet(quiet)
-    name, options = _tokenizer_options(tokenizer, spm_model, ids, alpha, nbest, seed, params)
+    name, options = _tokenizer_options(tokenizer, spm_model, ids, alpha, nbest, params)
     if normalize is not None and name == "spm":
         raise click.UsageError("--normalize does not apply to spm: the model carries its own normalization")
     tok = make_tokenizer(name, options)
@@ -126,7 +125,7 @@ Examples:
 @click.option("--normalization", default="identity", show_default=True, help="sentencepiece normalization rule (identity keeps text exactly; nmt_nfkc is sentencepiece's default).")
 @click.option("--byte-fallback/--no-byte-fallback", default=True, show_default=True, help="Spell unknown characters as UTF-8 byte pieces (bpe, unigram), so every text round-trips.")
 @click.option("--character-coverage", type=click.FloatRange(0.0, 1.0, min_open=True), default=0.9995, show_default=True, help="Share of characters the model covers with pieces of their own.")
-@click.option("--seed", type=int, default=None, help="Random seed (for --input-sentence-size sampling).")
+@click.option("--seed", type=int, default=None, help="Random seed of the --input-sentence-size sample (same seed, same model).")
 @click.option("--threads", type=click.IntRange(min=0), default=0, help="Training threads (0: sentencepiece's default).")
 @click.option("-v", "--verbose", is_flag=True, help="Show sentencepiece's own training log.")
 @errors_option
@@ -182,7 +181,7 @@ def detokenize_command(app: App, files: tuple[str, ...], tokenizer: str | None, 
     for word (no space before closing punctuation or after opening brackets).
     """
     app.quiet(quiet)
-    name, options = _tokenizer_options(tokenizer, spm_model, ids, None, -1, None, params)
+    name, options = _tokenizer_options(tokenizer, spm_model, ids, None, -1, params)
     tok = make_tokenizer(name, options)
     line_number = 0
     with open_output(output, app.stdout) as out:

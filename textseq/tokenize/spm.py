@@ -8,6 +8,7 @@ kept as they are, and byte fallback, so that any line encodes and decodes to its
 from __future__ import annotations
 
 import io
+import random
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -69,7 +70,6 @@ class SpmTokenizer(Tokenizer):
         ids: bool = False,
         alpha: float | None = None,
         nbest: int = -1,
-        seed: int | None = None,
         threads: int = 0,
     ) -> None:
         if model is None:
@@ -79,15 +79,12 @@ class SpmTokenizer(Tokenizer):
         self.alpha = alpha
         self.nbest = nbest
         self.threads = threads
-        if seed is not None:
-            import sentencepiece
-
-            sentencepiece.set_random_generator_seed(seed)
 
     def _encode(self, lines: Sequence[str]) -> list[list[Any]]:
         options: dict[str, Any] = {"out_type": int if self.ids else str, "num_threads": self.threads or -1}
         if self.alpha is not None:
             options.update(enable_sampling=True, alpha=self.alpha, nbest_size=self.nbest)
+
         return self.processor.encode(list(lines), **options)
 
     def tokenize(self, line: str) -> list[str]:
@@ -112,6 +109,22 @@ class SpmTokenizer(Tokenizer):
         return self.processor.decode(tokens)
 
 
+def reservoir_sample(lines: Iterable[str], size: int, seed: int) -> list[str]:
+    """``size`` lines drawn uniformly from a stream of unknown length, in their original order,
+    the same for the same seed (sentencepiece's own sampling is not reproducible)."""
+    rng = random.Random(seed)
+    kept: list[tuple[int, str]] = []
+    for index, line in enumerate(line for line in lines if line.strip()):
+        if index < size:
+            kept.append((index, line))
+        else:
+            slot = rng.randrange(index + 1)
+            if slot < size:
+                kept[slot] = (index, line)
+    kept.sort()
+    return [line for _, line in kept]
+
+
 def train_spm(
     lines: Iterable[str],
     output: str | Path,
@@ -133,8 +146,6 @@ def train_spm(
 
     if model_type not in MODEL_TYPES:
         raise ValueError(f"model type must be one of {MODEL_TYPES}")
-    if seed is not None:
-        sentencepiece.set_random_generator_seed(seed)
     seen = 0
 
     def sentences() -> Iterable[str]:
@@ -155,7 +166,7 @@ def train_spm(
         "hard_vocab_limit": False,
     }
     if input_sentence_size:
-        options.update(input_sentence_size=input_sentence_size, shuffle_input_sentence=True)
+        lines = reservoir_sample(lines, input_sentence_size, seed if seed is not None else 0)
     if user_symbols:
         options["user_defined_symbols"] = list(user_symbols)
     if threads:
@@ -167,6 +178,8 @@ def train_spm(
         if seen == 0:
             raise InputError("no text to train on (the input is empty)") from None
         message = str(exc).strip().split("] ", 1)[-1]
+        if "required_chars" in message and options["byte_fallback"]:
+            message += " (byte fallback takes 256 of the pieces: raise --vocab-size or pass --no-byte-fallback)"
         raise InputError(f"sentencepiece training failed: {message}") from None
     with atomic_write(output, "wb") as handle:
         handle.write(model.getvalue())
