@@ -27,8 +27,9 @@ HELP = """Classic sequence models of text, as commands for Unix pipes.
 Every command reads text from FILE arguments or stdin ('-' or none; .gz, .bz2 and .xz
 transparently), writes data to stdout and everything else to stderr. Between commands the
 data is one sequence per line, tokens separated by single spaces.
+"""
 
-\b
+EPILOG = """\b
 Examples:
   cat book.txt | textseq tokenize | textseq vocab --top 20
   textseq tokenize --lower --sentences book.txt.gz > book.tok
@@ -57,7 +58,7 @@ def build_cli(console: Console | None = None) -> click.Group:
     from textseq.cli.vocab import vocab_command
     from textseq.plugins import get_plugins
 
-    @click.group(name="textseq", cls=TextseqGroup, help=HELP, context_settings=CONTEXT_SETTINGS)
+    @click.group(name="textseq", cls=TextseqGroup, help=HELP, epilog=EPILOG, context_settings=CONTEXT_SETTINGS)
     @click.version_option(__version__, "-V", "--version", prog_name="textseq", message="%(prog)s %(version)s")
     def textseq() -> None:
         pass
