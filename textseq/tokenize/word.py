@@ -6,9 +6,9 @@ inner apostrophes or hyphens kept (``don't``, ``o'er``, ``well-known``, ``हि
 ideograph on its own, runs of dots or dashes (``...``, ``--``), and any other non-space character
 on its own.
 
-The expression is applied to a whole block of lines at once with ``\\n`` as a token of its own,
-so the per-line cost is a C loop, not a Python one. Blocks of plain ASCII, or without anything
-that could be a link, use a shorter expression that gives the same tokens.
+A block of lines is tokenized with ``map`` over the lines, so there is no Python loop per line;
+blocks of plain ASCII, or without anything that could be a link, use a shorter expression that
+gives the same tokens.
 """
 
 from __future__ import annotations
@@ -24,38 +24,41 @@ _URL = r"(?:(?:https?|ftp)://|www\.)[^\s<>\"']*[^\s<>\"'.,;:!?)\]}]"
 _EMAIL_TAIL = r"(?:(?:[.+]\w+)*@\w[\w-]*(?:\.\w[\w-]*)+)?"
 _EMAIL_HINT = re.compile(r"@\w")
 _NON_LATIN = re.compile(r"[^\x00-\u02ff]")
-_CJK_RANGES = [(0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x3134F)]
+_ANY_MARK = re.compile(f"[{MARKS}]")
+_ANY_CJK = re.compile(f"[{CJK_IDEOGRAPHS}]")
 
 
-@lru_cache(maxsize=None)
-def _pattern(marks_or_cjk: bool, urls: bool, emails: bool) -> re.Pattern[str]:
+@lru_cache(maxsize=256)
+def _pattern(marks: str, urls: bool, emails: bool) -> re.Pattern[str]:
     """The expression for a block, with only the parts that the block can need: each part
-    costs time on every token, and plain English text needs none of the optional ones."""
-    letters = rf"[^\W{CJK_IDEOGRAPHS}]+(?:[{MARKS}\u200c\u200d]+[^\W{CJK_IDEOGRAPHS}]*)*" if marks_or_cjk else r"\w+"
+    costs time on every token, and plain English text needs none of the optional ones.
+    ``marks`` are the combining marks that occur in the block (a short class is fast)."""
+    letters = rf"\w+(?:[{re.escape(marks)}]+\w*)*" if marks else r"\w+"
     word = rf"{letters}(?:['\u2019\-]{letters}|(?<=\d)[.,:]\d+)*"
     if emails:
         word += _EMAIL_TAIL
     parts = [_URL] if urls else []
-    parts.append(word)
-    if marks_or_cjk:
-        parts.append(f"[{CJK_IDEOGRAPHS}]")
-    parts += [r"\.\.+|--+", r"[^\w\s]", r"\n"]
+    parts += [word, r"\.\.+|--+", r"[^\w\s]"]
     return re.compile("|".join(parts))
 
 
-def _has_marks_or_cjk(text: str) -> bool:
+def _marks_and_ideographs(text: str) -> tuple[str, str]:
+    """The combining marks and the CJK ideographs that occur in ``text``."""
     if text.isascii():
-        return False
-    for char in set(_NON_LATIN.findall(text)):
-        code = ord(char)
-        if unicodedata.category(char)[0] == "M" or any(a <= code <= b for a, b in _CJK_RANGES):
-            return True
-    return False
+        return "", ""
+    rare = "".join(sorted(set(_NON_LATIN.findall(text))))
+    return "".join(_ANY_MARK.findall(rare)), "".join(_ANY_CJK.findall(rare))
 
 
-def pattern_for(text: str) -> re.Pattern[str]:
-    """The token expression that ``text`` needs."""
-    return _pattern(_has_marks_or_cjk(text), "://" in text or "www." in text, "@" in text and _EMAIL_HINT.search(text) is not None)
+def _prepare(text: str) -> tuple[str, re.Pattern[str]]:
+    """``text`` with each CJK ideograph set apart (each is a word of its own), and the
+    expression that it needs."""
+    marks, ideographs = _marks_and_ideographs(text)
+    if ideographs:
+        text = re.sub(f"[{re.escape(ideographs)}]", r" \g<0> ", text)
+    urls = "://" in text or "www." in text
+    emails = "@" in text and _EMAIL_HINT.search(text) is not None
+    return text, _pattern(marks, urls, emails)
 
 
 class WordTokenizer(Tokenizer):
@@ -65,12 +68,12 @@ class WordTokenizer(Tokenizer):
     normalization = "nfc"
 
     def tokenize(self, line: str) -> list[str]:
-        line = line.replace("\n", " ")
-        return pattern_for(line).findall(line)
+        text, pattern = _prepare(line)
+        return pattern.findall(text)
 
     def tokenize_block(self, block: str) -> str:
-        joined = " ".join(pattern_for(block).findall(block))
-        return joined.replace(" \n", "\n").replace("\n ", "\n")
+        text, pattern = _prepare(block)
+        return "\n".join(map(" ".join, map(pattern.findall, text.split("\n"))))  # no Python loop per line
 
     def detokenize(self, tokens: list[str]) -> str:
         return detokenize_words(tokens)
