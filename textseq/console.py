@@ -66,7 +66,7 @@ class Console:
 
             table = Table(title=title, show_header=False, title_justify="left", box=None, padding=(0, 2))
             table.add_column(style="bold")
-            table.add_column(justify="right")
+            table.add_column()
             for name, value in rows:
                 table.add_row(name, value)
             self.rich.print(table)
