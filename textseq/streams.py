@@ -185,10 +185,12 @@ def read_text_blocks(
     errors: str = "strict",
     stdin: BinaryIO | None = None,
     progress: Callable[[int], None] | None = None,
+    complete_last_line: bool = True,
 ) -> Iterator[str]:
     """Blocks of whole lines from each path in turn, joined as ``cat`` would join them (a last
-    line without its newline gets one). Every input is opened before the first block, so a missing
-    file is reported before any output. ``progress(bytes_done)`` follows the underlying files."""
+    line without its newline gets one, unless ``complete_last_line`` is false). Every input is
+    opened before the first block, so a missing file is reported before any output.
+    ``progress(bytes_done)`` follows the underlying files."""
     sources = [open_input(path, stdin) for path in paths]
     done = 0
     try:
@@ -201,7 +203,7 @@ def read_text_blocks(
                     position = source.raw_position()
                     if position is not None:
                         progress(done + position)
-            if last and not last.endswith("\n"):
+            if complete_last_line and last and not last.endswith("\n"):
                 yield "\n"
             done += source.size or 0
     finally:

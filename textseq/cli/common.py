@@ -67,14 +67,14 @@ def json_option(function: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(function)
 
 
-def read_blocks(app: App, files: tuple[str, ...], errors: str, description: str = "reading") -> Iterator[str]:
+def read_blocks(app: App, files: tuple[str, ...], errors: str, description: str = "reading", complete_last_line: bool = True) -> Iterator[str]:
     """Blocks of whole lines from every input in turn (stdin when none), with a progress bar on a
     terminal and a hint when stdin is a terminal."""
     paths = list(files) or ["-"]
     if "-" in paths and _isatty(app.stdin):
         app.console.info("reading text from the terminal: type it and end with Ctrl-D, or give a FILE (see --help)")
     with app.console.progress(description, total=total_size(paths)) as update:
-        yield from read_text_blocks(paths, errors, app.stdin, progress=update)
+        yield from read_text_blocks(paths, errors, app.stdin, progress=update, complete_last_line=complete_last_line)
 
 
 def _isatty(stream: Any) -> bool:

@@ -1,0 +1,116 @@
+"""A token stream as integer ids, one sentence per line, ready for vectorized counting.
+
+Ids follow KenLM's numbering, so that results can be compared with lmplz's number by number:
+``<unk>`` 0, ``<s>`` 1, ``</s>`` 2, then every other word in the order of its first appearance.
+Each sentence is stored as ``<s> w1 ... wn </s>``; blank lines are skipped; a last line without a
+newline gets no ``</s>``, as in lmplz. ``<unk>`` in the text
+(PTB, WikiText) is the unknown word; ``<s>`` and ``</s>`` inside a line are dropped with a warning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+UNK, BOS, EOS = 0, 1, 2
+SPECIALS = ("<unk>", "<s>", "</s>")
+
+
+@dataclass
+class Corpus:
+    """Sentences as one array of ids, each sentence framed by ``<s>`` and ``</s>``."""
+
+    ids: np.ndarray
+    """int32 ids; every sentence is ``BOS w1 .. wn EOS``."""
+    words: list[str]
+    """id -> word."""
+    sentences: int
+    tokens: int
+    """Words in the text, ``</s>`` not included (KenLM's token count)."""
+    dropped_markers: int = 0
+
+    def position_in_sentence(self) -> np.ndarray:
+        """For each position, its index within the sentence: -1 at ``<s>``, 0 at the first word."""
+        starts = np.flatnonzero(self.ids == BOS)
+        index = np.arange(len(self.ids), dtype=np.int64)
+        sentence_start = np.repeat(starts, np.diff(np.append(starts, len(self.ids))))
+        return (index - sentence_start - 1).astype(np.int32)
+
+
+class CorpusBuilder:
+    """Accumulates blocks of token lines into a :class:`Corpus`."""
+
+    def __init__(self, vocabulary: Iterable[str] | None = None) -> None:
+        self.index: dict[str, int] = {w: i for i, w in enumerate(SPECIALS)}
+        self.fixed = vocabulary is not None
+        if vocabulary is not None:
+            for word in vocabulary:
+                self.index.setdefault(word, len(self.index))
+        self._chunks: list[np.ndarray] = []
+        self.sentences = 0
+        self.tokens = 0
+        self.dropped_markers = 0
+
+    def _lookup(self) -> Callable[[str], int]:
+        index = self.index
+        if self.fixed:
+            return lambda word: index.get(word, UNK)
+        return lambda word: index.setdefault(word, len(index))
+
+    def add_block(self, block: str) -> None:
+        """Add the lines of ``block``. A block that does not end with a newline is the end of an
+        input whose last line was not terminated: like lmplz, that line gets no ``</s>``."""
+        terminated = block.endswith("\n")
+        lines = [line.split() for line in block.split("\n")]
+        if not terminated and lines[-1]:
+            self._add_lines(lines[:-1])
+            self._add_lines(lines[-1:], end_of_sentence=False)
+        else:
+            self._add_lines(lines)
+
+    def _add_lines(self, lines: list[list[str]], end_of_sentence: bool = True) -> None:
+        lines = [tokens for tokens in lines if tokens]
+        if not lines:
+            return
+        lookup = self._lookup()
+        lengths = np.fromiter(map(len, lines), dtype=np.int64, count=len(lines))
+        flat = [token for tokens in lines for token in tokens]
+        ids = np.fromiter(map(lookup, flat), dtype=np.int32, count=len(flat))
+        markers = (ids == BOS) | (ids == EOS)
+        if markers.any():
+            self.dropped_markers += int(markers.sum())
+            owner = np.repeat(np.arange(len(lines)), lengths)
+            lengths = lengths - np.bincount(owner[markers], minlength=len(lines))
+            ids = ids[~markers]
+            keep = lengths > 0
+            lengths = lengths[keep]
+        framed_length = lengths + (2 if end_of_sentence else 1)
+        out = np.empty(int(framed_length.sum()), dtype=np.int32)
+        ends = np.cumsum(framed_length)
+        starts = ends - framed_length
+        body = np.ones(len(out), dtype=bool)
+        out[starts] = BOS
+        body[starts] = False
+        if end_of_sentence:
+            out[ends - 1] = EOS
+            body[ends - 1] = False
+        out[body] = ids
+        self._chunks.append(out)
+        self.sentences += len(lengths)
+        self.tokens += int(lengths.sum())
+
+    def build(self) -> Corpus:
+        ids = np.concatenate(self._chunks) if self._chunks else np.empty(0, dtype=np.int32)
+        words = [""] * len(self.index)
+        for word, i in self.index.items():
+            words[i] = word
+        return Corpus(ids=ids, words=words, sentences=self.sentences, tokens=self.tokens, dropped_markers=self.dropped_markers)
+
+
+def corpus_from_blocks(blocks: Iterable[str], vocabulary: Iterable[str] | None = None) -> Corpus:
+    builder = CorpusBuilder(vocabulary)
+    for block in blocks:
+        builder.add_block(block)
+    return builder.build()

@@ -1,0 +1,114 @@
+"""N-gram counting over a whole corpus with numpy: no Python loop per n-gram.
+
+Every n-gram is named by an integer id per order: the id of ``w1..wn`` is the rank of the pair
+(id of ``w1..wn-1``, ``wn``) packed into one int64, so each order is one sort of one integer array.
+A window of length n ending at a position is an n-gram when it lies within its sentence, where
+the sentence starts with a single ``<s>``: exactly the n-grams KenLM keeps after padding with
+``<s>`` and collapsing (``<s> <s> a`` is not an n-gram; ``<s> a`` is).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from textseq.ngram.corpus import BOS, Corpus
+
+
+@dataclass
+class OrderCounts:
+    """The distinct n-grams of one order, sorted by (context id, last word)."""
+
+    order: int
+    context: np.ndarray
+    """Id (in the previous order) of w1..wn-1; -1 for unigrams."""
+    suffix: np.ndarray
+    """Id (in the previous order) of w2..wn; -1 for unigrams."""
+    word: np.ndarray
+    """Last word id."""
+    count: np.ndarray
+    """Occurrences in the corpus (int64)."""
+    starts_with_bos: np.ndarray
+    """Whether w1 is ``<s>`` (such n-grams cannot be extended to the left)."""
+
+    def __len__(self) -> int:
+        return len(self.word)
+
+
+@dataclass
+class NgramCounts:
+    vocab_size: int
+    orders: list[OrderCounts]
+    last_window: list[int]
+    """Per order, the id of the suffix of the corpus's greatest full-order window in KenLM's
+    suffix order (-1 where that suffix is not an n-gram); see kneser_ney.quirk_counts."""
+
+    def words_of(self, order: int) -> np.ndarray:
+        """The n-grams of ``order`` as a (count, order) matrix of word ids."""
+        table = self.orders[order - 1]
+        if order == 1:
+            return table.word[:, None].astype(np.int32)
+        return np.column_stack([self.words_of(order - 1)[table.context], table.word]).astype(np.int32)
+
+
+def unique_inverse(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(sorted distinct keys, one position of each, id of each key, count of each)."""
+    perm = np.argsort(keys, kind="quicksort")
+    ordered = keys[perm]
+    starts = np.empty(len(ordered), dtype=bool)
+    if len(ordered):
+        starts[0] = True
+        np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
+    distinct = ordered[starts]
+    group = np.cumsum(starts) - 1
+    inverse = np.empty(len(keys), dtype=np.int64)
+    inverse[perm] = group
+    first = perm[starts]
+    counts = np.diff(np.append(np.flatnonzero(starts), len(ordered)))
+    return distinct, first, inverse, counts
+
+
+def _greatest_window(corpus: Corpus, position: np.ndarray, order: int) -> int:
+    """Position where the greatest full window ends, comparing the last word first (KenLM's
+    suffix order over windows padded with ``<s>``)."""
+    candidates = np.flatnonzero(position >= 0)
+    for back in range(order):
+        at = position[candidates] - back
+        values = np.where(at >= 0, corpus.ids[np.maximum(candidates - back, 0)], BOS)
+        candidates = candidates[values == values.max()]
+    return int(candidates[0])
+
+
+def count_ngrams(corpus: Corpus, order: int) -> NgramCounts:
+    """The distinct n-grams of orders 1..``order`` with their counts and links."""
+    if order < 1:
+        raise ValueError("order must be at least 1")
+    ids = corpus.ids
+    vocab = len(corpus.words)
+    position = corpus.position_in_sentence()
+    real = position >= 0
+    unigram_counts = np.bincount(ids[real], minlength=vocab).astype(np.int64)
+    words = np.arange(vocab, dtype=np.int64)
+    tables = [OrderCounts(1, np.full(vocab, -1), np.full(vocab, -1), words, unigram_counts, words == BOS)]
+    end = _greatest_window(corpus, position, order) if real.any() else -1
+    last = [int(ids[end]) if end >= 0 else -1]
+    ids_here = ids.astype(np.int64)  # id of the (n-1)-gram ending at each position
+    for n in range(2, order + 1):
+        at = np.flatnonzero(position >= n - 2)
+        keys = ids_here[at - 1] * vocab + ids[at]
+        distinct, first, inverse, counts = unique_inverse(keys)
+        ids_next = np.full(len(ids), -1, dtype=np.int64)
+        ids_next[at] = inverse
+        where = at[first]
+        tables.append(OrderCounts(
+            order=n,
+            context=distinct // vocab,
+            suffix=ids_here[where],
+            word=distinct % vocab,
+            count=counts.astype(np.int64),
+            starts_with_bos=position[where] == n - 2,
+        ))
+        last.append(int(ids_next[end]) if end >= 0 else -1)
+        ids_here = ids_next
+    return NgramCounts(vocab_size=vocab, orders=tables, last_window=last)
