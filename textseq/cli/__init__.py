@@ -34,6 +34,8 @@ Examples:
   cat book.txt | textseq tokenize | textseq vocab --top 20
   textseq tokenize --lower --sentences book.txt.gz > book.tok
   textseq tokenize train-spm -O book.model --vocab-size 8000 book.txt
+  textseq tokenize --lower book.txt | textseq ngram build -o 5 -O book.arpa
+  textseq eval book.arpa test.tok
   textseq plugins
 """
 
@@ -53,6 +55,7 @@ class TextseqGroup(click.Group):
 
 def build_cli(console: Console | None = None) -> click.Group:
     """The ``textseq`` group with the built-in commands and every plugin's commands."""
+    from textseq.cli.ngram import eval_command, ngram_group
     from textseq.cli.plugins import plugins_command
     from textseq.cli.tokenize import detokenize_command, tokenize_group
     from textseq.cli.vocab import vocab_command
@@ -63,7 +66,7 @@ def build_cli(console: Console | None = None) -> click.Group:
     def textseq() -> None:
         pass
 
-    for command in (tokenize_group, detokenize_command, vocab_command, plugins_command):
+    for command in (tokenize_group, detokenize_command, vocab_command, ngram_group, eval_command, plugins_command):
         textseq.add_command(command)
     get_plugins(console).add_commands(textseq)
     return textseq

@@ -1,0 +1,210 @@
+"""``textseq ngram`` (count, build) and ``textseq eval``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from textseq.cli.common import (
+    App,
+    DefaultCommand,
+    DefaultGroup,
+    errors_option,
+    input_files,
+    json_option,
+    output_option,
+    parse_params,
+    pass_app,
+    quiet_option,
+    read_blocks,
+)
+from textseq.errors import InputError
+from textseq.streams import open_output
+
+MAX_ORDER = 10
+_order_option = click.option("-o", "--order", type=click.IntRange(1, MAX_ORDER), default=3, show_default=True, help="N-gram order (1-10).")
+
+
+def _corpus(app: App, files: tuple[str, ...], errors: str, vocabulary: list[str] | None = None) -> Any:
+    from textseq.ngram.corpus import corpus_from_blocks
+
+    corpus = corpus_from_blocks(read_blocks(app, files, errors, "reading", complete_last_line=False), vocabulary)
+    if corpus.dropped_markers:
+        app.console.warn(f"dropped {corpus.dropped_markers} <s>/</s> tokens found inside lines (sentences are lines)")
+    return corpus
+
+
+@click.command(
+    "count",
+    cls=DefaultCommand,
+    epilog="""\b
+Examples:
+  cat book.txt | textseq tokenize | textseq ngram
+  textseq ngram count -o 2 --top 10 book.tok
+  textseq ngram count -o 3 --all-orders --min-count 2 book.tok > counts.tsv""",
+)
+@input_files
+@_order_option
+@click.option("--top", type=click.IntRange(min=0), default=None, metavar="K", help="Only the K most frequent.")
+@click.option("--min-count", type=click.IntRange(min=1), default=1, show_default=True, help="Only n-grams seen at least this often.")
+@click.option("--all-orders", is_flag=True, help="Orders 1..N, not only N.")
+@output_option
+@errors_option
+@quiet_option
+@pass_app
+def count_command(app: App, files: tuple[str, ...], order: int, top: int | None, min_count: int, all_orders: bool,
+                  output: str | None, errors: str, quiet: bool) -> None:
+    """Count the n-grams of a token stream: TSV lines 'w1 ... wn<TAB>count', most frequent first.
+
+    Each line is a sentence; <s> and </s> are added around it the way KenLM adds them, so
+    '<s> the' counts sentences that start with 'the'. Ties keep the order in which their words
+    first appear.
+    """
+    import numpy as np
+
+    from textseq.ngram.counts import count_ngrams
+
+    app.quiet(quiet)
+    corpus = _corpus(app, files, errors)
+    counts = count_ngrams(corpus, order)
+    words = np.array(corpus.words, dtype=object)
+    with open_output(output, app.stdout) as out:
+        for n in range(1 if all_orders else order, order + 1):
+            table = counts.orders[n - 1]
+            matrix = counts.words_of(n)
+            keep = np.flatnonzero(table.count >= min_count)
+            keys = [matrix[keep, column] for column in range(n - 1, -1, -1)] + [-table.count[keep]]
+            ranked = keep[np.lexsort(keys)]
+            if top is not None:
+                ranked = ranked[:top]
+            for start in range(0, len(ranked), 100_000):
+                chunk = ranked[start : start + 100_000]
+                text = words[matrix[chunk, 0]]
+                for column in range(1, n):
+                    text = text + " " + words[matrix[chunk, column]]
+                out.write("".join(f"{g}\t{c}\n" for g, c in zip(text.tolist(), table.count[chunk].tolist())))
+    app.console.info(f"{corpus.sentences:,} sentences, {corpus.tokens:,} tokens, " + ", ".join(
+        f"{len(t):,} {t.order}-grams" for t in counts.orders))
+
+
+def _parse_prune(value: str | None, order: int) -> list[int]:
+    if not value:
+        return []
+    try:
+        thresholds = [int(v) for v in value.replace(",", " ").split()]
+    except ValueError:
+        raise click.BadParameter("thresholds are whole numbers, e.g. --prune 0,1,1", param_hint="--prune") from None
+    if any(t < 0 for t in thresholds) or any(b < a for a, b in zip(thresholds, thresholds[1:])):
+        raise click.BadParameter("thresholds must be non-negative and must not decrease with the order", param_hint="--prune")
+    if len(thresholds) > order:
+        raise click.BadParameter(f"{len(thresholds)} thresholds for a model of order {order}", param_hint="--prune")
+    if thresholds[0] > 0:
+        raise click.BadParameter("pruning unigrams is not supported; start with 0 (e.g. --prune 0,1,1)", param_hint="--prune")
+    return thresholds + [thresholds[-1]] * (order - len(thresholds))
+
+
+@click.command(
+    "build",
+    epilog="""\b
+Examples:
+  textseq tokenize --lower book.txt | textseq ngram build -o 5 -O book.arpa
+  textseq ngram build -o 3 --prune 0,1,1 -O small.arpa.gz book.tok
+  textseq eval book.arpa test.tok""",
+)
+@input_files
+@_order_option
+@click.option("-O", "--output", required=True, type=click.Path(dir_okay=False, allow_dash=True), help="The model file to write (ARPA; .gz/.bz2/.xz compressed by name; '-' for stdout).")
+@click.option("-s", "--smoothing", default="modified-kneser-ney", show_default=True, metavar="NAME", help="Estimator (see 'textseq plugins').")
+@click.option("--prune", default=None, metavar="T1,T2,...", help="Drop n-grams seen at most Ti times in order i (KenLM's --prune: 0,1,1 drops singleton bigrams and trigrams; the last value repeats).")
+@click.option("--discounts", default=None, metavar="D1,D2,D3", help="Fixed Kneser-Ney discounts instead of the estimated ones.")
+@click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE", help="An option for the estimator (for plugins' estimators); repeatable.")
+@errors_option
+@quiet_option
+@pass_app
+def build_command(app: App, files: tuple[str, ...], order: int, output: str, smoothing: str, prune: str | None,
+                  discounts: str | None, params: tuple[str, ...], errors: str, quiet: bool) -> None:
+    """Estimate an n-gram language model from a token stream and write it as ARPA.
+
+    The default, modified Kneser-Ney, is numerically identical to KenLM's lmplz: the same n-grams,
+    probabilities and backoffs. Where the data are too few for its discounts, it falls back to
+    D1=0.5, D2=1, D3+=1.5 with a warning (lmplz's --discount_fallback) instead of failing.
+    """
+    from textseq.ngram.counts import count_ngrams
+    from textseq.ngram.files import save_model
+    from textseq.plugins import get_plugins
+
+    app.quiet(quiet)
+    thresholds = _parse_prune(prune, order)
+    options = parse_params(params)
+    if discounts:
+        try:
+            options["discounts"] = [float(d) for d in discounts.split(",")]
+        except ValueError:
+            raise click.BadParameter("expected three numbers, e.g. 0.5,1,1.5", param_hint="--discounts") from None
+    factory = get_plugins().registry("smoother").get(smoothing).implementation
+    try:
+        smoother = factory(**options)
+    except (TypeError, ValueError) as exc:
+        raise click.UsageError(f"smoothing '{smoothing}': {exc}") from None
+    corpus = _corpus(app, files, errors)
+    if corpus.tokens == 0:
+        raise InputError("no text to build a model from (the input is empty)", source=", ".join(files) or "<stdin>")
+    counts = count_ngrams(corpus, order)
+    model = smoother.estimate(counts, prune=thresholds, warn=app.console.warn)
+    model.words = corpus.words
+    model.smoothing = smoothing
+    save_model(model, output, comment=f"textseq ngram build -o {order} --smoothing {smoothing}" + (f" --prune {','.join(map(str, thresholds))}" if thresholds else ""))
+    sizes = ", ".join(f"{len(t):,} {n}-grams" for n, t in enumerate(model.orders, start=1))
+    app.console.info(f"wrote {output}: {corpus.sentences:,} sentences, {corpus.tokens:,} tokens; {sizes}")
+
+
+ngram_group = DefaultGroup("ngram", default=count_command, commands={"count": count_command, "build": build_command},
+                           epilog=count_command.epilog)
+
+
+@click.command(
+    "eval",
+    epilog="""\b
+Examples:
+  textseq eval book.arpa test.tok
+  textseq tokenize --lower test.txt | textseq eval book.arpa --json
+  textseq eval book.arpa --per-line test.tok | sort -g | head""",
+)
+@click.argument("model", type=click.Path(dir_okay=False))
+@input_files
+@click.option("--per-line", is_flag=True, help="Print each line's log10 probability (the report then goes to stderr).")
+@json_option
+@errors_option
+@quiet_option
+@pass_app
+def eval_command(app: App, model: str, files: tuple[str, ...], per_line: bool, as_json: bool, errors: str, quiet: bool) -> None:
+    """Perplexity of a language model on a token stream.
+
+    Counts as KenLM's query does: every word and every </s> is a token, a word the model does not
+    know is an OOV scored as <unk>, and perplexity is given with and without the OOVs.
+    """
+    from textseq.ngram.evaluate import evaluate
+    from textseq.ngram.files import load_model
+
+    app.quiet(quiet)
+    lm = load_model(model)
+    report, per_sentence = evaluate(lm, read_blocks(app, files, errors, "scoring"))
+    rows = [
+        ("perplexity", f"{report.perplexity:.3f}"),
+        ("perplexity excluding OOVs", f"{report.perplexity_excluding_oovs:.3f}"),
+        ("log10 probability", f"{report.log10_prob:.4f}"),
+        ("tokens", f"{report.tokens:,}"),
+        ("OOVs", f"{report.oovs:,}"),
+        ("sentences", f"{report.sentences:,}"),
+    ]
+    with open_output(None, app.stdout) as out:
+        if per_line:
+            out.write("".join(f"{s:.6f}\n" for s in per_sentence.tolist()))
+            app.console.table(model, rows)
+        elif as_json:
+            out.write(json.dumps({"model": model, **report.as_dict()}, indent=2) + "\n")
+        else:
+            width = max(len(name) for name, _ in rows)
+            out.write("".join(f"{name:<{width}}  {value}\n" for name, value in rows))

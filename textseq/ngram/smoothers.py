@@ -1,0 +1,31 @@
+"""The estimator interface that ``register_smoothers`` plugins implement, and the built-in ones."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:  # numpy stays unimported until a model is built
+    from textseq.ngram.counts import NgramCounts
+    from textseq.ngram.model import BackoffModel
+
+
+class Smoother(Protocol):
+    """Turns n-gram counts into a backoff model."""
+
+    def estimate(self, counts: NgramCounts, *, prune: Sequence[int] = (), warn: Callable[[str], None] | None = None) -> BackoffModel: ...
+
+
+class ModifiedKneserNey:
+    """Interpolated modified Kneser-Ney, numerically identical to KenLM's lmplz (the default)."""
+
+    def __init__(self, discounts: Sequence[float] | None = None) -> None:
+        if discounts is not None and len(discounts) != 3:
+            raise ValueError("modified-kneser-ney takes three discounts: D1, D2, D3+")
+        self.discounts = tuple(discounts) if discounts else None
+
+    def estimate(self, counts: NgramCounts, *, prune: Sequence[int] = (), warn: Callable[[str], None] | None = None) -> BackoffModel:
+        from textseq.ngram.kneser_ney import Discounts, estimate
+
+        fixed = [Discounts(*self.discounts)] * len(counts.orders) if self.discounts else ()
+        return estimate(counts, prune=prune, discounts=fixed, warn=warn)
