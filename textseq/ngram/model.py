@@ -78,6 +78,34 @@ class BackoffModel:
             return table.word[:, None].astype(np.int32)
         return np.column_stack([self.ngram_words(order - 1)[table.context], table.word]).astype(np.int32)
 
+    def ngram_row(self, words: list[int]) -> int:
+        """Row of the n-gram ``words`` in its order's table, or -1 if the model lacks it."""
+        row = int(words[0])
+        for n, word in enumerate(words[1:], start=2):
+            row = int(self.lookup(n, np.array([row]), np.array([word]))[0])
+            if row < 0:
+                break
+        return row
+
+    def next_logprobs(self, history: list[int]) -> np.ndarray:
+        """log10 p(w | history) for every word id w (``<s>`` gets -inf): the next-word
+        distribution, backing off from the longest context the model has. ``history`` starts
+        at a sentence start (``<s>`` is added when missing)."""
+        if not history or history[0] != BOS:
+            history = [BOS, *history]
+        logprob = self.orders[0].logprob.astype(np.float64).copy()
+        for k in range(1, min(len(history), self.order - 1) + 1):
+            row = self.ngram_row(history[-k:])
+            if row < 0:
+                break
+            logprob += self.orders[k - 1].backoff[row]
+            keys, rows = self.orders[k].index(self.vocab_size)
+            lo, hi = np.searchsorted(keys, [row * self.vocab_size, (row + 1) * self.vocab_size])
+            explicit = rows[lo:hi]
+            logprob[self.orders[k].word[explicit]] = self.orders[k].logprob[explicit]
+        logprob[BOS] = -np.inf
+        return logprob
+
     def score_corpus(self, corpus: Corpus) -> np.ndarray:
         """log10 p(w | history) of every word and ``</s>`` of ``corpus`` (ids in this model's
         numbering), with ``-inf``-free backoff: at ``<s>`` positions the value is 0."""
