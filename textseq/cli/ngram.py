@@ -119,12 +119,16 @@ Examples:
 @click.option("-s", "--smoothing", default="modified-kneser-ney", show_default=True, metavar="NAME", help="Estimator (see 'textseq plugins').")
 @click.option("--prune", default=None, metavar="T1,T2,...", help="Drop n-grams seen at most Ti times in order i (KenLM's --prune: 0,1,1 drops singleton bigrams and trigrams; the last value repeats).")
 @click.option("--discounts", default=None, metavar="D1,D2,D3", help="Fixed Kneser-Ney discounts instead of the estimated ones.")
+@click.option("--vocab", "vocab_file", default=None, type=click.Path(dir_okay=False), help="Only these words (one per line, or 'textseq vocab' TSV); every other word becomes <unk>.")
+@click.option("--min-count", type=click.IntRange(min=1), default=1, show_default=True, help="Words seen fewer times become <unk>.")
+@click.option("--binary", is_flag=True, help="Write textseq's binary format (memory-mapped, loads in milliseconds) instead of ARPA.")
 @click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE", help="An option for the estimator (for plugins' estimators); repeatable.")
 @errors_option
 @quiet_option
 @pass_app
 def build_command(app: App, files: tuple[str, ...], order: int, output: str, smoothing: str, prune: str | None,
-                  discounts: str | None, params: tuple[str, ...], errors: str, quiet: bool) -> None:
+                  discounts: str | None, vocab_file: str | None, min_count: int, binary: bool, params: tuple[str, ...],
+                  errors: str, quiet: bool) -> None:
     """Estimate an n-gram language model from a token stream and write it as ARPA.
 
     The default, modified Kneser-Ney, is numerically identical to KenLM's lmplz: the same n-grams,
@@ -148,20 +152,159 @@ def build_command(app: App, files: tuple[str, ...], order: int, output: str, smo
         smoother = factory(**options)
     except (TypeError, ValueError) as exc:
         raise click.UsageError(f"smoothing '{smoothing}': {exc}") from None
-    corpus = _corpus(app, files, errors)
+    vocabulary = _read_vocabulary(vocab_file) if vocab_file else None
+    corpus = _corpus(app, files, errors, vocabulary)
     if corpus.tokens == 0:
         raise InputError("no text to build a model from (the input is empty)", source=", ".join(files) or "<stdin>")
+    if min_count > 1:
+        from textseq.ngram.corpus import rare_words_to_unk
+
+        corpus = rare_words_to_unk(corpus, min_count)
     counts = count_ngrams(corpus, order)
     model = smoother.estimate(counts, prune=thresholds, warn=app.console.warn)
     model.words = corpus.words
     model.smoothing = smoothing
-    save_model(model, output, comment=f"textseq ngram build -o {order} --smoothing {smoothing}" + (f" --prune {','.join(map(str, thresholds))}" if thresholds else ""))
+    save_model(model, output, binary=binary, comment=f"textseq ngram build -o {order} --smoothing {smoothing}" + (f" --prune {','.join(map(str, thresholds))}" if thresholds else ""))
     sizes = ", ".join(f"{len(t):,} {n}-grams" for n, t in enumerate(model.orders, start=1))
     app.console.info(f"wrote {output}: {corpus.sentences:,} sentences, {corpus.tokens:,} tokens; {sizes}")
+    if not model.scores_are_probabilities:
+        app.console.warn(f"{smoothing} gives scores, not probabilities: they do not sum to 1, so perplexities from it are not comparable")
 
 
-ngram_group = DefaultGroup("ngram", default=count_command, commands={"count": count_command, "build": build_command},
+def _read_vocabulary(path: str) -> list[str]:
+    """Words from a file with one word per line (a first TSV column is fine)."""
+    from textseq.streams import iter_lines, open_input
+
+    source = open_input(path)
+    try:
+        return [line.split("\t", 1)[0].strip() for line in iter_lines(source) if line.strip()]
+    finally:
+        source.close()
+
+
+@click.command(
+    "next",
+    epilog="""\b
+Examples:
+  textseq ngram next book.arpa "today the"
+  textseq ngram next book.arpa --sentence-start "" -k 5     # how sentences begin
+  echo "my lord" | textseq ngram next book.arpa --json""",
+)
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.argument("history", required=False)
+@click.option("-k", "--top", type=click.IntRange(min=1), default=10, show_default=True, help="How many words.")
+@click.option("--sentence-start", is_flag=True, help="The history begins a sentence (prepend <s>).")
+@json_option
+@pass_app
+def next_command(app: App, model: str, history: str | None, top: int, sentence_start: bool, as_json: bool) -> None:
+    """The distribution of the next word after HISTORY (tokens separated by spaces), most likely
+    first: the table of the lecture slide. With no HISTORY, one history per line of stdin."""
+    import numpy as np
+
+    from textseq.ngram.corpus import BOS, UNK
+    from textseq.ngram.files import load_model
+
+    lm = load_model(model)
+    index = lm.word_index
+    histories = [history] if history is not None else [line for line in _stdin_lines(app)]
+    column = "probability" if lm.scores_are_probabilities else "score"
+    results = []
+    for text in histories:
+        ids = [index.get(word, UNK) for word in text.split()]
+        logprob = lm.next_logprobs(([BOS] if sentence_start else []) + ids)
+        best = np.argsort(-logprob, kind="stable")[:top]
+        results.append({"history": text, "next": [{"word": lm.words[i], column: float(10 ** logprob[i])} for i in best]})
+    with open_output(None, app.stdout) as out:
+        if as_json:
+            out.write(json.dumps(results if history is None else results[0], ensure_ascii=False, indent=2) + "\n")
+            return
+        for result in results:
+            if len(results) > 1:
+                out.write(f"# {result['history']}\n")
+            out.write("".join(f"{row['word']}\t{row[column]:.6g}\n" for row in result["next"]))
+
+
+def _stdin_lines(app: App) -> list[str]:
+    from textseq.streams import iter_lines, open_input
+
+    return [line for line in iter_lines(open_input("-", app.stdin))]
+
+
+@click.command(
+    "convert",
+    epilog="""\b
+Examples:
+  textseq ngram convert book.arpa -O book.tsbin      # ARPA to binary
+  textseq ngram convert book.tsbin -O book.arpa.gz   # and back""",
+)
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option("-O", "--output", required=True, type=click.Path(dir_okay=False, allow_dash=True), help="The file to write; binary unless its name ends in .arpa (optionally .gz/.bz2/.xz).")
+@quiet_option
+@pass_app
+def convert_command(app: App, model: str, output: str, quiet: bool) -> None:
+    """Convert an n-gram model between ARPA and textseq's binary format (which loads in
+    milliseconds: it is memory-mapped, not parsed)."""
+    from textseq.ngram.files import load_model, save_model
+
+    app.quiet(quiet)
+    lm = load_model(model)
+    name = output.lower()
+    for suffix in (".gz", ".bz2", ".xz"):
+        name = name.removesuffix(suffix)
+    save_model(lm, output, binary=not (name.endswith(".arpa") or output == "-"))
+    app.console.info(f"wrote {output}")
+
+
+ngram_group = DefaultGroup("ngram", default=count_command,
+                           commands={"count": count_command, "build": build_command, "next": next_command, "convert": convert_command},
                            epilog=count_command.epilog)
+
+
+@click.command(
+    "sample",
+    epilog="""\b
+Examples:
+  textseq sample book.arpa -n 30 --num-samples 5
+  textseq sample book.arpa --prime "the king" --temperature 0.8 --seed 1
+  textseq sample book.arpa --top-p 0.9 | textseq detokenize""",
+)
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option("--prime", default="", help="Tokens that start every sample (printed too).")
+@click.option("-n", "--max-tokens", type=click.IntRange(min=1), default=100, show_default=True, help="At most this many tokens per sample (a sample also ends at </s>).")
+@click.option("--num-samples", type=click.IntRange(min=1), default=1, show_default=True, help="How many samples, one per line.")
+@click.option("-t", "--temperature", type=click.FloatRange(min=0.0), default=1.0, show_default=True, help="Below 1 more likely tokens, above 1 more varied; 0 is greedy.")
+@click.option("--top-k", type=click.IntRange(min=0), default=0, help="Draw only from the K most likely tokens (0: all).")
+@click.option("--top-p", type=click.FloatRange(0.0, 1.0, min_open=True), default=1.0, help="Draw only from the most likely tokens that together have probability P.")
+@click.option("--greedy", is_flag=True, help="Always the most likely token (same as --temperature 0).")
+@click.option("--seed", type=int, default=None, help="Random seed: the same seed gives the same text.")
+@pass_app
+def sample_command(app: App, model: str, prime: str, max_tokens: int, num_samples: int, temperature: float, top_k: int,
+                   top_p: float, greedy: bool, seed: int | None) -> None:
+    """Generate text from a language model, token by token, printed as it is drawn."""
+    import numpy as np
+
+    from textseq.lm import NgramLM
+    from textseq.ngram.corpus import UNK
+    from textseq.ngram.files import load_model
+    from textseq.sampling import SamplingOptions, sample
+
+    lm = NgramLM(load_model(model))
+    options = SamplingOptions(temperature=0.0 if greedy else temperature, top_k=top_k, top_p=top_p, max_tokens=max_tokens)
+    index = lm.model.word_index
+    prime_tokens = prime.split()
+    prime_ids = [index.get(word, UNK) for word in prime_tokens]
+    rng = np.random.default_rng(seed)
+    interactive = app.stdout.isatty() if hasattr(app.stdout, "isatty") else False
+    for _ in range(num_samples):
+        pieces = list(prime_tokens)
+        app.stdout.write(" ".join(pieces).encode("utf-8"))
+        for token in sample(lm, prime_ids, options, rng):
+            app.stdout.write(((" " if pieces else "") + lm.words[token]).encode("utf-8"))
+            pieces.append(lm.words[token])
+            if interactive:
+                app.stdout.flush()
+        app.stdout.write(b"\n")
+        app.stdout.flush()
 
 
 @click.command(

@@ -114,3 +114,16 @@ def corpus_from_blocks(blocks: Iterable[str], vocabulary: Iterable[str] | None =
     for block in blocks:
         builder.add_block(block)
     return builder.build()
+
+
+def rare_words_to_unk(corpus: Corpus, min_count: int) -> Corpus:
+    """The same corpus with every word seen fewer than ``min_count`` times replaced by ``<unk>``
+    (ids renumbered, first-appearance order kept)."""
+    counts = np.bincount(corpus.ids, minlength=len(corpus.words))
+    keep = counts >= min_count
+    keep[: len(SPECIALS)] = True
+    new_id = np.cumsum(keep) - 1
+    new_id[~keep] = UNK
+    words = [w for w, k in zip(corpus.words, keep) if k]
+    return Corpus(ids=new_id[corpus.ids].astype(np.int32), words=words, sentences=corpus.sentences,
+                  tokens=corpus.tokens, dropped_markers=corpus.dropped_markers)

@@ -89,10 +89,8 @@ class BackoffModel:
 
     def next_logprobs(self, history: list[int]) -> np.ndarray:
         """log10 p(w | history) for every word id w (``<s>`` gets -inf): the next-word
-        distribution, backing off from the longest context the model has. ``history`` starts
-        at a sentence start (``<s>`` is added when missing)."""
-        if not history or history[0] != BOS:
-            history = [BOS, *history]
+        distribution, backing off from the longest context the model has. A history that begins
+        a sentence starts with ``<s>``."""
         logprob = self.orders[0].logprob.astype(np.float64).copy()
         for k in range(1, min(len(history), self.order - 1) + 1):
             row = self.ngram_row(history[-k:])

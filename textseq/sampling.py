@@ -1,0 +1,69 @@
+"""Sampling from any :class:`~textseq.lm.LanguageModel`: temperature, top-k, top-p, greedy.
+
+Written once over the interface, so n-gram and neural models sample alike. Tokens are produced
+one at a time (a generator), so the command prints them as they come.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from textseq.lm import LanguageModel
+
+
+@dataclass(frozen=True)
+class SamplingOptions:
+    temperature: float = 1.0
+    top_k: int = 0
+    top_p: float = 1.0
+    max_tokens: int = 100
+
+    def __post_init__(self) -> None:
+        if self.temperature < 0:
+            raise ValueError("temperature must be >= 0 (0 is greedy)")
+        if self.top_k < 0:
+            raise ValueError("top-k must be >= 0 (0 keeps all)")
+        if not 0.0 < self.top_p <= 1.0:
+            raise ValueError("top-p must be in (0, 1]")
+
+
+def next_distribution(logprobs: np.ndarray, options: SamplingOptions) -> np.ndarray:
+    """Probabilities to draw the next token from: temperature, then top-k, then top-p."""
+    logits = np.asarray(logprobs, dtype=np.float64)
+    finite = np.isfinite(logits)
+    if options.temperature == 0:
+        probs = np.zeros_like(logits)
+        probs[int(np.argmax(np.where(finite, logits, -np.inf)))] = 1.0
+        return probs
+    scaled = np.where(finite, logits / options.temperature, -np.inf)
+    if options.top_k and options.top_k < finite.sum():
+        cut = np.partition(scaled, -options.top_k)[-options.top_k]
+        scaled = np.where(scaled >= cut, scaled, -np.inf)
+    scaled -= scaled.max()
+    probs = np.exp(scaled)
+    probs /= probs.sum()
+    if options.top_p < 1.0:
+        order = np.argsort(-probs, kind="stable")
+        cumulative = np.cumsum(probs[order])
+        keep = order[: int(np.searchsorted(cumulative, options.top_p)) + 1]
+        mask = np.zeros(len(probs), dtype=bool)
+        mask[keep] = True
+        probs = np.where(mask, probs, 0.0)
+        probs /= probs.sum()
+    return probs
+
+
+def sample(lm: LanguageModel, prime: list[int], options: SamplingOptions, rng: np.random.Generator) -> Iterator[int]:
+    """Token ids after ``prime``, up to ``max_tokens`` or the end token (not yielded)."""
+    state = lm.initial_state(prime)
+    logprobs, state = lm.step(state, None)
+    for _ in range(options.max_tokens):
+        probs = next_distribution(logprobs, options)
+        token = int(rng.choice(len(probs), p=probs))
+        if token == lm.end_id:
+            return
+        yield token
+        logprobs, state = lm.step(state, token)
