@@ -57,14 +57,78 @@ def write_arpa(model: BackoffModel, out: TextIO, *, comment: str | None = None) 
     out.write("\\end\\\n")
 
 
-def _lines(handle: TextIO) -> Iterator[tuple[int, str]]:
-    for number, line in enumerate(handle, start=1):
-        yield number, line.rstrip("\r\n")
+Section = tuple[list[list[str]], np.ndarray, np.ndarray]
+"""Per order: the words as columns, log10 probabilities, log10 backoffs."""
+
+
+class _Irregular(Exception):
+    """The fast reader met something it does not handle; the line-by-line reader will, and
+    will name the line if it is wrong."""
 
 
 def read_arpa(handle: TextIO, source: str = "<arpa>") -> BackoffModel:
     """Parse an ARPA file into a :class:`BackoffModel`."""
-    lines = _lines(handle)
+    text = handle.read()
+    try:
+        sections = _read_sections_fast(text)
+    except _Irregular:
+        sections = _read_sections_by_line(text, source)
+    return _model_from_sections(sections, source)
+
+
+def _read_sections_fast(text: str) -> list[Section]:
+    """Whole sections at a time: one ``split`` per section, columns by slicing."""
+    start = text.find("\\data\\\n")
+    if start < 0 or text[:start].strip() and not all(line.startswith("#") or not line.strip() for line in text[:start].splitlines()):
+        raise _Irregular
+    header_end = text.find("\n\n", start)
+    if header_end < 0:
+        raise _Irregular
+    declared = []
+    for line in text[start:header_end].splitlines()[1:]:
+        match = _COUNT_LINE.match(line.strip())
+        if not match or int(match.group(1)) != len(declared) + 1:
+            raise _Irregular
+        declared.append(int(match.group(2)))
+    sections: list[Section] = []
+    position = header_end
+    for n, count in enumerate(declared, start=1):
+        marker = f"\n\\{n}-grams:\n"
+        begin = text.find(marker, position)
+        if begin < 0:
+            raise _Irregular
+        begin += len(marker)
+        end = text.find("\n\\", begin)
+        if end < 0:
+            raise _Irregular
+        body = text[begin:end]
+        lines = body.count("\n") + (0 if body.endswith("\n") else 1) - body.count("\n\n")
+        if lines != count or "\r" in body:
+            raise _Irregular
+        fields = body.split()
+        width = len(fields) // count if count else n + 1
+        if width not in (n + 1, n + 2) or width * count != len(fields) or (n == len(declared) and width != n + 1):
+            raise _Irregular
+        try:
+            probs = np.array(fields[0::width], dtype=np.float64)
+            backoffs = np.array(fields[width - 1 :: width], dtype=np.float64) if width == n + 2 else np.zeros(count)
+        except ValueError:
+            raise _Irregular from None
+        sections.append(([fields[1 + k :: width] for k in range(n)], np.maximum(probs, -99.0), backoffs))
+        position = end
+    if not text.rstrip().endswith("\\end\\"):
+        raise _Irregular
+    return sections
+
+
+def _lines(text: str) -> Iterator[tuple[int, str]]:
+    for number, line in enumerate(text.split("\n"), start=1):
+        yield number, line.rstrip("\r")
+
+
+def _read_sections_by_line(text: str, source: str) -> list[Section]:
+    """The careful reader: any layout ARPA allows, and the line of anything malformed."""
+    lines = _lines(text)
     declared: dict[int, int] = {}
     number = 0
     for number, line in lines:
@@ -73,90 +137,95 @@ def read_arpa(handle: TextIO, source: str = "<arpa>") -> BackoffModel:
     else:
         raise InputError("not an ARPA file: no \\data\\ line", source=source, line=number or None)
     for number, line in lines:
-        text = line.strip()
-        if not text:
+        stripped = line.strip()
+        if not stripped:
             if declared:
                 break
             continue
-        match = _COUNT_LINE.match(text)
+        match = _COUNT_LINE.match(stripped)
         if not match:
-            raise InputError(f"expected 'ngram N=COUNT', got {text[:60]!r}", source=source, line=number)
+            raise InputError(f"expected 'ngram N=COUNT', got {stripped[:60]!r}", source=source, line=number)
         declared[int(match.group(1))] = int(match.group(2))
     order = max(declared) if declared else 0
     if order < 1 or sorted(declared) != list(range(1, order + 1)):
         raise InputError("the \\data\\ section must declare orders 1..N", source=source, line=number)
 
-    index: dict[str, int] = {}
-    words: list[str] = []
-    raw: list[tuple[list[str], list[float], list[float]]] = []
+    sections: list[Section] = []
     current = 0
-    grams: list[str] = []
+    columns: list[list[str]] = []
     probs: list[float] = []
     backoffs: list[float] = []
 
     def finish() -> None:
         if current:
-            if len(grams) != declared[current]:
-                raise InputError(f"\\{current}-grams: has {len(grams)} entries, the header says {declared[current]}", source=source, line=number)
-            raw.append((list(grams), list(probs), list(backoffs)))
+            if len(probs) != declared[current]:
+                raise InputError(f"\\{current}-grams: has {len(probs)} entries, the header says {declared[current]}", source=source, line=number)
+            sections.append((columns, np.array(probs), np.array(backoffs)))
 
     for number, line in lines:
-        text = line.strip()
-        if not text:
+        stripped = line.strip()
+        if not stripped:
             continue
-        if text == "\\end\\":
+        if stripped == "\\end\\":
             finish()
             current = -1
             break
-        section = _SECTION.match(text)
+        section = _SECTION.match(stripped)
         if section:
             finish()
             current = int(section.group(1))
-            if current != len(raw) + 1 or current > order:
+            if current != len(sections) + 1 or current > order:
                 raise InputError(f"unexpected section \\{current}-grams:", source=source, line=number)
-            grams, probs, backoffs = [], [], []
+            columns, probs, backoffs = [[] for _ in range(current)], [], []
             continue
         if current <= 0:
-            raise InputError(f"n-gram line outside a section: {text[:60]!r}", source=source, line=number)
-        fields = text.split()
+            raise InputError(f"n-gram line outside a section: {stripped[:60]!r}", source=source, line=number)
+        fields = stripped.split()
         if len(fields) not in (current + 1, current + 2):
             raise InputError(f"expected a log probability, {current} words and maybe a backoff, got {len(fields)} fields", source=source, line=number)
         try:
             probs.append(max(float(fields[0]), -99.0))
             backoffs.append(float(fields[current + 1]) if len(fields) == current + 2 else 0.0)
         except ValueError:
-            raise InputError(f"not a number in {text[:60]!r}", source=source, line=number) from None
-        grams.append(" ".join(fields[1 : current + 1]))
+            raise InputError(f"not a number in {stripped[:60]!r}", source=source, line=number) from None
+        for k in range(current):
+            columns[k].append(fields[1 + k])
     if current != -1:
         raise InputError("the file ends before \\end\\", source=source, line=number)
+    if len(sections) != order:
+        raise InputError(f"the header declares {order} orders, the file has {len(sections)}", source=source, line=number)
+    return sections
 
+
+def _model_from_sections(sections: list[Section], source: str) -> BackoffModel:
+    index: dict[str, int] = {}
     for special in SPECIALS:
         index.setdefault(special, len(index))
-    for gram in raw[0][0]:
-        index.setdefault(gram, len(index))
+    for word in sections[0][0][0]:
+        index.setdefault(word, len(index))
     words = [""] * len(index)
     for word, i in index.items():
         words[i] = word
     vocab = len(words)
-    model = BackoffModel(words=words, orders=[])
+    order = len(sections)
     unigram_prob = np.full(vocab, -99.0)
     unigram_backoff = np.zeros(vocab)
-    uni_rows = np.array([index[g] for g in raw[0][0]], dtype=np.int64)
-    unigram_prob[uni_rows] = raw[0][1]
-    unigram_backoff[uni_rows] = raw[0][2]
-    model.orders.append(OrderTable(np.full(vocab, -1), np.arange(vocab), unigram_prob, unigram_backoff))
+    rows = np.fromiter(map(index.__getitem__, sections[0][0][0]), dtype=np.int64, count=len(sections[0][1]))
+    unigram_prob[rows] = sections[0][1]
+    unigram_backoff[rows] = sections[0][2]
+    model = BackoffModel(words=words, orders=[OrderTable(np.full(vocab, -1), np.arange(vocab), unigram_prob, unigram_backoff)])
     for n in range(2, order + 1):
-        gram_list, prob_list, backoff_list = raw[n - 1]
-        split = [g.split(" ") for g in gram_list]
+        columns, probs, backoffs = sections[n - 1]
         try:
-            matrix = np.array([[index[w] for w in parts] for parts in split], dtype=np.int64).reshape(len(split), n)
+            ids = [np.fromiter(map(index.__getitem__, column), dtype=np.int64, count=len(probs)) for column in columns]
         except KeyError as exc:
             raise InputError(f"the {n}-gram section uses a word that is not a unigram: {exc.args[0]!r}", source=source) from None
-        context = model.orders[0].word[matrix[:, 0]]
+        context = ids[0]
         for k in range(2, n):
-            context = model.lookup(k, context, matrix[:, k - 1])
+            context = model.lookup(k, context, ids[k - 1])
         if (context < 0).any():
-            bad = gram_list[int(np.flatnonzero(context < 0)[0])]
+            at = int(np.flatnonzero(context < 0)[0])
+            bad = " ".join(column[at] for column in columns)
             raise InputError(f"the {n}-gram {bad!r} has no entry for its context", source=source)
-        model.orders.append(OrderTable(context, matrix[:, -1], np.array(prob_list), np.array(backoff_list) if n < order else np.zeros(len(prob_list))))
+        model.orders.append(OrderTable(context, ids[-1], probs, backoffs if n < order else np.zeros(len(probs))))
     return model
