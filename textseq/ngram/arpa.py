@@ -21,13 +21,11 @@ _SECTION = re.compile(r"\\(\d+)-grams:\s*$")
 _ROWS_PER_CHUNK = 200_000
 
 
-def _format_numbers(values: np.ndarray) -> list[str]:
-    """log10 values as ARPA numbers (7 significant digits, as KenLM writes them)."""
-    return [f"{v:.7g}" for v in values.tolist()]
-
-
 def write_arpa(model: BackoffModel, out: TextIO, *, comment: str | None = None) -> None:
-    """Write ``model`` in ARPA format."""
+    """Write ``model`` in ARPA format (numbers with 7 significant digits, as KenLM writes them).
+
+    Rows are formatted a chunk at a time with one ``%`` over a tuple, and n-gram strings are
+    joined with ``map``: the per-row Python work stays small."""
     if comment:
         for line in comment.splitlines():
             out.write(f"# {line}\n")
@@ -41,18 +39,18 @@ def write_arpa(model: BackoffModel, out: TextIO, *, comment: str | None = None) 
     for n, table in enumerate(model.orders, start=1):
         out.write(f"\\{n}-grams:\n")
         matrix = model.ngram_words(n)
+        row_format = "%.7g\t%s\t%.7g\n" if n < top else "%.7g\t%s\n"
+        width = 3 if n < top else 2
         for start in range(0, len(table), _ROWS_PER_CHUNK):
             stop = min(start + _ROWS_PER_CHUNK, len(table))
-            grams = words[matrix[start:stop, 0]]
-            for column in range(1, n):
-                grams = grams + " " + words[matrix[start:stop, column]]
-            probs = _format_numbers(table.logprob[start:stop])
+            columns = [words[matrix[start:stop, column]].tolist() for column in range(n)]
+            grams = columns[0] if n == 1 else list(map(" ".join, zip(*columns)))
+            values: list[object] = [None] * (width * (stop - start))
+            values[0::width] = table.logprob[start:stop].tolist()
+            values[1::width] = grams
             if n < top:
-                backoffs = _format_numbers(table.backoff[start:stop])
-                lines = [f"{p}\t{g}\t{b}\n" for p, g, b in zip(probs, grams.tolist(), backoffs)]
-            else:
-                lines = [f"{p}\t{g}\n" for p, g in zip(probs, grams.tolist())]
-            out.write("".join(lines))
+                values[2::width] = table.backoff[start:stop].tolist()
+            out.write((row_format * (stop - start)) % tuple(values))
         out.write("\n")
     out.write("\\end\\\n")
 
