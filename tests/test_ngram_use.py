@@ -145,3 +145,30 @@ def test_min_count_and_vocab_map_words_to_unk(tmp_path, textseq):
     unigrams = {line.split("\t")[1] for line in arpa.read_text().split("\\2-grams:")[0].splitlines() if "\t" in line}
     assert unigrams == {"<unk>", "<s>", "</s>", "the", "cat"}
     assert "the <unk>" in arpa.read_text()
+
+
+def test_entropy_pruning_shrinks_the_model_and_keeps_it_normalized():
+    from textseq.ngram.prune import prune_entropy
+
+    text = "".join(f"w{i % 7} w{i % 5} w{i % 3} w{(i * i) % 11}\n" for i in range(400)) + TEXT
+    model = build(text, 3)
+    same = prune_entropy(model, 0.0)
+    assert [len(t) for t in same.orders] == [len(t) for t in model.orders]
+    for mine, theirs in zip(same.orders, model.orders):
+        assert np.allclose(mine.backoff, theirs.backoff, atol=1e-5)
+    pruned = prune_entropy(model, 1e-3)
+    assert len(pruned.orders[2]) < len(model.orders[2])
+    assert len(pruned.orders[0]) == len(model.orders[0])
+    for history in ([], [1], [1, model.word_index["the"]], [model.word_index["w1"], model.word_index["w1"]]):
+        assert float(np.sum(10.0 ** pruned.next_logprobs(history))) == pytest.approx(1.0, abs=1e-6)
+    test = "the cat sat on the mat\nw1 w1 w1 w1\n"
+    assert evaluate(pruned, [test])[0].perplexity >= evaluate(model, [test])[0].perplexity * 0.9
+
+
+def test_entropy_pruning_command(tmp_path, textseq):
+    full, small = tmp_path / "full.arpa", tmp_path / "small.arpa"
+    text = ("".join(f"w{i % 7} w{i % 5} w{i % 3}\n" for i in range(300)) + TEXT).encode()
+    assert textseq("ngram", "build", "-o", "3", "-O", str(full), input=text).returncode == 0
+    result = textseq("ngram", "build", "-o", "3", "--prune-entropy", "1e-3", "-O", str(small), input=text)
+    assert result.returncode == 0, result.stderr
+    assert small.stat().st_size < full.stat().st_size

@@ -111,6 +111,7 @@ def _parse_prune(value: str | None, order: int) -> list[int]:
 Examples:
   textseq tokenize --lower book.txt | textseq ngram build -o 5 -O book.arpa
   textseq ngram build -o 3 --prune 0,1,1 -O small.arpa.gz book.tok
+  textseq ngram build -o 4 --prune-entropy 1e-7 --binary -O book.tsbin book.tok
   textseq eval book.arpa test.tok""",
 )
 @input_files
@@ -118,6 +119,7 @@ Examples:
 @click.option("-O", "--output", required=True, type=click.Path(dir_okay=False, allow_dash=True), help="The model file to write (ARPA; .gz/.bz2/.xz compressed by name; '-' for stdout).")
 @click.option("-s", "--smoothing", default="modified-kneser-ney", show_default=True, metavar="NAME", help="Estimator (see 'textseq plugins').")
 @click.option("--prune", default=None, metavar="T1,T2,...", help="Drop n-grams seen at most Ti times in order i (KenLM's --prune: 0,1,1 drops singleton bigrams and trigrams; the last value repeats).")
+@click.option("--prune-entropy", type=click.FloatRange(min=0.0), default=None, metavar="THETA", help="Then drop every n-gram whose removal raises perplexity by less than THETA, relatively (Stolcke 1998; e.g. 1e-7), renormalizing the backoffs.")
 @click.option("--discounts", default=None, metavar="D1,D2,D3", help="Fixed Kneser-Ney discounts instead of the estimated ones.")
 @click.option("--vocab", "vocab_file", default=None, type=click.Path(dir_okay=False), help="Only these words (one per line, or 'textseq vocab' TSV); every other word becomes <unk>.")
 @click.option("--min-count", type=click.IntRange(min=1), default=1, show_default=True, help="Words seen fewer times become <unk>.")
@@ -127,7 +129,7 @@ Examples:
 @quiet_option
 @pass_app
 def build_command(app: App, files: tuple[str, ...], order: int, output: str, smoothing: str, prune: str | None,
-                  discounts: str | None, vocab_file: str | None, min_count: int, binary: bool, params: tuple[str, ...],
+                  prune_entropy: float | None, discounts: str | None, vocab_file: str | None, min_count: int, binary: bool, params: tuple[str, ...],
                   errors: str, quiet: bool) -> None:
     """Estimate an n-gram language model from a token stream and write it as ARPA.
 
@@ -164,7 +166,14 @@ def build_command(app: App, files: tuple[str, ...], order: int, output: str, smo
     model = smoother.estimate(counts, prune=thresholds, warn=app.console.warn)
     model.words = corpus.words
     model.smoothing = smoothing
-    save_model(model, output, binary=binary, comment=f"textseq ngram build -o {order} --smoothing {smoothing}" + (f" --prune {','.join(map(str, thresholds))}" if thresholds else ""))
+    if prune_entropy is not None:
+        from textseq.ngram.prune import prune_entropy as prune_by_entropy
+
+        if not model.scores_are_probabilities:
+            raise click.UsageError(f"--prune-entropy needs probabilities, and {smoothing} gives scores")
+        model = prune_by_entropy(model, prune_entropy)
+    save_model(model, output, binary=binary, comment=f"textseq ngram build -o {order} --smoothing {smoothing}" + (f" --prune {','.join(map(str, thresholds))}" if thresholds else "")
+               + (f" --prune-entropy {prune_entropy:g}" if prune_entropy is not None else ""))
     sizes = ", ".join(f"{len(t):,} {n}-grams" for n, t in enumerate(model.orders, start=1))
     app.console.info(f"wrote {output}: {corpus.sentences:,} sentences, {corpus.tokens:,} tokens; {sizes}")
     if not model.scores_are_probabilities:
