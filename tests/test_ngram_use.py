@@ -172,3 +172,13 @@ def test_entropy_pruning_command(tmp_path, textseq):
     result = textseq("ngram", "build", "-o", "3", "--prune-entropy", "1e-3", "-O", str(small), input=text)
     assert result.returncode == 0, result.stderr
     assert small.stat().st_size < full.stat().st_size
+
+
+def test_scores_not_probabilities_survive_the_file_and_are_flagged(tmp_path, textseq):
+    arpa = tmp_path / "sb.arpa"
+    assert textseq("ngram", "build", "-s", "stupid-backoff", "-O", str(arpa), input=TEXT.encode()).returncode == 0
+    assert "# smoothing: stupid-backoff" in arpa.read_text()
+    result = textseq("eval", str(arpa), input=b"the cat\n")
+    assert result.returncode == 0
+    assert "not probabilities" in result.stderr
+    assert "score" in textseq("ngram", "next", str(arpa), "the", "--json").text

@@ -120,7 +120,7 @@ Examples:
 @click.option("-s", "--smoothing", default="modified-kneser-ney", show_default=True, metavar="NAME", help="Estimator (see 'textseq plugins').")
 @click.option("--prune", default=None, metavar="T1,T2,...", help="Drop n-grams seen at most Ti times in order i (KenLM's --prune: 0,1,1 drops singleton bigrams and trigrams; the last value repeats).")
 @click.option("--prune-entropy", type=click.FloatRange(min=0.0), default=None, metavar="THETA", help="Then drop every n-gram whose removal raises perplexity by less than THETA, relatively (Stolcke 1998; e.g. 1e-7), renormalizing the backoffs.")
-@click.option("--discounts", default=None, metavar="D1,D2,D3", help="Fixed Kneser-Ney discounts instead of the estimated ones.")
+@click.option("--discounts", default=None, metavar="D1,D2,D3", help="Fixed discounts instead of estimated ones: three (D1,D2,D3+) for modified-kneser-ney, one (or one per order) for kneser-ney and absolute-discounting.")
 @click.option("--vocab", "vocab_file", default=None, type=click.Path(dir_okay=False), help="Only these words (one per line, or 'textseq vocab' TSV); every other word becomes <unk>.")
 @click.option("--min-count", type=click.IntRange(min=1), default=1, show_default=True, help="Words seen fewer times become <unk>.")
 @click.option("--binary", is_flag=True, help="Write textseq's binary format (memory-mapped, loads in milliseconds) instead of ARPA.")
@@ -342,6 +342,8 @@ def eval_command(app: App, model: str, files: tuple[str, ...], per_line: bool, a
 
     app.quiet(quiet)
     lm = load_model(model)
+    if not lm.scores_are_probabilities:
+        app.console.warn(f"{model} holds {lm.smoothing or 'backoff'} scores, not probabilities: this 'perplexity' is not comparable with other models'")
     report, per_sentence = evaluate(lm, read_blocks(app, files, errors, "scoring"))
     rows = [
         ("perplexity", f"{report.perplexity:.3f}"),

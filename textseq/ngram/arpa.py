@@ -19,6 +19,8 @@ from textseq.ngram.model import BackoffModel, OrderTable
 _COUNT_LINE = re.compile(r"ngram\s+(\d+)\s*=\s*(\d+)\s*$")
 _SECTION = re.compile(r"\\(\d+)-grams:\s*$")
 _ROWS_PER_CHUNK = 200_000
+_SCORES_NOTE = "scores, not probabilities: they do not sum to 1"
+_SMOOTHING = re.compile(r"^#\s*smoothing:\s*(\S+)", re.MULTILINE)
 
 
 def write_arpa(model: BackoffModel, out: TextIO, *, comment: str | None = None) -> None:
@@ -26,10 +28,13 @@ def write_arpa(model: BackoffModel, out: TextIO, *, comment: str | None = None) 
 
     Rows are formatted a chunk at a time with one ``%`` over a tuple, and n-gram strings are
     joined with ``map``: the per-row Python work stays small."""
-    if comment:
-        for line in comment.splitlines():
-            out.write(f"# {line}\n")
-        out.write("\n")
+    lines = comment.splitlines() if comment else []
+    if model.smoothing:
+        lines.append(f"smoothing: {model.smoothing}")
+    if not model.scores_are_probabilities:
+        lines.append(_SCORES_NOTE)
+    if lines:
+        out.write("".join(f"# {line}\n" for line in lines) + "\n")
     out.write("\\data\\\n")
     for n, table in enumerate(model.orders, start=1):
         out.write(f"ngram {n}={len(table)}\n")
@@ -71,7 +76,12 @@ def read_arpa(handle: TextIO, source: str = "<arpa>") -> BackoffModel:
         sections = _read_sections_fast(text)
     except _Irregular:
         sections = _read_sections_by_line(text, source)
-    return _model_from_sections(sections, source)
+    model = _model_from_sections(sections, source)
+    preamble = text[: text.find("\\data\\")]
+    smoothing = _SMOOTHING.search(preamble)
+    model.smoothing = smoothing.group(1) if smoothing else ""
+    model.scores_are_probabilities = _SCORES_NOTE not in preamble
+    return model
 
 
 def _read_sections_fast(text: str) -> list[Section]:

@@ -92,7 +92,7 @@ def count_of_counts(counts: NgramCounts, adjusted: list[np.ndarray]) -> list[np.
     return result
 
 
-def _prune_masks(counts: NgramCounts, thresholds: Sequence[int]) -> list[np.ndarray]:
+def prune_masks(counts: NgramCounts, thresholds: Sequence[int]) -> list[np.ndarray]:
     """Per order, which n-grams survive count pruning (unigrams <unk>, <s>, </s> always do)."""
     keep = []
     for n, table in enumerate(counts.orders, start=1):
@@ -128,7 +128,7 @@ def estimate(
                     f"using D1={FALLBACK_DISCOUNTS[0]} D2={FALLBACK_DISCOUNTS[1]} D3+={FALLBACK_DISCOUNTS[2]}"
                 )
         chosen.append(found)
-    keep = _prune_masks(counts, prune)
+    keep = prune_masks(counts, prune)
 
     # gamma of every context, from the n-grams that extend it (pruned ones included)
     vocab = counts.vocab_size
@@ -163,10 +163,10 @@ def estimate(
             logprob = np.minimum(0.0, np.log10(interpolated))
         backoff = np.log10(gammas[n]) if n < top else np.zeros(len(table))
         tables.append(OrderTable(context=table.context.copy(), word=table.word.copy(), logprob=logprob, backoff=backoff))
-    return _drop_pruned(tables, keep, counts)
+    return drop_pruned(tables, keep, counts)
 
 
-def _drop_pruned(tables: list[OrderTable], keep: list[np.ndarray], counts: NgramCounts) -> BackoffModel:
+def drop_pruned(tables: list[OrderTable], keep: list[np.ndarray], counts: NgramCounts) -> BackoffModel:
     """Remove pruned n-grams and renumber the context links of the orders above."""
     if all(mask.all() for mask in keep):
         return BackoffModel(words=[], orders=tables)
