@@ -9,7 +9,8 @@ newline gets no ``</s>``, as in lmplz. ``<unk>`` in the text
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
+from itertools import chain, count, repeat
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,11 +54,15 @@ class CorpusBuilder:
         self.tokens = 0
         self.dropped_markers = 0
 
-    def _lookup(self) -> Callable[[str], int]:
+    def _ids(self, tokens: list[str]) -> np.ndarray:
+        """Ids of ``tokens``; new words are numbered in order of first appearance (C-level maps,
+        no Python loop per token)."""
         index = self.index
         if self.fixed:
-            return lambda word: index.get(word, UNK)
-        return lambda word: index.setdefault(word, len(index))
+            return np.fromiter(map(index.get, tokens, repeat(UNK)), dtype=np.int32, count=len(tokens))
+        new = [word for word in dict.fromkeys(tokens) if word not in index]
+        index.update(zip(new, count(len(index))))
+        return np.fromiter(map(index.__getitem__, tokens), dtype=np.int32, count=len(tokens))
 
     def add_block(self, block: str) -> None:
         """Add the lines of ``block``. A block that does not end with a newline is the end of an
@@ -74,10 +79,8 @@ class CorpusBuilder:
         lines = [tokens for tokens in lines if tokens]
         if not lines:
             return
-        lookup = self._lookup()
         lengths = np.fromiter(map(len, lines), dtype=np.int64, count=len(lines))
-        flat = [token for tokens in lines for token in tokens]
-        ids = np.fromiter(map(lookup, flat), dtype=np.int32, count=len(flat))
+        ids = self._ids(list(chain.from_iterable(lines)))
         markers = (ids == BOS) | (ids == EOS)
         if markers.any():
             self.dropped_markers += int(markers.sum())
