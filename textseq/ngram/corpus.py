@@ -10,12 +10,13 @@ newline gets no ``</s>``, as in lmplz. ``<unk>`` in the text
 from __future__ import annotations
 
 from collections.abc import Iterable
-from itertools import chain, count, repeat
+from itertools import count, repeat
 from dataclasses import dataclass
 
 import numpy as np
 
 UNK, BOS, EOS = 0, 1, 2
+_LINE_END = "\0"  # not whitespace, so it survives str.split as a token of its own
 SPECIALS = ("<unk>", "<s>", "</s>")
 
 
@@ -55,50 +56,63 @@ class CorpusBuilder:
         self.dropped_markers = 0
 
     def _ids(self, tokens: list[str]) -> np.ndarray:
-        """Ids of ``tokens``; new words are numbered in order of first appearance (C-level maps,
-        no Python loop per token)."""
+        """Ids of ``tokens`` (the line separator is -1); new words are numbered in order of first
+        appearance. C-level maps: no Python loop per token."""
         index = self.index
-        if self.fixed:
-            return np.fromiter(map(index.get, tokens, repeat(UNK)), dtype=np.int32, count=len(tokens))
-        new = [word for word in dict.fromkeys(tokens) if word not in index]
-        index.update(zip(new, count(len(index))))
-        return np.fromiter(map(index.__getitem__, tokens), dtype=np.int32, count=len(tokens))
+        index[_LINE_END] = -1
+        try:
+            if self.fixed:
+                return np.fromiter(map(index.get, tokens, repeat(UNK)), dtype=np.int32, count=len(tokens))
+            new = [word for word in dict.fromkeys(tokens) if word not in index]
+            index.update(zip(new, count(len(index) - 1)))
+            return np.fromiter(map(index.__getitem__, tokens), dtype=np.int32, count=len(tokens))
+        finally:
+            del index[_LINE_END]
 
     def add_block(self, block: str) -> None:
         """Add the lines of ``block``. A block that does not end with a newline is the end of an
-        input whose last line was not terminated: like lmplz, that line gets no ``</s>``."""
-        terminated = block.endswith("\n")
-        lines = [line.split() for line in block.split("\n")]
-        if not terminated and lines[-1]:
-            self._add_lines(lines[:-1])
-            self._add_lines(lines[-1:], end_of_sentence=False)
-        else:
-            self._add_lines(lines)
+        input whose last line was not terminated: like lmplz, that line gets no ``</s>``.
 
-    def _add_lines(self, lines: list[list[str]], end_of_sentence: bool = True) -> None:
-        lines = [tokens for tokens in lines if tokens]
-        if not lines:
+        The block is split once, with a separator token standing for each newline."""
+        if _LINE_END in block:  # the separator cannot be told from text: split line by line
+            for line in block.split("\n")[:-1]:
+                self.add_block(line.replace(_LINE_END, " ") + "\n")
+            if not block.endswith("\n"):
+                self.add_block(block.rsplit("\n", 1)[-1].replace(_LINE_END, " "))
             return
-        lengths = np.fromiter(map(len, lines), dtype=np.int64, count=len(lines))
-        ids = self._ids(list(chain.from_iterable(lines)))
+        terminated = block.endswith("\n")
+        ids = self._ids(block.replace("\n", f" {_LINE_END} ").split())
+        separator = ids == -1
+        line_of = np.cumsum(separator) - separator  # line number of every token
+        words = ~separator
+        lines = int(separator.sum()) + (0 if terminated else 1)
+        lengths = np.bincount(line_of[words], minlength=lines).astype(np.int64)
+        ids = ids[words]
+        owner = line_of[words]
         markers = (ids == BOS) | (ids == EOS)
         if markers.any():
             self.dropped_markers += int(markers.sum())
-            owner = np.repeat(np.arange(len(lines)), lengths)
-            lengths = lengths - np.bincount(owner[markers], minlength=len(lines))
+            lengths -= np.bincount(owner[markers], minlength=lines)
             ids = ids[~markers]
-            keep = lengths > 0
-            lengths = lengths[keep]
-        framed_length = lengths + (2 if end_of_sentence else 1)
+        has_end = np.ones(lines, dtype=bool)
+        if not terminated:
+            has_end[-1] = False
+        keep = lengths > 0
+        self._frame(ids, lengths[keep], has_end[keep])
+
+    def _frame(self, ids: np.ndarray, lengths: np.ndarray, has_end: np.ndarray) -> None:
+        """Append sentences ``<s> words [</s>]`` to the corpus."""
+        if not len(lengths):
+            return
+        framed_length = lengths + 1 + has_end
         out = np.empty(int(framed_length.sum()), dtype=np.int32)
         ends = np.cumsum(framed_length)
         starts = ends - framed_length
         body = np.ones(len(out), dtype=bool)
         out[starts] = BOS
         body[starts] = False
-        if end_of_sentence:
-            out[ends - 1] = EOS
-            body[ends - 1] = False
+        out[(ends - 1)[has_end]] = EOS
+        body[(ends - 1)[has_end]] = False
         out[body] = ids
         self._chunks.append(out)
         self.sentences += len(lengths)

@@ -66,7 +66,12 @@ class BackoffModel:
             return words.astype(np.int64)
         keys, rows = self.orders[order - 1].index(self.vocab_size)
         wanted = context_rows.astype(np.int64) * self.vocab_size + words
-        at = np.searchsorted(keys, wanted)
+        if len(wanted) > 4096:  # searching in sorted order is about twice as fast
+            order_of = np.argsort(wanted, kind="stable")
+            at = np.empty(len(wanted), dtype=np.int64)
+            at[order_of] = np.searchsorted(keys, wanted[order_of])
+        else:
+            at = np.searchsorted(keys, wanted)
         at_clipped = np.minimum(at, len(keys) - 1)
         found = (context_rows >= 0) & (len(keys) > 0) & (keys[at_clipped] == wanted)
         return np.where(found, rows[at_clipped], -1)
