@@ -234,3 +234,32 @@ def test_kenlm_package_reads_our_arpa_and_scores_alike(tmp_path):
     _, ours = evaluate(model, ["\n".join(test_lines) + "\n"])
     theirs = [loaded.score(line, bos=True, eos=True) for line in test_lines]
     assert np.allclose(ours, theirs, atol=1e-4)
+
+
+@pytest.mark.parametrize("chunk_bytes", [200_000, 2_000_000])
+def test_counting_in_chunks_equals_counting_at_once(chunk_bytes):
+    from textseq.ngram.chunked import count_in_chunks
+
+    text = train_text()
+    whole = count_ngrams(corpus_from_blocks([text]), 4)
+    lines = text.splitlines(keepends=True)
+    blocks = ["".join(lines[i : i + 500]) for i in range(0, len(lines), 500)]
+    chunked, words, sentences, tokens = count_in_chunks(blocks, 4, chunk_bytes)
+    assert (sentences, tokens) == (32000, 248471)
+    for mine, theirs in zip(chunked.orders, whole.orders):
+        for field in ("context", "suffix", "word", "count", "starts_with_bos"):
+            assert np.array_equal(getattr(mine, field), getattr(theirs, field)), (mine.order, field)
+    assert chunked.last_window == whole.last_window
+
+
+def test_memory_option(tmp_path, textseq):
+    text = b"a b c\nb c d\nc d e a\n" * 50
+    whole = textseq("ngram", "count", "-o", "3", "--all-orders", input=text)
+    chunked = textseq("ngram", "count", "-o", "3", "--all-orders", "--memory", "1M", input=text)
+    assert whole.text == chunked.text
+    arpa_whole, arpa_chunked = tmp_path / "a.arpa", tmp_path / "b.arpa"
+    textseq("ngram", "build", "-O", str(arpa_whole), input=text)
+    textseq("ngram", "build", "-O", str(arpa_chunked), "--memory", "2M", input=text)
+    assert arpa_whole.read_text() == arpa_chunked.read_text()
+    assert textseq("ngram", "count", "--memory", "lots", input=text).returncode == 2
+    assert textseq("ngram", "build", "-O", str(arpa_whole), "--memory", "1G", "--min-count", "2", input=text).returncode == 2

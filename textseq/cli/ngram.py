@@ -25,6 +25,24 @@ from textseq.streams import open_output
 
 MAX_ORDER = 10
 _order_option = click.option("-o", "--order", type=click.IntRange(1, MAX_ORDER), default=3, show_default=True, help="N-gram order (1-10).")
+_memory_option = click.option("--memory", default=None, metavar="SIZE", help="Count a chunk of about SIZE (e.g. 500M, 2G) at a time and merge, so that memory follows the number of distinct n-grams, not the length of the corpus.")
+
+
+def _count(app: App, files: tuple[str, ...], errors: str, order: int, memory: str | None, vocabulary: list[str] | None = None) -> tuple[Any, list[str], int, int]:
+    """(counts, words, sentences, tokens) of the input, in memory or a chunk at a time."""
+    from textseq.ngram.counts import count_ngrams
+
+    if memory is None:
+        corpus = _corpus(app, files, errors, vocabulary)
+        return count_ngrams(corpus, order), corpus.words, corpus.sentences, corpus.tokens
+    from textseq.ngram.chunked import count_in_chunks, parse_size
+
+    try:
+        budget = parse_size(memory)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--memory") from None
+    blocks = read_blocks(app, files, errors, "counting", complete_last_line=False)
+    return count_in_chunks(blocks, order, budget, vocabulary)
 
 
 def _corpus(app: App, files: tuple[str, ...], errors: str, vocabulary: list[str] | None = None) -> Any:
@@ -50,12 +68,13 @@ Examples:
 @click.option("--top", type=click.IntRange(min=0), default=None, metavar="K", help="Only the K most frequent.")
 @click.option("--min-count", type=click.IntRange(min=1), default=1, show_default=True, help="Only n-grams seen at least this often.")
 @click.option("--all-orders", is_flag=True, help="Orders 1..N, not only N.")
+@_memory_option
 @output_option
 @errors_option
 @quiet_option
 @pass_app
 def count_command(app: App, files: tuple[str, ...], order: int, top: int | None, min_count: int, all_orders: bool,
-                  output: str | None, errors: str, quiet: bool) -> None:
+                  memory: str | None, output: str | None, errors: str, quiet: bool) -> None:
     """Count the n-grams of a token stream: TSV lines 'w1 ... wn<TAB>count', most frequent first.
 
     Each line is a sentence; <s> and </s> are added around it the way KenLM adds them, so
@@ -64,12 +83,9 @@ def count_command(app: App, files: tuple[str, ...], order: int, top: int | None,
     """
     import numpy as np
 
-    from textseq.ngram.counts import count_ngrams
-
     app.quiet(quiet)
-    corpus = _corpus(app, files, errors)
-    counts = count_ngrams(corpus, order)
-    words = np.array(corpus.words, dtype=object)
+    counts, vocabulary, sentences, tokens = _count(app, files, errors, order, memory)
+    words = np.array(vocabulary, dtype=object)
     with open_output(output, app.stdout) as out:
         for n in range(1 if all_orders else order, order + 1):
             table = counts.orders[n - 1]
@@ -85,7 +101,7 @@ def count_command(app: App, files: tuple[str, ...], order: int, top: int | None,
                 for column in range(1, n):
                     text = text + " " + words[matrix[chunk, column]]
                 out.write("".join(f"{g}\t{c}\n" for g, c in zip(text.tolist(), table.count[chunk].tolist())))
-    app.console.info(f"{corpus.sentences:,} sentences, {corpus.tokens:,} tokens, " + ", ".join(
+    app.console.info(f"{sentences:,} sentences, {tokens:,} tokens, " + ", ".join(
         f"{len(t):,} {t.order}-grams" for t in counts.orders))
 
 
@@ -124,12 +140,14 @@ Examples:
 @click.option("--vocab", "vocab_file", default=None, type=click.Path(dir_okay=False), help="Only these words (one per line, or 'textseq vocab' TSV); every other word becomes <unk>.")
 @click.option("--min-count", type=click.IntRange(min=1), default=1, show_default=True, help="Words seen fewer times become <unk>.")
 @click.option("--binary", is_flag=True, help="Write textseq's binary format (memory-mapped, loads in milliseconds) instead of ARPA.")
+@_memory_option
 @click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE", help="An option for the estimator (for plugins' estimators); repeatable.")
 @errors_option
 @quiet_option
 @pass_app
 def build_command(app: App, files: tuple[str, ...], order: int, output: str, smoothing: str, prune: str | None,
-                  prune_entropy: float | None, discounts: str | None, vocab_file: str | None, min_count: int, binary: bool, params: tuple[str, ...],
+                  prune_entropy: float | None, discounts: str | None, vocab_file: str | None, min_count: int, binary: bool, memory: str | None,
+                  params: tuple[str, ...],
                   errors: str, quiet: bool) -> None:
     """Estimate an n-gram language model from a token stream and write it as ARPA.
 
@@ -140,6 +158,7 @@ def build_command(app: App, files: tuple[str, ...], order: int, output: str, smo
     from textseq.ngram.counts import count_ngrams
     from textseq.ngram.files import save_model
     from textseq.plugins import get_plugins
+
 
     app.quiet(quiet)
     thresholds = _parse_prune(prune, order)
@@ -155,16 +174,21 @@ def build_command(app: App, files: tuple[str, ...], order: int, output: str, smo
     except (TypeError, ValueError) as exc:
         raise click.UsageError(f"smoothing '{smoothing}': {exc}") from None
     vocabulary = _read_vocabulary(vocab_file) if vocab_file else None
-    corpus = _corpus(app, files, errors, vocabulary)
-    if corpus.tokens == 0:
-        raise InputError("no text to build a model from (the input is empty)", source=", ".join(files) or "<stdin>")
-    if min_count > 1:
-        from textseq.ngram.corpus import rare_words_to_unk
+    if memory is not None and min_count > 1:
+        raise click.UsageError("--min-count needs the whole corpus in memory; with --memory, give --vocab instead")
+    if memory is None:
+        corpus = _corpus(app, files, errors, vocabulary)
+        if min_count > 1:
+            from textseq.ngram.corpus import rare_words_to_unk
 
-        corpus = rare_words_to_unk(corpus, min_count)
-    counts = count_ngrams(corpus, order)
+            corpus = rare_words_to_unk(corpus, min_count)
+        counts, words, sentences, tokens = count_ngrams(corpus, order), corpus.words, corpus.sentences, corpus.tokens
+    else:
+        counts, words, sentences, tokens = _count(app, files, errors, order, memory, vocabulary)
+    if tokens == 0:
+        raise InputError("no text to build a model from (the input is empty)", source=", ".join(files) or "<stdin>")
     model = smoother.estimate(counts, prune=thresholds, warn=app.console.warn)
-    model.words = corpus.words
+    model.words = words
     model.smoothing = smoothing
     if prune_entropy is not None:
         from textseq.ngram.prune import prune_entropy as prune_by_entropy
@@ -175,7 +199,7 @@ def build_command(app: App, files: tuple[str, ...], order: int, output: str, smo
     save_model(model, output, binary=binary, comment=f"textseq ngram build -o {order} --smoothing {smoothing}" + (f" --prune {','.join(map(str, thresholds))}" if thresholds else "")
                + (f" --prune-entropy {prune_entropy:g}" if prune_entropy is not None else ""))
     sizes = ", ".join(f"{len(t):,} {n}-grams" for n, t in enumerate(model.orders, start=1))
-    app.console.info(f"wrote {output}: {corpus.sentences:,} sentences, {corpus.tokens:,} tokens; {sizes}")
+    app.console.info(f"wrote {output}: {sentences:,} sentences, {tokens:,} tokens; {sizes}")
     if not model.scores_are_probabilities:
         app.console.warn(f"{smoothing} gives scores, not probabilities: they do not sum to 1, so perplexities from it are not comparable")
 

@@ -118,6 +118,15 @@ class CorpusBuilder:
         self.sentences += len(lengths)
         self.tokens += int(lengths.sum())
 
+    def pending_tokens(self) -> int:
+        """Ids held since the last :meth:`reset_chunks`."""
+        return sum(len(chunk) for chunk in self._chunks)
+
+    def reset_chunks(self) -> None:
+        """Forget the sentences added so far, keeping the vocabulary (for counting in chunks)."""
+        self._chunks = []
+        self.sentences = self.tokens = self.dropped_markers = 0
+
     def build(self) -> Corpus:
         ids = np.concatenate(self._chunks) if self._chunks else np.empty(0, dtype=np.int32)
         words = [""] * len(self.index)

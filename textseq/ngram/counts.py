@@ -78,7 +78,7 @@ def unique_inverse(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return distinct, first, inverse, counts
 
 
-def _greatest_window(corpus: Corpus, position: np.ndarray, order: int) -> int:
+def greatest_window(corpus: Corpus, position: np.ndarray, order: int) -> int:
     """Position where the greatest full window ends, comparing the last word first (KenLM's
     suffix order over windows padded with ``<s>``)."""
     candidates = np.flatnonzero(position >= 0)
@@ -100,7 +100,7 @@ def count_ngrams(corpus: Corpus, order: int) -> NgramCounts:
     unigram_counts = np.bincount(ids[real], minlength=vocab).astype(np.int64)
     words = np.arange(vocab, dtype=np.int64)
     tables = [OrderCounts(1, np.full(vocab, -1), np.full(vocab, -1), words, unigram_counts, words == BOS)]
-    end = _greatest_window(corpus, position, order) if real.any() else -1
+    end = greatest_window(corpus, position, order) if real.any() else -1
     last = [int(ids[end]) if end >= 0 else -1]
     ids_here = ids.astype(np.int64)  # id of the (n-1)-gram ending at each position
     for n in range(2, order + 1):
