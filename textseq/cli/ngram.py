@@ -97,10 +97,11 @@ def count_command(app: App, files: tuple[str, ...], order: int, top: int | None,
                 ranked = ranked[:top]
             for start in range(0, len(ranked), 100_000):
                 chunk = ranked[start : start + 100_000]
-                text = words[matrix[chunk, 0]]
-                for column in range(1, n):
-                    text = text + " " + words[matrix[chunk, column]]
-                out.write("".join(f"{g}\t{c}\n" for g, c in zip(text.tolist(), table.count[chunk].tolist())))
+                columns = [words[matrix[chunk, column]].tolist() for column in range(n)]
+                values: list[object] = [None] * (2 * len(chunk))
+                values[0::2] = columns[0] if n == 1 else list(map(" ".join, zip(*columns)))
+                values[1::2] = table.count[chunk].tolist()
+                out.write(("%s\t%d\n" * len(chunk)) % tuple(values))
     app.console.info(f"{sentences:,} sentences, {tokens:,} tokens, " + ", ".join(
         f"{len(t):,} {t.order}-grams" for t in counts.orders))
 

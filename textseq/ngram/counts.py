@@ -57,24 +57,30 @@ def unique_inverse(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
 
     Where key and position fit in 63 bits together, one ``np.sort`` of ``key << b | position``
     stands in for ``argsort``: the same order, about 2.5 times faster."""
-    position_bits = max(1, (len(keys) - 1).bit_length())
-    if len(keys) and int(keys.max()).bit_length() + position_bits <= 63 and int(keys.min()) >= 0:
-        packed = np.sort((keys << position_bits) | np.arange(len(keys), dtype=np.int64))
+    size = len(keys)
+    position_bits = max(1, (size - 1).bit_length())
+    if size and int(keys.max()).bit_length() + position_bits <= 63 and int(keys.min()) >= 0:
+        packed = keys << position_bits
+        packed |= np.arange(size, dtype=np.int64)
+        packed.sort()
         perm = packed & ((1 << position_bits) - 1)
-        ordered = packed >> position_bits
+        packed >>= position_bits
+        ordered = packed
     else:
         perm = np.argsort(keys, kind="quicksort")
         ordered = keys[perm]
-    starts = np.empty(len(ordered), dtype=bool)
-    if len(ordered):
+    starts = np.empty(size, dtype=bool)
+    if size:
         starts[0] = True
         np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
     distinct = ordered[starts]
-    group = np.cumsum(starts) - 1
-    inverse = np.empty(len(keys), dtype=np.int64)
+    small = np.int32 if size < 2**31 else np.int64
+    group = np.cumsum(starts, dtype=small)
+    group -= 1
+    inverse = np.empty(size, dtype=small)
     inverse[perm] = group
     first = perm[starts]
-    counts = np.diff(np.append(np.flatnonzero(starts), len(ordered)))
+    counts = np.diff(np.append(np.flatnonzero(starts), size))
     return distinct, first, inverse, counts
 
 
