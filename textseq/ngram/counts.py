@@ -52,23 +52,28 @@ class NgramCounts:
         return np.column_stack([self.words_of(order - 1)[table.context], table.word]).astype(np.int32)
 
 
-def unique_inverse(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(sorted distinct keys, one position of each, id of each key, count of each).
+def sort_with_order(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted keys, the permutation that sorts them) for non-negative int64 keys.
 
     Where key and position fit in 63 bits together, one ``np.sort`` of ``key << b | position``
     stands in for ``argsort``: the same order, about 2.5 times faster."""
     size = len(keys)
     position_bits = max(1, (size - 1).bit_length())
-    if size and int(keys.max()).bit_length() + position_bits <= 63 and int(keys.min()) >= 0:
-        packed = keys << position_bits
+    if size and int(keys.min()) >= 0 and int(keys.max()).bit_length() + position_bits <= 63:
+        packed = keys.astype(np.int64) << position_bits
         packed |= np.arange(size, dtype=np.int64)
         packed.sort()
         perm = packed & ((1 << position_bits) - 1)
         packed >>= position_bits
-        ordered = packed
-    else:
-        perm = np.argsort(keys, kind="quicksort")
-        ordered = keys[perm]
+        return packed, perm
+    perm = np.argsort(keys, kind="quicksort")
+    return keys[perm], perm
+
+
+def unique_inverse(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(sorted distinct keys, one position of each, id of each key, count of each)."""
+    size = len(keys)
+    ordered, perm = sort_with_order(keys)
     starts = np.empty(size, dtype=bool)
     if size:
         starts[0] = True

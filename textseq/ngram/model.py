@@ -67,9 +67,11 @@ class BackoffModel:
         keys, rows = self.orders[order - 1].index(self.vocab_size)
         wanted = context_rows.astype(np.int64) * self.vocab_size + words
         if len(wanted) > 4096:  # searching in sorted order is about twice as fast
-            order_of = np.argsort(wanted, kind="stable")
+            from textseq.ngram.counts import sort_with_order
+
+            ordered, order_of = sort_with_order(np.maximum(wanted, 0))
             at = np.empty(len(wanted), dtype=np.int64)
-            at[order_of] = np.searchsorted(keys, wanted[order_of])
+            at[order_of] = np.searchsorted(keys, ordered)
         else:
             at = np.searchsorted(keys, wanted)
         at_clipped = np.minimum(at, len(keys) - 1)
