@@ -17,6 +17,7 @@ import numpy as np
 
 UNK, BOS, EOS = 0, 1, 2
 _LINE_END = "\0"  # not whitespace, so it survives str.split as a token of its own
+_NEW = -2
 SPECIALS = ("<unk>", "<s>", "</s>")
 
 
@@ -63,9 +64,13 @@ class CorpusBuilder:
         try:
             if self.fixed:
                 return np.fromiter(map(index.get, tokens, repeat(UNK)), dtype=np.int32, count=len(tokens))
-            new = [word for word in dict.fromkeys(tokens) if word not in index]
-            index.update(zip(new, count(len(index) - 1)))
-            return np.fromiter(map(index.__getitem__, tokens), dtype=np.int32, count=len(tokens))
+            ids = np.fromiter(map(index.get, tokens, repeat(_NEW)), dtype=np.int32, count=len(tokens))
+            unseen = np.flatnonzero(ids == _NEW)
+            if len(unseen):  # only the new words' tokens are visited in Python
+                words = [tokens[i] for i in unseen.tolist()]
+                index.update(zip(dict.fromkeys(words), count(len(index) - 1)))
+                ids[unseen] = np.fromiter(map(index.__getitem__, words), dtype=np.int32, count=len(words))
+            return ids
         finally:
             del index[_LINE_END]
 
