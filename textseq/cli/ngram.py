@@ -83,6 +83,8 @@ def count_command(app: App, files: tuple[str, ...], order: int, top: int | None,
     """
     import numpy as np
 
+    from textseq.ngram.counts import sort_with_order
+
     app.quiet(quiet)
     counts, vocabulary, sentences, tokens = _count(app, files, errors, order, memory)
     words = np.array(vocabulary, dtype=object)
@@ -91,8 +93,8 @@ def count_command(app: App, files: tuple[str, ...], order: int, top: int | None,
             table = counts.orders[n - 1]
             matrix = counts.words_of(n)
             keep = np.flatnonzero(table.count >= min_count)
-            keys = [matrix[keep, column] for column in range(n - 1, -1, -1)] + [-table.count[keep]]
-            ranked = keep[np.lexsort(keys)]
+            # rows are in lexicographic order of word ids already, so ties stay in first-appearance order
+            ranked = keep[sort_with_order(table.count.max(initial=0) - table.count[keep])[1]]
             if top is not None:
                 ranked = ranked[:top]
             for start in range(0, len(ranked), 100_000):

@@ -36,10 +36,12 @@ class Corpus:
 
     def position_in_sentence(self) -> np.ndarray:
         """For each position, its index within the sentence: -1 at ``<s>``, 0 at the first word."""
-        starts = np.flatnonzero(self.ids == BOS)
-        index = np.arange(len(self.ids), dtype=np.int64)
-        sentence_start = np.repeat(starts, np.diff(np.append(starts, len(self.ids))))
-        return (index - sentence_start - 1).astype(np.int32)
+        index = np.arange(len(self.ids), dtype=np.int32)
+        start = np.where(self.ids == BOS, index, 0)
+        np.maximum.accumulate(start, out=start)
+        index -= start
+        index -= 1
+        return index
 
 
 class CorpusBuilder:

@@ -92,8 +92,9 @@ def unique_inverse(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
 def greatest_window(corpus: Corpus, position: np.ndarray, order: int) -> int:
     """Position where the greatest full window ends, comparing the last word first (KenLM's
     suffix order over windows padded with ``<s>``)."""
-    candidates = np.flatnonzero(position >= 0)
-    for back in range(order):
+    real = position >= 0
+    candidates = np.flatnonzero(real & (corpus.ids == corpus.ids[real].max()))
+    for back in range(1, order):
         at = position[candidates] - back
         values = np.where(at >= 0, corpus.ids[np.maximum(candidates - back, 0)], BOS)
         candidates = candidates[values == values.max()]
@@ -113,18 +114,20 @@ def count_ngrams(corpus: Corpus, order: int) -> NgramCounts:
     tables = [OrderCounts(1, np.full(vocab, -1), np.full(vocab, -1), words, unigram_counts, words == BOS)]
     end = greatest_window(corpus, position, order) if real.any() else -1
     last = [int(ids[end]) if end >= 0 else -1]
-    ids_here = ids.astype(np.int64)  # id of the (n-1)-gram ending at each position
+    ids_here = ids  # id of the (n-1)-gram ending at each position (int32 while ids fit)
     for n in range(2, order + 1):
         at = np.flatnonzero(position >= n - 2)
-        keys = ids_here[at - 1] * vocab + ids[at]
+        keys = ids_here[at - 1].astype(np.int64)
+        keys *= vocab
+        keys += ids[at]
         distinct, first, inverse, counts = unique_inverse(keys)
-        ids_next = np.full(len(ids), -1, dtype=np.int64)
+        ids_next = np.full(len(ids), -1, dtype=inverse.dtype)
         ids_next[at] = inverse
         where = at[first]
         tables.append(OrderCounts(
             order=n,
             context=distinct // vocab,
-            suffix=ids_here[where],
+            suffix=ids_here[where].astype(np.int64),
             word=distinct % vocab,
             count=counts.astype(np.int64),
             starts_with_bos=position[where] == n - 2,
