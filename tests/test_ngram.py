@@ -263,3 +263,12 @@ def test_memory_option(tmp_path, textseq):
     assert arpa_whole.read_text() == arpa_chunked.read_text()
     assert textseq("ngram", "count", "--memory", "lots", input=text).returncode == 2
     assert textseq("ngram", "build", "-O", str(arpa_whole), "--memory", "1G", "--min-count", "2", input=text).returncode == 2
+
+
+def test_prune_takes_lmplz_spelling(tmp_path, textseq):
+    train = require_shared("reference", "shakespeare.train.tok")
+    spaced, commas = tmp_path / "a.arpa", tmp_path / "b.arpa"
+    assert textseq("ngram", "build", "-o", "3", "--prune", "0", "1", "1", "-O", str(spaced), str(train)).returncode == 0
+    assert textseq("ngram", "build", "-o", "3", "--prune", "0,1,1", "-O", str(commas), str(train)).returncode == 0
+    assert spaced.read_text() == commas.read_text()
+    assert "ngram 2=24595" in spaced.read_text()

@@ -72,12 +72,30 @@ def build_cli(console: Console | None = None) -> click.Group:
     return textseq
 
 
+def _join_prune_values(args: list[str]) -> list[str]:
+    """``--prune 0 1 1`` (lmplz's spelling, one value per order) as ``--prune 0,1,1``."""
+    out: list[str] = []
+    i = 0
+    while i < len(args):
+        out.append(args[i])
+        if args[i] == "--prune":
+            values = []
+            while i + 1 < len(args) and args[i + 1].isdigit():
+                i += 1
+                values.append(args[i])
+            if values:
+                out.append(",".join(values))
+        i += 1
+    return out
+
+
 def run(argv: Sequence[str] | None = None, console: Console | None = None) -> int:
     """Run the command line; returns the exit code."""
     console = console if console is not None else Console()
+    args = _join_prune_values(list(argv) if argv is not None else sys.argv[1:])
     try:
         group = build_cli(console)
-        group.main(args=list(argv) if argv is not None else None, prog_name="textseq", standalone_mode=False)
+        group.main(args=args, prog_name="textseq", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as exc:

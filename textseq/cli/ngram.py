@@ -137,7 +137,7 @@ Examples:
 @_order_option
 @click.option("-O", "--output", required=True, type=click.Path(dir_okay=False, allow_dash=True), help="The model file to write (ARPA; .gz/.bz2/.xz compressed by name; '-' for stdout).")
 @click.option("-s", "--smoothing", default="modified-kneser-ney", show_default=True, metavar="NAME", help="Estimator (see 'textseq plugins').")
-@click.option("--prune", default=None, metavar="T1,T2,...", help="Drop n-grams seen at most Ti times in order i (KenLM's --prune: 0,1,1 drops singleton bigrams and trigrams; the last value repeats).")
+@click.option("--prune", default=None, metavar="T1,T2,...", help="Drop n-grams seen at most Ti times in order i (KenLM's --prune: 0,1,1 or 0 1 1 drops singleton bigrams and trigrams; the last value repeats).")
 @click.option("--prune-entropy", type=click.FloatRange(min=0.0), default=None, metavar="THETA", help="Then drop every n-gram whose removal raises perplexity by less than THETA, relatively (Stolcke 1998; e.g. 1e-7), renormalizing the backoffs.")
 @click.option("--discounts", default=None, metavar="D1,D2,D3", help="Fixed discounts instead of estimated ones: three (D1,D2,D3+) for modified-kneser-ney, one (or one per order) for kneser-ney and absolute-discounting.")
 @click.option("--vocab", "vocab_file", default=None, type=click.Path(dir_okay=False), help="Only these words (one per line, or 'textseq vocab' TSV); every other word becomes <unk>.")
