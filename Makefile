@@ -22,8 +22,19 @@ $(STAMP): pyproject.toml
 corpora/grammar.txt: corpora/generate.py | $(STAMP)
 	$(BIN)/python corpora/generate.py --seed 1 --tokens 250000 -o $@
 
+DEMO := .demo
+
+# The main job on the project's corpus: tokens and vocabulary, a 5-gram model, its perplexity on
+# text from another seed, and sentences sampled from it.
 demo: $(STAMP) corpora/grammar.txt
-	$(BIN)/textseq tokenize corpora/grammar.txt | $(BIN)/textseq vocab --top 15
+	mkdir -p $(DEMO)
+	$(BIN)/python corpora/generate.py --seed 2 --tokens 25000 -o $(DEMO)/test.txt
+	$(BIN)/textseq tokenize --lower corpora/grammar.txt > $(DEMO)/train.tok
+	$(BIN)/textseq tokenize --lower $(DEMO)/test.txt > $(DEMO)/test.tok
+	$(BIN)/textseq vocab --top 10 $(DEMO)/train.tok
+	$(BIN)/textseq ngram build -o 5 -O $(DEMO)/grammar.arpa $(DEMO)/train.tok
+	$(BIN)/textseq eval $(DEMO)/grammar.arpa $(DEMO)/test.tok
+	$(BIN)/textseq sample $(DEMO)/grammar.arpa --num-samples 3 --seed 1 | $(BIN)/textseq detokenize
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -35,4 +46,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/tokenize
 
 clean:
-	rm -rf $(VENV) corpora/grammar.txt bench/data bench/out
+	rm -rf $(VENV) $(DEMO) corpora/grammar.txt bench/data bench/out
