@@ -17,7 +17,8 @@ import pytest
 
 from conftest import textseq_command
 
-COMMANDS = [["tokenize"], ["tokenize", "train-spm"], ["detokenize"], ["vocab"], ["plugins"], []]
+COMMANDS = [["tokenize"], ["tokenize", "train-spm"], ["detokenize"], ["vocab"], ["plugins"], [],
+            ["ngram"], ["ngram", "count"], ["ngram", "build"], ["ngram", "next"], ["ngram", "convert"], ["eval"], ["sample"]]
 
 
 def test_version(textseq):
