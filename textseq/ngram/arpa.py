@@ -143,7 +143,7 @@ def _read_sections_by_line(text: str, source: str) -> list[Section]:
         if line.strip() == "\\data\\":
             break
     else:
-        raise InputError("not an ARPA file: no \\data\\ line", source=source, line=number or None)
+        raise InputError("not an ARPA file: no \\data\\ line", source=source)
     for number, line in lines:
         stripped = line.strip()
         if not stripped:
