@@ -18,7 +18,8 @@ import pytest
 from conftest import textseq_command
 
 COMMANDS = [["tokenize"], ["tokenize", "train-spm"], ["detokenize"], ["vocab"], ["plugins"], [],
-            ["ngram"], ["ngram", "count"], ["ngram", "build"], ["ngram", "next"], ["ngram", "convert"], ["eval"], ["sample"]]
+            ["ngram"], ["ngram", "count"], ["ngram", "build"], ["ngram", "next"], ["ngram", "convert"], ["eval"], ["sample"],
+            ["embed", "neighbors"], ["embed", "analogy"], ["embed", "similarity"], ["embed", "eval"], ["embed", "plot"], ["embed", "convert"]]
 
 
 def test_version(textseq):
