@@ -337,10 +337,62 @@ def convert_command(app: App, vectors_path: str, output: str, binary: bool, limi
     app.console.info(f"wrote {len(vectors):,} vectors of {vectors.dim} dimensions to {output} ({'binary' if binary else 'text'})")
 
 
+@click.command(
+    "train",
+    epilog="""\b
+Examples:
+  cat book.txt | textseq tokenize --lower | textseq embed train -O book.vec
+  textseq embed train --method ppmi-svd --dim 100 --window 5 --min-count 5 -O book.vec book.tok
+  textseq embed train --method ppmi-svd -p shift=5 --binary -O book.bin book.tok""",
+)
+@click.argument("files", nargs=-1, metavar="[FILE]...", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("-O", "--output", required=True, type=click.Path(dir_okay=False), help="The vectors file to write (word2vec text; .gz compressed by name), atomically.")
+@click.option("-m", "--method", default="ppmi-svd", show_default=True, metavar="NAME", help="Training method (see 'textseq plugins').")
+@click.option("--dim", type=click.IntRange(min=1), default=100, show_default=True, help="Vector dimensions.")
+@click.option("--window", type=click.IntRange(min=1), default=5, show_default=True, help="Context words on each side.")
+@click.option("--min-count", type=click.IntRange(min=1), default=5, show_default=True, help="Ignore words seen fewer times.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Random seed: the same seed gives the same vectors.")
+@click.option("--binary", is_flag=True, help="Write word2vec's binary format.")
+@click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE", help="An option for the method; repeatable.")
+@errors_option
+@quiet_option
+@pass_app
+def train_command(app: App, files: tuple[str, ...], output: str, method: str, dim: int, window: int, min_count: int,
+                  seed: int, binary: bool, params: tuple[str, ...], errors: str, quiet: bool) -> None:
+    """Train word vectors on a token stream (one sentence per line) and write them in word2vec
+    format, most frequent word first."""
+    import time
+
+    from textseq.cli.common import parse_params, read_blocks
+    from textseq.embed.corpus import training_corpus
+    from textseq.embed.io import save_vectors
+    from textseq.plugins import get_plugins
+
+    app.quiet(quiet)
+    factory = get_plugins().registry("embedder").get(method).implementation
+    try:
+        trainer = factory(**parse_params(params))
+    except (TypeError, ValueError) as exc:
+        raise click.UsageError(f"method '{method}': {exc}") from None
+    start = time.perf_counter()
+    corpus = training_corpus(read_blocks(app, files, errors, "reading"), min_count=min_count)
+    if corpus.tokens == 0:
+        raise InputError(f"no words seen {min_count} times or more to train on", source=", ".join(files) or "<stdin>")
+    try:
+        vectors = trainer.train(corpus, dim=dim, window=window, seed=seed)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    save_vectors(vectors, output, binary)
+    elapsed = time.perf_counter() - start
+    app.console.info(f"wrote {output}: {len(vectors):,} words x {vectors.dim} dimensions from {corpus.tokens:,} tokens "
+                     f"in {elapsed:.1f} s ({corpus.tokens / max(elapsed, 1e-9):,.0f} words/s)")
+
+
 @click.group(
     "embed",
     epilog="""\b
 Examples:
+  textseq tokenize --lower book.txt | textseq embed train -O book.vec
   textseq embed neighbors book.vec king
   textseq embed analogy book.vec man king woman
   textseq embed eval book.vec --analogies questions-words.txt --pairs wordsim353.tsv
@@ -352,5 +404,5 @@ def embed_group() -> None:
     conversion between word2vec, GloVe and fastText files."""
 
 
-for _command in (neighbors_command, analogy_command, similarity_command, eval_command, plot_command, convert_command):
+for _command in (train_command, neighbors_command, analogy_command, similarity_command, eval_command, plot_command, convert_command):
     embed_group.add_command(_command)

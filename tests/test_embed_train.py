@@ -1,0 +1,105 @@
+"""textseq embed train: the built-in trainers, through the plugin registry and the command line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import ROOT
+from textseq.embed.corpus import training_corpus
+from textseq.embed.io import load_vectors
+from textseq.embed.ppmi import Sparse, cooccurrences, truncated_svd
+
+COUNTRIES = ["france", "germany", "japan", "brazil", "egypt"]
+LANGUAGES = ["french", "german", "japanese", "portuguese", "arabic"]
+ALL_LANGUAGES = {"french", "japanese", "portuguese", "german", "italian", "spanish", "russian", "chinese", "arabic",
+                 "greek", "turkish", "polish", "swedish", "swahili", "korean", "vietnamese", "hungarian", "norwegian",
+                 "indonesian", "persian"}  # the languages of corpora/generate.py
+
+
+@pytest.fixture(scope="module")
+def corpus_tokens(tmp_path_factory) -> bytes:
+    """The project's own corpus (seed 3, 120k words), tokenized."""
+    folder = tmp_path_factory.mktemp("embed")
+    text = subprocess.run([sys.executable, str(ROOT / "corpora" / "generate.py"), "--seed", "3", "--tokens", "120000"],
+                          capture_output=True, check=True).stdout
+    (folder / "g.txt").write_bytes(text)
+    from conftest import textseq_command
+
+    return subprocess.run([*textseq_command(), "tokenize", "--lower"], input=text, capture_output=True, check=True).stdout
+
+
+def mean_similarity(vectors, group_a, group_b) -> float:
+    unit = vectors.unit
+    a = unit[[vectors.index[w] for w in group_a]]
+    b = unit[[vectors.index[w] for w in group_b]]
+    sims = a @ b.T
+    if group_a is group_b:
+        sims = sims[~np.eye(len(group_a), dtype=bool)]
+    return float(sims.mean())
+
+
+def test_ppmi_svd_puts_related_words_near_each_other(tmp_path, textseq, corpus_tokens):
+    out = tmp_path / "g.vec"
+    result = textseq("embed", "train", "--method", "ppmi-svd", "--dim", "50", "-O", str(out), input=corpus_tokens)
+    assert result.returncode == 0, result.stderr
+    vectors = load_vectors(str(out))
+    assert vectors.dim == 50
+    assert vectors.words[0] == "."  # most frequent first
+    within_countries = mean_similarity(vectors, COUNTRIES, COUNTRIES)
+    within_languages = mean_similarity(vectors, LANGUAGES, LANGUAGES)
+    across = mean_similarity(vectors, COUNTRIES, LANGUAGES)
+    assert within_countries > across + 0.1
+    assert within_languages > across + 0.1
+    answers = [row.split("\t")[0] for row in textseq("embed", "analogy", str(out), "france", "french", "germany", "-k", "3").text.splitlines()]
+    assert set(answers) <= ALL_LANGUAGES  # france : french :: germany : a language
+
+
+def test_same_seed_same_vectors(tmp_path, textseq, corpus_tokens):
+    files = []
+    for name, seed in (("a", "7"), ("b", "7"), ("c", "8")):
+        path = tmp_path / f"{name}.vec"
+        assert textseq("embed", "train", "--dim", "20", "--seed", seed, "-q", "-O", str(path), input=corpus_tokens).returncode == 0
+        files.append(path.read_bytes())
+    assert files[0] == files[1]
+    assert files[0] != files[2]
+
+
+def test_gensim_reads_the_vectors(tmp_path, textseq, corpus_tokens):
+    gensim = pytest.importorskip("gensim")
+    out = tmp_path / "g.bin"
+    assert textseq("embed", "train", "--dim", "20", "--binary", "-q", "-O", str(out), input=corpus_tokens).returncode == 0
+    loaded = gensim.models.KeyedVectors.load_word2vec_format(str(out), binary=True)
+    ours = load_vectors(str(out))
+    assert loaded.index_to_key == ours.words
+    assert np.allclose(loaded.vectors, ours.matrix)
+
+
+def test_cooccurrences_count_both_directions_within_sentences():
+    corpus = training_corpus(["a b c\nc a\n"], min_count=1)
+    counts = cooccurrences(corpus, window=1)
+    table = {(corpus.words[r], corpus.words[c]): v for r, c, v in zip(counts.rows, counts.cols, counts.values)}
+    assert table == {("a", "b"): 1, ("b", "a"): 1, ("b", "c"): 1, ("c", "b"): 1, ("c", "a"): 1, ("a", "c"): 1}
+
+
+def test_truncated_svd_matches_numpy_on_a_small_matrix():
+    rng = np.random.default_rng(0)
+    dense = rng.random((30, 30)) * (rng.random((30, 30)) < 0.3)
+    rows, cols = np.nonzero(dense)
+    u, s = truncated_svd(Sparse(rows, cols, dense[rows, cols], 30), 5, seed=1, power_iterations=8)
+    expected = np.linalg.svd(dense, compute_uv=False)[:5]
+    assert np.allclose(s, expected, rtol=1e-6)
+    assert np.allclose(np.abs(u.T @ u), np.eye(5), atol=1e-8)
+
+
+def test_train_errors(tmp_path, textseq):
+    out = tmp_path / "v.vec"
+    empty = textseq("embed", "train", "-O", str(out), input=b"")
+    assert empty.returncode == 1
+    assert "no words" in empty.stderr
+    assert not out.exists()
+    assert textseq("embed", "train", "--method", "nope", "-O", str(out), input=b"a b\n").returncode == 2
+    assert textseq("embed", "train", "-p", "shift=0.5", "-O", str(out), input=b"a b\n").returncode == 2

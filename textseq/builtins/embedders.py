@@ -1,0 +1,18 @@
+"""The built-in embedding trainers (numpy is imported only when one is made)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textseq.hookspecs import RegisterEmbedder, hookimpl
+
+
+def _ppmi_svd(**options: Any) -> Any:
+    from textseq.embed.ppmi import PpmiSvd
+
+    return PpmiSvd(**options)
+
+
+@hookimpl
+def register_embedders(register: RegisterEmbedder) -> None:
+    register("ppmi-svd", _ppmi_svd, help="PPMI (context smoothing 0.75) + truncated SVD, eigenvalue weight 0.5 (Levy et al. 2015); -p shift=5 -p eig=0")

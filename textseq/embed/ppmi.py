@@ -1,0 +1,108 @@
+"""PPMI-SVD word vectors, the way Levy, Goldberg & Dagan (2015) found them competitive.
+
+1. Co-occurrences of (word, context) within a symmetric window of ``window`` words in a sentence,
+   counted with numpy over packed integer pairs (one pass per distance, no Python loop per pair).
+2. PPMI with context-distribution smoothing: PMI(w, c) = log( #(w,c) * sum_c' #c'^a / (#w * #c^a) )
+   with a = 0.75, shifted by log(``shift``), negative values set to 0.
+3. Truncated SVD of the sparse PPMI matrix (randomized range finder with power iterations, sparse
+   products through ``np.bincount``), vectors W = U_d * S_d^p with eigenvalue weighting p = 0.5.
+
+Deterministic for a seed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from textseq.embed.corpus import TrainingCorpus
+from textseq.embed.vectors import Vectors
+
+
+@dataclass
+class Sparse:
+    """A square sparse matrix in coordinate form."""
+
+    rows: np.ndarray
+    cols: np.ndarray
+    values: np.ndarray
+    size: int
+
+    def dot(self, dense: np.ndarray) -> np.ndarray:
+        """self @ dense, one ``bincount`` per column of ``dense``."""
+        out = np.empty((self.size, dense.shape[1]))
+        for j in range(dense.shape[1]):
+            out[:, j] = np.bincount(self.rows, weights=self.values * dense[self.cols, j], minlength=self.size)
+        return out
+
+    def transpose_dot(self, dense: np.ndarray) -> np.ndarray:
+        """self.T @ dense."""
+        return Sparse(self.cols, self.rows, self.values, self.size).dot(dense)
+
+
+def cooccurrences(corpus: TrainingCorpus, window: int) -> Sparse:
+    """#(w, c): how often c is within ``window`` words of w in a sentence (both directions)."""
+    vocab = len(corpus.words)
+    ids = corpus.ids.astype(np.int64)
+    keys = []
+    for distance in range(1, window + 1):
+        same = corpus.sentence[distance:] == corpus.sentence[:-distance]
+        left, right = ids[:-distance][same], ids[distance:][same]
+        keys += [left * vocab + right, right * vocab + left]
+    if not keys:
+        return Sparse(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0), vocab)
+    distinct, count = np.unique(np.concatenate(keys), return_counts=True)
+    return Sparse(distinct // vocab, distinct % vocab, count.astype(np.float64), vocab)
+
+
+def ppmi(counts: Sparse, smoothing: float = 0.75, shift: float = 1.0) -> Sparse:
+    """Positive (shifted) PMI with context-distribution smoothing."""
+    word_total = np.bincount(counts.rows, weights=counts.values, minlength=counts.size)
+    context_total = np.bincount(counts.cols, weights=counts.values, minlength=counts.size)
+    smoothed = context_total**smoothing
+    with np.errstate(divide="ignore"):
+        pmi = np.log(counts.values) + np.log(smoothed.sum()) - np.log(word_total[counts.rows]) - np.log(smoothed[counts.cols])
+    pmi -= np.log(shift)
+    keep = pmi > 0
+    return Sparse(counts.rows[keep], counts.cols[keep], pmi[keep], counts.size)
+
+
+def truncated_svd(matrix: Sparse, rank: int, seed: int, power_iterations: int = 4, oversample: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """(U, S) of the ``rank`` largest singular values, by a randomized range finder
+    (Halko, Martinsson & Tropp 2011)."""
+    rng = np.random.default_rng(seed)
+    width = min(rank + oversample, matrix.size)
+    basis, _ = np.linalg.qr(matrix.dot(rng.standard_normal((matrix.size, width))))
+    for _ in range(power_iterations):
+        basis, _ = np.linalg.qr(matrix.transpose_dot(basis))
+        basis, _ = np.linalg.qr(matrix.dot(basis))
+    small = matrix.transpose_dot(basis).T  # basis.T @ matrix
+    u_small, singular, _ = np.linalg.svd(small, full_matrices=False)
+    u = basis @ u_small
+    # fix each vector's sign so the result does not depend on LAPACK's choice
+    signs = np.sign(u[np.abs(u).argmax(axis=0), np.arange(u.shape[1])])
+    signs[signs == 0] = 1
+    return (u * signs)[:, :rank], singular[:rank]
+
+
+class PpmiSvd:
+    """Sparse PPMI (context smoothing 0.75) factorized by truncated SVD (eigenvalue weight 0.5)."""
+
+    def __init__(self, smoothing: float = 0.75, shift: float = 1.0, eig: float = 0.5, power_iterations: int = 4) -> None:
+        if not 0 < smoothing <= 1:
+            raise ValueError("smoothing must be in (0, 1]")
+        if shift < 1:
+            raise ValueError("shift must be >= 1 (1: no shift)")
+        self.smoothing, self.shift, self.eig, self.power_iterations = smoothing, shift, eig, power_iterations
+
+    def train(self, corpus: TrainingCorpus, *, dim: int = 100, window: int = 5, seed: int = 1, **_: object) -> Vectors:
+        if len(corpus.words) < 2:
+            raise ValueError("too few words for vectors: lower --min-count or give more text")
+        matrix = ppmi(cooccurrences(corpus, window), self.smoothing, self.shift)
+        rank = min(dim, len(corpus.words) - 1)
+        u, singular = truncated_svd(matrix, rank, seed, self.power_iterations)
+        vectors = u * singular**self.eig
+        if rank < dim:
+            vectors = np.pad(vectors, ((0, 0), (0, dim - rank)))
+        return Vectors(corpus.words, vectors.astype(np.float32))
