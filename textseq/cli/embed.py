@@ -342,12 +342,17 @@ def convert_command(app: App, vectors_path: str, output: str, binary: bool, limi
     epilog="""\b
 Examples:
   cat book.txt | textseq tokenize --lower | textseq embed train -O book.vec
+  textseq embed train --method skipgram --epochs 5 --threads 2 -O book.vec book.tok
   textseq embed train --method ppmi-svd --dim 100 --window 5 --min-count 5 -O book.vec book.tok
   textseq embed train --method ppmi-svd -p shift=5 --binary -O book.bin book.tok""",
 )
 @click.argument("files", nargs=-1, metavar="[FILE]...", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("-O", "--output", required=True, type=click.Path(dir_okay=False), help="The vectors file to write (word2vec text; .gz compressed by name), atomically.")
-@click.option("-m", "--method", default="ppmi-svd", show_default=True, metavar="NAME", help="Training method (see 'textseq plugins').")
+@click.option("-m", "--method", default="skipgram", show_default=True, metavar="NAME", help="Training method: skipgram, cbow, ppmi-svd, or a plugin's (see 'textseq plugins').")
+@click.option("--negative", type=click.IntRange(min=1), default=None, help="word2vec: negative samples per positive one [default: 5].")
+@click.option("--sample", type=click.FloatRange(min=0.0), default=None, help="word2vec: subsampling threshold for frequent words [default: 1e-3].")
+@click.option("--epochs", type=click.IntRange(min=1), default=None, help="word2vec: passes over the text [default: 1].")
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="word2vec: training threads [default: 1, the only bit-reproducible setting].")
 @click.option("--dim", type=click.IntRange(min=1), default=100, show_default=True, help="Vector dimensions.")
 @click.option("--window", type=click.IntRange(min=1), default=5, show_default=True, help="Context words on each side.")
 @click.option("--min-count", type=click.IntRange(min=1), default=5, show_default=True, help="Ignore words seen fewer times.")
@@ -357,7 +362,8 @@ Examples:
 @errors_option
 @quiet_option
 @pass_app
-def train_command(app: App, files: tuple[str, ...], output: str, method: str, dim: int, window: int, min_count: int,
+def train_command(app: App, files: tuple[str, ...], output: str, method: str, negative: int | None, sample: float | None,
+                  epochs: int | None, threads: int | None, dim: int, window: int, min_count: int,
                   seed: int, binary: bool, params: tuple[str, ...], errors: str, quiet: bool) -> None:
     """Train word vectors on a token stream (one sentence per line) and write them in word2vec
     format, most frequent word first."""
@@ -370,9 +376,17 @@ def train_command(app: App, files: tuple[str, ...], output: str, method: str, di
 
     app.quiet(quiet)
     factory = get_plugins().registry("embedder").get(method).implementation
+    options = parse_params(params)
+    for name, value in (("negative", negative), ("sample", sample), ("epochs", epochs), ("threads", threads)):
+        if value is not None:
+            options[name] = value
     try:
-        trainer = factory(**parse_params(params))
-    except (TypeError, ValueError) as exc:
+        trainer = factory(**options)
+    except ImportError as exc:
+        raise click.UsageError(f"method '{method}' needs {exc.name or 'a missing package'}: pip install numba") from None
+    except TypeError:
+        raise click.UsageError(f"method '{method}' does not take the options given ({', '.join(sorted(options))})") from None
+    except ValueError as exc:
         raise click.UsageError(f"method '{method}': {exc}") from None
     start = time.perf_counter()
     corpus = training_corpus(read_blocks(app, files, errors, "reading"), min_count=min_count)

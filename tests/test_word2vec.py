@@ -1,0 +1,159 @@
+"""word2vec skip-gram and CBOW with negative sampling (textseq.embed.word2vec)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+pytest.importorskip("numba")
+
+from conftest import ROOT, textseq_command  # noqa: E402
+from textseq.embed.corpus import training_corpus  # noqa: E402
+from textseq.embed.word2vec import (  # noqa: E402
+    Cbow, SkipGram, keep_probabilities, learning_rate, noise_sample, noise_table, split_jobs,
+)
+
+COUNTRIES = ["france", "germany", "japan", "brazil", "egypt"]
+LANGUAGES = ["french", "german", "japanese", "portuguese", "arabic"]
+SETTINGS = dict(dim=50, window=5)
+EPOCHS = 5
+TRAINERS = [pytest.param(SkipGram, id="skipgram"), pytest.param(Cbow, id="cbow")]
+
+
+@pytest.fixture(scope="module")
+def tokenized() -> str:
+    """The project's own corpus (seed 3, 120k words), tokenized and lowercased."""
+    text = subprocess.run([sys.executable, str(ROOT / "corpora" / "generate.py"), "--seed", "3", "--tokens", "120000"],
+                          capture_output=True, check=True).stdout
+    return subprocess.run([*textseq_command(), "tokenize", "--lower"], input=text, capture_output=True, check=True).stdout.decode("utf-8")
+
+
+@pytest.fixture(scope="module")
+def corpus(tokenized):
+    return training_corpus([tokenized], min_count=5)
+
+
+def mean_similarity(unit, index, group_a, group_b) -> float:
+    a = unit[[index[w] for w in group_a]]
+    b = unit[[index[w] for w in group_b]]
+    sims = a @ b.T
+    if group_a is group_b:
+        sims = sims[~np.eye(len(group_a), dtype=bool)]
+    return float(sims.mean())
+
+
+def margins(unit, index) -> tuple[float, float]:
+    """Within-group minus across-group mean cosine, for countries and for languages."""
+    across = mean_similarity(unit, index, COUNTRIES, LANGUAGES)
+    return (mean_similarity(unit, index, COUNTRIES, COUNTRIES) - across,
+            mean_similarity(unit, index, LANGUAGES, LANGUAGES) - across)
+
+
+@pytest.mark.parametrize("trainer", TRAINERS)
+def test_related_words_end_near_each_other(corpus, trainer):
+    vectors = trainer(epochs=EPOCHS).train(corpus, seed=1, **SETTINGS)
+    assert vectors.words == corpus.words
+    assert vectors.matrix.shape == (len(corpus.words), 50)
+    countries, languages = margins(vectors.unit, vectors.index)
+    assert countries > 0.2
+    assert languages > 0.2
+
+
+@pytest.mark.parametrize("trainer", TRAINERS)
+def test_same_seed_same_vectors_with_one_thread(corpus, trainer):
+    a = trainer().train(corpus, dim=20, window=5, seed=7).matrix
+    b = trainer().train(corpus, dim=20, window=5, seed=7).matrix
+    c = trainer().train(corpus, dim=20, window=5, seed=8).matrix
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+@pytest.mark.parametrize("trainer", TRAINERS)
+def test_two_threads_learn_as_well(corpus, trainer):
+    model = trainer(epochs=EPOCHS, threads=2)
+    vectors = model.train(corpus, seed=1, **SETTINGS)
+    assert np.isfinite(vectors.matrix).all()
+    assert min(margins(vectors.unit, vectors.index)) > 0.2
+    assert 0.5 * EPOCHS * corpus.tokens < model.trained_words < EPOCHS * corpus.tokens
+
+
+def test_learning_rate_decays_linearly_to_min_alpha():
+    assert learning_rate(0.025, 0.0001, 0.0, 1000.0) == 0.025
+    assert learning_rate(0.025, 0.0001, 500.0, 1000.0) == pytest.approx((0.025 + 0.0001) / 2)
+    assert learning_rate(0.025, 0.0001, 1000.0, 1000.0) == pytest.approx(0.0001)
+    assert learning_rate(0.025, 0.0001, 2000.0, 1000.0) == 0.0001  # never below
+
+
+def test_noise_follows_count_to_the_power_075():
+    counts = np.array([5000, 1200, 700, 300, 100, 40, 10, 5], dtype=np.int64)
+    table = noise_table(counts)
+    assert table[-1] == 2**31 - 1 and np.all(np.diff(table) > 0)
+    draws = noise_sample(table, 11, 400_000)
+    observed = np.bincount(draws, minlength=len(counts)) / len(draws)
+    expected = counts**0.75 / (counts**0.75).sum()
+    assert np.abs(observed - expected).max() < 0.004
+    assert np.allclose(observed, expected, rtol=0.1)
+    assert not np.array_equal(draws[:1000], noise_sample(table, 12, 1000))
+
+
+def test_subsampling_keeps_words_with_mikolovs_probability():
+    counts = np.array([10_000, 1_000, 10, 1], dtype=np.int64)
+    sample = 1e-3
+    threshold = sample * counts.sum()
+    expected = np.minimum(1, (np.sqrt(counts / threshold) + 1) * threshold / counts)
+    assert np.allclose(keep_probabilities(counts, sample), expected)
+    assert expected[0] < 0.2 and expected[-1] == 1
+    assert np.all(keep_probabilities(counts, 0) == 1)
+
+
+def test_jobs_cover_whole_sentences():
+    starts = np.array([0, 4000, 9000, 12000, 15000, 30000, 31000])
+    jobs = split_jobs(starts, job_words=10_000)
+    assert jobs.tolist() == [0, 3, 5, 6]
+
+
+def test_options():
+    assert SkipGram().alpha == 0.025 and Cbow().alpha == 0.05
+    assert SkipGram(iter=3).epochs == 3
+    for bad in (dict(negative=0), dict(sample=-1), dict(epochs=0), dict(threads=0), dict(alpha=0), dict(min_alpha=1)):
+        with pytest.raises(ValueError):
+            SkipGram(**bad)
+    with pytest.raises(ValueError):
+        SkipGram().train(training_corpus(["a a a\n"], min_count=1), dim=5, window=2, seed=1)
+
+
+def test_tiny_corpus_and_long_windows():
+    corpus = training_corpus(["a b c d\ne f\ng\n"], min_count=1)
+    for trainer in (SkipGram, Cbow):
+        vectors = trainer(epochs=3, sample=0).train(corpus, dim=8, window=10, seed=1)
+        assert np.isfinite(vectors.matrix).all()
+        assert vectors.matrix.shape == (7, 8)
+
+
+@pytest.mark.parametrize("trainer,sg", [pytest.param(SkipGram, 1, id="skipgram"), pytest.param(Cbow, 0, id="cbow")])
+def test_as_good_as_gensim(corpus, tokenized, trainer, sg, capsys):
+    gensim = pytest.importorskip("gensim")
+    sentences = [line.split() for line in tokenized.splitlines()]
+    ours_model = trainer(epochs=EPOCHS)
+    started = time.perf_counter()
+    ours = ours_model.train(corpus, seed=1, **SETTINGS)
+    ours_time = time.perf_counter() - started
+    model = gensim.models.Word2Vec(vector_size=SETTINGS["dim"], window=SETTINGS["window"], negative=5, sample=1e-3,
+                                   min_count=5, epochs=EPOCHS, workers=1, seed=1, sg=sg, alpha=ours_model.alpha)
+    model.build_vocab(sentences)
+    started = time.perf_counter()
+    model.train(sentences, total_examples=model.corpus_count, epochs=EPOCHS)
+    gensim_time = time.perf_counter() - started
+    assert sorted(model.wv.index_to_key) == sorted(corpus.words)  # ties may be ordered differently
+    ours_margins = margins(ours.unit, ours.index)
+    gensim_margins = margins(model.wv.get_normed_vectors(), model.wv.key_to_index)
+    with capsys.disabled():
+        words = EPOCHS * corpus.tokens
+        print(f"\n{trainer.__name__}: ours {words / ours_time:,.0f} words/s, margins {ours_margins[0]:.3f} {ours_margins[1]:.3f}; "
+              f"gensim {words / gensim_time:,.0f} words/s, margins {gensim_margins[0]:.3f} {gensim_margins[1]:.3f}")
+    for mine, theirs in zip(ours_margins, gensim_margins):
+        assert mine >= 0.8 * theirs
