@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from textseq.ngram.corpus import BOS, UNK, Corpus
+from textseq.ngram.counts import sort_with_order
 
 
 @dataclass
@@ -67,8 +68,6 @@ class BackoffModel:
         keys, rows = self.orders[order - 1].index(self.vocab_size)
         wanted = context_rows.astype(np.int64) * self.vocab_size + words
         if len(wanted) > 4096:  # searching in sorted order is about twice as fast
-            from textseq.ngram.counts import sort_with_order
-
             ordered, order_of = sort_with_order(np.maximum(wanted, 0))
             at = np.empty(len(wanted), dtype=np.int64)
             at[order_of] = np.searchsorted(keys, ordered)
