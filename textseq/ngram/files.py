@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 
 from textseq.errors import InputError
 from textseq.ngram.arpa import read_arpa, write_arpa
@@ -36,20 +35,3 @@ def save_model(model: BackoffModel, path: str | None, *, binary: bool = False, c
         buffer = io.StringIO()
         write_arpa(model, buffer, comment=comment)
         out.write(buffer.getvalue())
-
-
-def is_ngram_model(path: str) -> bool:
-    name = os.path.basename(path).lower()
-    for suffix in (".gz", ".bz2", ".xz"):
-        name = name.removesuffix(suffix)
-    if name.endswith(".arpa") or name.endswith(".lm"):
-        return True
-    try:
-        source = open_input(path)
-    except InputError:
-        return False
-    try:
-        head = source.stream.read(4096)
-    finally:
-        source.close()
-    return b"\\data\\" in head or is_binary_model(head)
