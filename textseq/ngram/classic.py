@@ -177,6 +177,13 @@ def _finish(counts: NgramCounts, tables: list[OrderTable], keep: list[np.ndarray
     return model
 
 
+def _positive(name: str, value: float) -> float:
+    value = float(value)
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive number")
+    return value
+
+
 def _check(counts: NgramCounts) -> None:
     if not counts.orders or counts.orders[0].count.sum() <= 0:
         raise ValueError("no n-grams to estimate a model from (the text is empty)")
@@ -316,10 +323,7 @@ class AddK:
     name = "add-k"
 
     def __init__(self, k: float = 1.0) -> None:
-        k = float(k)
-        if not np.isfinite(k) or k <= 0:
-            raise ValueError("k must be a positive number")
-        self.k = k
+        self.k = _positive("k", k)
 
     def estimate(self, counts: NgramCounts, *, prune: Sequence[int] = (), warn: Warn = None) -> BackoffModel:
         _check(counts)
@@ -421,10 +425,7 @@ class StupidBackoff:
     name = "stupid-backoff"
 
     def __init__(self, alpha: float = 0.4) -> None:
-        alpha = float(alpha)
-        if not np.isfinite(alpha) or alpha <= 0:
-            raise ValueError("alpha must be a positive number")
-        self.alpha = alpha
+        self.alpha = _positive("alpha", alpha)
 
     def estimate(self, counts: NgramCounts, *, prune: Sequence[int] = (), warn: Warn = None) -> BackoffModel:
         _check(counts)
