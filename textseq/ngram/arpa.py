@@ -41,9 +41,10 @@ def write_arpa(model: BackoffModel, out: TextIO, *, comment: str | None = None) 
     out.write("\n")
     words = np.array(model.words, dtype=object)
     top = model.order
+    matrix = np.empty((0, 0), dtype=np.int32)
     for n, table in enumerate(model.orders, start=1):
         out.write(f"\\{n}-grams:\n")
-        matrix = model.ngram_words(n)
+        matrix = table.word[:, None].astype(np.int32) if n == 1 else np.column_stack([matrix[table.context], table.word]).astype(np.int32)
         row_format = "%.7g\t%s\t%.7g\n" if n < top else "%.7g\t%s\n"
         width = 3 if n < top else 2
         for start in range(0, len(table), _ROWS_PER_CHUNK):
