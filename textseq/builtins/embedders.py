@@ -27,6 +27,6 @@ def _cbow(**options: Any) -> Any:
 
 @hookimpl
 def register_embedders(register: RegisterEmbedder) -> None:
-    register("skipgram", _skipgram, help="word2vec skip-gram with negative sampling (numba); --negative, --sample, --epochs, --threads, -p alpha=0.025")
-    register("cbow", _cbow, help="word2vec CBOW with negative sampling (numba); --negative, --sample, --epochs, --threads, -p alpha=0.05 -p cbow_mean=false")
+    register("skipgram", _skipgram, help="word2vec skip-gram (numba): --negative K and/or --hs, --sample, --epochs, --threads, -p alpha=0.025")
+    register("cbow", _cbow, help="word2vec CBOW (numba): --negative K and/or --hs, --sample, --epochs, --threads, -p alpha=0.05 -p cbow_mean=false")
     register("ppmi-svd", _ppmi_svd, help="PPMI (context smoothing 0.75) + truncated SVD, eigenvalue weight 0.5 (Levy et al. 2015); -p shift=5 -p eig=0")

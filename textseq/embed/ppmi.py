@@ -1,7 +1,7 @@
 """PPMI-SVD word vectors, the way Levy, Goldberg & Dagan (2015) found them competitive.
 
-1. Co-occurrences of (word, context) within a symmetric window of ``window`` words in a sentence,
-   counted with numpy over packed integer pairs (one pass per distance, no Python loop per pair).
+1. Co-occurrences of (word, context) within a symmetric window of ``window`` words in a sentence
+   (:mod:`textseq.embed.cooccurrence`).
 2. PPMI with context-distribution smoothing: PMI(w, c) = log( #(w,c) * sum_c' #c'^a / (#w * #c^a) )
    with a = 0.75, shifted by log(``shift``), negative values set to 0.
 3. Truncated SVD of the sparse PPMI matrix (randomized range finder with power iterations, sparse
@@ -12,48 +12,11 @@ Deterministic for a seed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
+from textseq.embed.cooccurrence import Sparse, cooccurrences
 from textseq.embed.corpus import TrainingCorpus
 from textseq.embed.vectors import Vectors
-
-
-@dataclass
-class Sparse:
-    """A square sparse matrix in coordinate form."""
-
-    rows: np.ndarray
-    cols: np.ndarray
-    values: np.ndarray
-    size: int
-
-    def dot(self, dense: np.ndarray) -> np.ndarray:
-        """self @ dense, one ``bincount`` per column of ``dense``."""
-        out = np.empty((self.size, dense.shape[1]))
-        for j in range(dense.shape[1]):
-            out[:, j] = np.bincount(self.rows, weights=self.values * dense[self.cols, j], minlength=self.size)
-        return out
-
-    def transpose_dot(self, dense: np.ndarray) -> np.ndarray:
-        """self.T @ dense."""
-        return Sparse(self.cols, self.rows, self.values, self.size).dot(dense)
-
-
-def cooccurrences(corpus: TrainingCorpus, window: int) -> Sparse:
-    """#(w, c): how often c is within ``window`` words of w in a sentence (both directions)."""
-    vocab = len(corpus.words)
-    ids = corpus.ids.astype(np.int64)
-    keys = []
-    for distance in range(1, window + 1):
-        same = corpus.sentence[distance:] == corpus.sentence[:-distance]
-        left, right = ids[:-distance][same], ids[distance:][same]
-        keys += [left * vocab + right, right * vocab + left]
-    if not keys:
-        return Sparse(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0), vocab)
-    distinct, count = np.unique(np.concatenate(keys), return_counts=True)
-    return Sparse(distinct // vocab, distinct % vocab, count.astype(np.float64), vocab)
 
 
 def ppmi(counts: Sparse, smoothing: float = 0.75, shift: float = 1.0) -> Sparse:

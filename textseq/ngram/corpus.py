@@ -129,6 +129,11 @@ class CorpusBuilder:
         """Ids held since the last :meth:`reset_chunks`."""
         return sum(len(chunk) for chunk in self._chunks)
 
+    def take_sentences(self) -> list[np.ndarray]:
+        """The framed sentences added since the last call (or reset), handed over and forgotten."""
+        chunks, self._chunks = self._chunks, []
+        return chunks
+
     def reset_chunks(self) -> None:
         """Forget the sentences added so far, keeping the vocabulary (for counting in chunks)."""
         self._chunks = []
