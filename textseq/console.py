@@ -97,17 +97,21 @@ class Console:
         columns: list[Any] = [TextColumn("[bold]{task.description}"), BarColumn(), TaskProgressColumn()]
         if unit == "B":
             columns += [DownloadColumn(), TransferSpeedColumn()]
+        else:
+            columns.append(TextColumn("{task.fields[rate]}"))
         columns += [TimeElapsedColumn(), TimeRemainingColumn()]
         with Progress(*columns, console=self.rich, transient=True) as bar:
-            task = bar.add_task(description, total=total)
+            task = bar.add_task(description, total=total, rate="")
             last = 0.0
+            started = time.monotonic()
 
             def update(completed: float) -> None:
                 nonlocal last
                 now = time.monotonic()
                 if now - last > 0.1:
                     last = now
-                    bar.update(task, completed=completed)
+                    rate = f"{completed / (now - started):,.0f} {unit}/s" if unit != "B" else ""
+                    bar.update(task, completed=completed, rate=rate)
 
             yield update
 

@@ -343,16 +343,19 @@ def convert_command(app: App, vectors_path: str, output: str, binary: bool, limi
 Examples:
   cat book.txt | textseq tokenize --lower | textseq embed train -O book.vec
   textseq embed train --method skipgram --epochs 5 --threads 2 -O book.vec book.tok
+  textseq embed train --method cbow --hs -O book.vec book.tok           # hierarchical softmax
+  textseq embed train --method glove --epochs 25 --window 10 -O book.vec book.tok
   textseq embed train --method ppmi-svd --dim 100 --window 5 --min-count 5 -O book.vec book.tok
   textseq embed train --method ppmi-svd -p shift=5 --binary -O book.bin book.tok""",
 )
 @click.argument("files", nargs=-1, metavar="[FILE]...", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("-O", "--output", required=True, type=click.Path(dir_okay=False), help="The vectors file to write (word2vec text; .gz compressed by name), atomically.")
-@click.option("-m", "--method", default="skipgram", show_default=True, metavar="NAME", help="Training method: skipgram, cbow, ppmi-svd, or a plugin's (see 'textseq plugins').")
-@click.option("--negative", type=click.IntRange(min=1), default=None, help="word2vec: negative samples per positive one [default: 5].")
+@click.option("-m", "--method", default="skipgram", show_default=True, metavar="NAME", help="Training method: skipgram, cbow, glove, ppmi-svd, or a plugin's (see 'textseq plugins').")
+@click.option("--negative", type=click.IntRange(min=0), default=None, help="word2vec: noise words per prediction [default: 5; 0 with --hs].")
+@click.option("--hs", is_flag=True, default=None, help="word2vec: hierarchical softmax over a Huffman tree (with --negative K too, both run).")
 @click.option("--sample", type=click.FloatRange(min=0.0), default=None, help="word2vec: subsampling threshold for frequent words [default: 1e-3].")
-@click.option("--epochs", type=click.IntRange(min=1), default=None, help="word2vec: passes over the text [default: 1].")
-@click.option("--threads", type=click.IntRange(min=1), default=None, help="word2vec: training threads [default: 1, the only bit-reproducible setting].")
+@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Passes over the text [default: the method's: word2vec 1, glove 25].")
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="Training threads [default: 1, the only bit-reproducible setting].")
 @click.option("--dim", type=click.IntRange(min=1), default=100, show_default=True, help="Vector dimensions.")
 @click.option("--window", type=click.IntRange(min=1), default=5, show_default=True, help="Context words on each side.")
 @click.option("--min-count", type=click.IntRange(min=1), default=5, show_default=True, help="Ignore words seen fewer times.")
@@ -362,11 +365,15 @@ Examples:
 @errors_option
 @quiet_option
 @pass_app
-def train_command(app: App, files: tuple[str, ...], output: str, method: str, negative: int | None, sample: float | None,
-                  epochs: int | None, threads: int | None, dim: int, window: int, min_count: int,
+def train_command(app: App, files: tuple[str, ...], output: str, method: str, negative: int | None, hs: bool | None,
+                  sample: float | None, epochs: int | None, threads: int | None, dim: int, window: int, min_count: int,
                   seed: int, binary: bool, params: tuple[str, ...], errors: str, quiet: bool) -> None:
     """Train word vectors on a token stream (one sentence per line) and write them in word2vec
-    format, most frequent word first."""
+    format, most frequent word first.
+
+    The text is read once for the vocabulary and spooled as word ids to a temporary file, which
+    each epoch reads again: memory grows with the vocabulary, not with the text. Progress and
+    each epoch's mean loss go to stderr."""
     import time
 
     from textseq.cli.common import parse_params, read_blocks
@@ -377,7 +384,7 @@ def train_command(app: App, files: tuple[str, ...], output: str, method: str, ne
     app.quiet(quiet)
     factory = get_plugins().registry("embedder").get(method).implementation
     options = parse_params(params)
-    for name, value in (("negative", negative), ("sample", sample), ("epochs", epochs), ("threads", threads)):
+    for name, value in (("negative", negative), ("hs", hs), ("sample", sample), ("epochs", epochs), ("threads", threads)):
         if value is not None:
             options[name] = value
     try:
@@ -389,17 +396,61 @@ def train_command(app: App, files: tuple[str, ...], output: str, method: str, ne
     except ValueError as exc:
         raise click.UsageError(f"method '{method}': {exc}") from None
     start = time.perf_counter()
-    corpus = training_corpus(read_blocks(app, files, errors, "reading"), min_count=min_count)
-    if corpus.tokens == 0:
-        raise InputError(f"no words seen {min_count} times or more to train on", source=", ".join(files) or "<stdin>")
-    try:
-        vectors = trainer.train(corpus, dim=dim, window=window, seed=seed)
-    except ValueError as exc:
-        raise InputError(str(exc)) from None
+    with training_corpus(read_blocks(app, files, errors, "reading"), min_count=min_count) as corpus:
+        if corpus.tokens == 0:
+            raise InputError(f"no words seen {min_count} times or more to train on", source=", ".join(files) or "<stdin>")
+        app.console.info(f"{corpus.tokens:,} tokens, {len(corpus.words):,} words seen {min_count} times or more "
+                         f"({time.perf_counter() - start:.1f} s)")
+        try:
+            vectors = trainer.train(corpus, dim=dim, window=window, seed=seed, monitor=ConsoleMonitor(app.console))
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
     save_vectors(vectors, output, binary)
     elapsed = time.perf_counter() - start
     app.console.info(f"wrote {output}: {len(vectors):,} words x {vectors.dim} dimensions from {corpus.tokens:,} tokens "
-                     f"in {elapsed:.1f} s ({corpus.tokens / max(elapsed, 1e-9):,.0f} words/s)")
+                     f"in {elapsed:.1f} s")
+
+
+class ConsoleMonitor:
+    """Shows a trainer's progress on the console: a bar on a terminal, a line per epoch always."""
+
+    def __init__(self, console: Any) -> None:
+        from contextlib import ExitStack
+
+        self.console = console
+        self._stack = ExitStack()
+        self._update: Any = None
+        self._seconds: list[float] = []
+
+    def begin(self, description: str, total: float, unit: str) -> None:
+        self._update = self._stack.enter_context(self.console.progress(description, total=total, unit=unit))
+
+    def update(self, done: float) -> None:
+        if self._update is not None:
+            self._update(done)
+
+    def epoch_done(self, report: Any) -> None:
+        self._seconds.append(report.seconds)
+        left = (report.epochs - report.epoch) * sum(self._seconds) / len(self._seconds)
+        speed = report.items / max(report.seconds, 1e-9)
+        eta = f", ETA {_duration(left)}" if report.epoch < report.epochs else ""
+        self.console.info(f"epoch {report.epoch}/{report.epochs}: loss {report.loss:.6f}, {report.items:,} {report.unit} "
+                          f"in {report.seconds:.1f} s ({speed:,.0f} {report.unit}/s){eta}")
+
+    def end(self) -> None:
+        self._stack.close()
+        self._update = None
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
 
 
 @click.group(

@@ -1,4 +1,5 @@
-"""word2vec: skip-gram and CBOW with negative sampling (Mikolov et al. 2013), numba-compiled.
+"""word2vec: skip-gram and CBOW with negative sampling and/or hierarchical softmax (Mikolov et al.
+2013), numba-compiled.
 
 The semantics are those of Mikolov's word2vec.c, as gensim 4 follows them:
 
@@ -11,14 +12,20 @@ The semantics are those of Mikolov's word2vec.c, as gensim 4 follows them:
 * skip-gram: each context word's input vector predicts the centre word (and ``negative`` noise
   words); CBOW: the mean (or sum) of the context's input vectors predicts the centre word, and the
   error goes back whole to each context vector;
+* hierarchical softmax (``hs``): word2vec.c's Huffman tree over the counts; the input predicts
+  each branch on the path from the root to the word with its inner node's vector (an inner node
+  whose score is beyond +-6 is not updated, as in word2vec.c); with ``negative`` too, both run;
 * the learning rate decays linearly from ``alpha`` to ``min_alpha`` over all words of all epochs
-  (counted before subsampling, as word2vec.c counts them), set afresh at each sentence;
+  (counted before subsampling, as word2vec.c counts them), computed for every word (word2vec.c
+  steps it every 10,000 words, gensim every job);
+* the loss of each epoch is summed in float64 over every logistic prediction (positive, noise or
+  Huffman node), reset at each epoch, and reported as a mean per prediction (:attr:`history`);
 * input vectors start uniform in [-0.5/dim, 0.5/dim), output vectors at zero; the sigmoid is
   computed with exp and clipped at +-6 (word2vec.c's table bounds: 0 or 1 beyond).
 
 Random numbers come from word2vec.c's generator (``next = next * 25214903917 + 11``, kept on 48
 bits and read from its 32 high bits as gensim does),
-one stream per job of about 10,000 words, seeded from ``seed``, the epoch and the job's number, so
+one stream per job of about 10,000 words, seeded from ``seed`` and the job's number, so
 one thread gives bit-identical vectors for a seed. With ``threads > 1``, Python threads run the
 jobs through the compiled loop without the GIL, updating the shared matrices without locks
 (Hogwild, as word2vec.c and gensim do), which is fast but not reproducible bit for bit.
@@ -28,12 +35,16 @@ numba is imported here only, when a trainer is made, never when textseq itself i
 
 from __future__ import annotations
 
-import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import Any
 
 import numba
 import numpy as np
 
-from textseq.embed.corpus import TrainingCorpus
+from textseq.embed.corpus import MAX_SENTENCE, Chunk, TrainingCorpus
+from textseq.embed.monitor import EpochReport, Monitor
 from textseq.embed.vectors import Vectors
 
 MAX_EXP = 6.0
@@ -102,109 +113,195 @@ def noise_sample(cum_table, seed, n):
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
-def _negative_step(syn0, syn1neg, cum_table, l1, word, negative, alpha, neu1e, state):
-    """One positive and ``negative`` noise updates of the output vectors for input vector ``l1``
-    (a row of ``syn0``, or the CBOW context vector), the input's gradient added to ``neu1e``."""
+def _logistic_update(l1, out, label, alpha, neu1e):
+    """One logistic-regression step of output vector ``out`` towards ``label`` for input ``l1``:
+    the input's gradient added to ``neu1e``, ``out`` updated in place; returns the example's loss
+    -log P(label) in float64. Beyond +-MAX_EXP the gradient is word2vec.c's saturated one."""
     dim = l1.shape[0]
-    for d in range(negative + 1):
-        if d == 0:
-            target = word
-            label = np.float32(1.0)
-        else:
+    f = np.float32(0.0)
+    for c in range(dim):
+        f += l1[c] * out[c]
+    if f > MAX_EXP:
+        g = (label - np.float32(1.0)) * alpha
+        loss = np.float64(f) * (1.0 - label) + np.log1p(np.exp(-np.float64(f)))
+    elif f < -MAX_EXP:
+        g = label * alpha
+        loss = -np.float64(f) * label + np.log1p(np.exp(np.float64(f)))
+    else:
+        e = np.exp(-f)
+        g = (label - np.float32(1.0) / (np.float32(1.0) + e)) * alpha
+        loss = np.log(1.0 + np.float64(e)) + np.float64(f) * (1.0 - label)
+    for c in range(dim):
+        neu1e[c] += g * out[c]
+    for c in range(dim):
+        out[c] += g * l1[c]
+    return loss
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _hs_logistic_update(l1, out, label, alpha, neu1e):
+    """word2vec.c's hierarchical-softmax step: like :func:`_logistic_update`, but an inner node
+    whose score is beyond +-MAX_EXP is left alone (its loss still counted)."""
+    dim = l1.shape[0]
+    f = np.float32(0.0)
+    for c in range(dim):
+        f += l1[c] * out[c]
+    if f >= MAX_EXP or f <= -MAX_EXP:
+        return np.float64(f) * (1.0 - label) + np.log1p(np.exp(-np.float64(f)))
+    e = np.exp(-f)
+    g = (label - np.float32(1.0) / (np.float32(1.0) + e)) * alpha
+    for c in range(dim):
+        neu1e[c] += g * out[c]
+    for c in range(dim):
+        out[c] += g * l1[c]
+    return np.log(1.0 + np.float64(e)) + np.float64(f) * (1.0 - label)
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _predict(syn1neg, syn1, cum_table, codes, points, code_lengths, l1, word, negative, hs, alpha, neu1e, state):
+    """Every update that input ``l1`` (a row of syn0, or CBOW's context vector) makes to predict
+    ``word``: its Huffman path's inner nodes (hs) and one positive plus ``negative`` noise words.
+    Returns (random state, summed loss, examples)."""
+    loss = 0.0
+    examples = 0
+    if hs:
+        for d in range(code_lengths[word]):
+            loss += _hs_logistic_update(l1, syn1[points[word, d]], np.float32(1.0) - np.float32(codes[word, d]), alpha, neu1e)
+        examples += code_lengths[word]
+    if negative > 0:
+        loss += _logistic_update(l1, syn1neg[word], np.float32(1.0), alpha, neu1e)
+        examples += 1
+        for _ in range(negative):
             state = next_random(state)
             target = draw_noise(cum_table, state)
             if target == word:
                 continue
-            label = np.float32(0.0)
-        out = syn1neg[target]
-        f = np.float32(0.0)
-        for c in range(dim):
-            f += l1[c] * out[c]
-        if f > MAX_EXP:
-            g = (label - np.float32(1.0)) * alpha
-        elif f < -MAX_EXP:
-            g = label * alpha
-        else:
-            g = (label - np.float32(1.0) / (np.float32(1.0) + np.exp(-f))) * alpha
-        for c in range(dim):
-            neu1e[c] += g * out[c]
-        for c in range(dim):
-            out[c] += g * l1[c]
-    return state
+            loss += _logistic_update(l1, syn1neg[target], np.float32(0.0), alpha, neu1e)
+            examples += 1
+    return state, loss, examples
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
-def train_jobs(syn0, syn1neg, ids, sentence_starts, job_starts, jobs, keep_probability, cum_table,
-               window, negative, cbow, cbow_mean, alpha, min_alpha, epoch, total_words, seed):
-    """Train on the jobs ``jobs`` (indices into ``job_starts``, each a run of whole sentences) of
-    one epoch; returns the number of words trained on after subsampling."""
+def train_job(syn0, syn1neg, syn1, ids, sentence_starts, first_sentence, end_sentence, keep_probability, cum_table,
+              codes, points, code_lengths, window, negative, hs, cbow, cbow_mean, alpha, min_alpha,
+              words_before, total_words, state):
+    """Train on sentences [first_sentence, end_sentence) of a chunk. ``words_before`` is the
+    corpus position of the chunk's first token (counting all epochs), from which each word's
+    learning rate follows. Returns (summed loss, examples, words kept after subsampling)."""
     dim = syn0.shape[1]
     neu1 = np.zeros(dim, np.float32)
     neu1e = np.zeros(dim, np.float32)
-    longest = 0
-    for k in range(len(sentence_starts) - 1):
-        longest = max(longest, sentence_starts[k + 1] - sentence_starts[k])
-    kept = np.empty(longest, np.int32)
+    kept = np.empty(MAX_SENTENCE, np.int32)
+    position = np.empty(MAX_SENTENCE, np.int64)
+    loss = 0.0
+    examples = 0
     effective = 0
-    words_per_epoch = sentence_starts[-1]
-    n_jobs = len(job_starts) - 1
-    for job in jobs:
-        state = stream_seed(seed, np.int64(epoch) * n_jobs + job)
-        for s in range(job_starts[job], job_starts[job + 1]):
-            begin = sentence_starts[s]
-            end = sentence_starts[s + 1]
-            # the learning rate of the sentence's first word, by words seen before subsampling
-            rate = np.float32(learning_rate(alpha, min_alpha, np.float64(epoch) * words_per_epoch + begin, total_words))
-            n = 0
-            for t in range(begin, end):
-                w = ids[t]
-                if keep_probability[w] < 1.0:
-                    state = next_random(state)
-                    if keep_probability[w] * 4294967296.0 < np.float64(random_int32(state)):
-                        continue
-                kept[n] = w
-                n += 1
-            effective += n
-            for i in range(n):
-                word = kept[i]
+    for s in range(first_sentence, end_sentence):
+        begin = sentence_starts[s]
+        n = 0
+        for t in range(begin, sentence_starts[s + 1]):
+            w = ids[t]
+            if keep_probability[w] < 1.0:
                 state = next_random(state)
-                b = np.int64(random_int32(state) % np.uint64(window))
-                lo = max(0, i - window + b)
-                hi = min(n, i + window - b + 1)
-                if cbow:
-                    for c in range(dim):
-                        neu1[c] = 0.0
-                        neu1e[c] = 0.0
-                    count = 0
-                    for j in range(lo, hi):
-                        if j != i:
-                            row = syn0[kept[j]]
-                            for c in range(dim):
-                                neu1[c] += row[c]
-                            count += 1
-                    if count == 0:
-                        continue
-                    if cbow_mean:
-                        inv = np.float32(1.0) / np.float32(count)
-                        for c in range(dim):
-                            neu1[c] *= inv
-                    state = _negative_step(syn0, syn1neg, cum_table, neu1, word, negative, rate, neu1e, state)
-                    for j in range(lo, hi):
-                        if j != i:
-                            row = syn0[kept[j]]
-                            for c in range(dim):
-                                row[c] += neu1e[c]
-                else:
-                    for j in range(lo, hi):
-                        if j == i:
-                            continue
+                if keep_probability[w] * 4294967296.0 < np.float64(random_int32(state)):
+                    continue
+            kept[n] = w
+            position[n] = t
+            n += 1
+        effective += n
+        for i in range(n):
+            word = kept[i]
+            rate = np.float32(learning_rate(alpha, min_alpha, words_before + np.float64(position[i]), total_words))
+            state = next_random(state)
+            b = np.int64(random_int32(state) % np.uint64(window))
+            lo = max(0, i - window + b)
+            hi = min(n, i + window - b + 1)
+            if cbow:
+                for c in range(dim):
+                    neu1[c] = 0.0
+                    neu1e[c] = 0.0
+                count = 0
+                for j in range(lo, hi):
+                    if j != i:
                         row = syn0[kept[j]]
                         for c in range(dim):
-                            neu1e[c] = 0.0
-                        state = _negative_step(syn0, syn1neg, cum_table, row, word, negative, rate, neu1e, state)
+                            neu1[c] += row[c]
+                        count += 1
+                if count == 0:
+                    continue
+                if cbow_mean:
+                    inv = np.float32(1.0) / np.float32(count)
+                    for c in range(dim):
+                        neu1[c] *= inv
+                state, l, e = _predict(syn1neg, syn1, cum_table, codes, points, code_lengths, neu1, word, negative, hs, rate, neu1e, state)
+                loss += l
+                examples += e
+                for j in range(lo, hi):
+                    if j != i:
+                        row = syn0[kept[j]]
                         for c in range(dim):
                             row[c] += neu1e[c]
-    return effective
+            else:
+                for j in range(lo, hi):
+                    if j == i:
+                        continue
+                    row = syn0[kept[j]]
+                    for c in range(dim):
+                        neu1e[c] = 0.0
+                    state, l, e = _predict(syn1neg, syn1, cum_table, codes, points, code_lengths, row, word, negative, hs, rate, neu1e, state)
+                    loss += l
+                    examples += e
+                    for c in range(dim):
+                        row[c] += neu1e[c]
+    return loss, examples, effective
+
+
+@numba.njit(cache=True)
+def huffman_tree(counts):
+    """word2vec.c's Huffman coding of the vocabulary (``counts`` sorted most frequent first):
+    for each word its code (the branches from the root, 0 or 1) and the inner nodes on its path
+    (0 .. V-2, the root V-2), as (codes uint8 [V, L], points int32 [V, L], lengths int32 [V])."""
+    size = len(counts)
+    count = np.empty(2 * size - 1, np.int64)
+    count[:size] = counts
+    count[size:] = np.iinfo(np.int64).max // 4
+    binary = np.zeros(2 * size - 1, np.uint8)
+    parent = np.zeros(2 * size - 1, np.int64)
+    pos1 = size - 1
+    pos2 = size
+    for a in range(size - 1):
+        smallest = np.empty(2, np.int64)
+        for k in range(2):
+            if pos1 >= 0 and count[pos1] < count[pos2]:
+                smallest[k] = pos1
+                pos1 -= 1
+            else:
+                smallest[k] = pos2
+                pos2 += 1
+        count[size + a] = count[smallest[0]] + count[smallest[1]]
+        parent[smallest[0]] = size + a
+        parent[smallest[1]] = size + a
+        binary[smallest[1]] = 1
+    root = 2 * size - 2
+    lengths = np.zeros(size, np.int32)
+    for a in range(size):
+        b = a
+        while b != root:
+            lengths[a] += 1
+            b = parent[b]
+    longest = max(1, lengths.max())
+    codes = np.zeros((size, longest), np.uint8)
+    points = np.zeros((size, longest), np.int32)
+    for a in range(size):
+        length = lengths[a]
+        b = a
+        i = length - 1
+        while b != root:
+            codes[a, i] = binary[b]
+            b = parent[b]
+            points[a, i] = b - size
+            i -= 1
+    return codes, points, lengths
 
 
 def noise_table(counts: np.ndarray, power: float = NOISE_POWER, domain: int = NOISE_DOMAIN) -> np.ndarray:
@@ -241,12 +338,15 @@ class Word2Vec:
     cbow = False
     default_alpha = 0.025
 
-    def __init__(self, negative: int = 5, sample: float = 1e-3, epochs: int = 1, iter: int | None = None,
-                 alpha: float | None = None, min_alpha: float = 0.0001, cbow_mean: bool = True, threads: int = 1) -> None:
+    def __init__(self, negative: int | None = None, hs: bool = False, sample: float = 1e-3, epochs: int = 1,
+                 iter: int | None = None, alpha: float | None = None, min_alpha: float = 0.0001,
+                 cbow_mean: bool = True, threads: int = 1) -> None:
         if iter is not None:
             epochs = iter
-        if int(negative) < 1:
-            raise ValueError("negative must be >= 1 (hierarchical softmax is not available)")
+        hs = _as_bool(hs)
+        negative = (0 if hs else 5) if negative is None else int(negative)
+        if negative < 0 or (negative == 0 and not hs):
+            raise ValueError("need negative >= 1, or hierarchical softmax (--hs) with negative >= 0")
         if float(sample) < 0:
             raise ValueError("sample must be >= 0 (0: no subsampling)")
         if int(epochs) < 1:
@@ -256,66 +356,114 @@ class Word2Vec:
         alpha = self.default_alpha if alpha is None else float(alpha)
         if not alpha > 0 or not 0 <= float(min_alpha) <= alpha:
             raise ValueError("need alpha > 0 and 0 <= min_alpha <= alpha")
-        self.negative, self.sample, self.epochs = int(negative), float(sample), int(epochs)
-        self.alpha, self.min_alpha, self.cbow_mean, self.threads = alpha, float(min_alpha), bool(cbow_mean), int(threads)
+        self.negative, self.hs, self.sample, self.epochs = negative, hs, float(sample), int(epochs)
+        self.alpha, self.min_alpha, self.cbow_mean, self.threads = alpha, float(min_alpha), _as_bool(cbow_mean), int(threads)
         self.trained_words = 0
         """Words trained on after subsampling, all epochs (set by :meth:`train`)."""
+        self.history: list[EpochReport] = []
+        """One report per epoch of the last :meth:`train`: mean loss per example (each positive,
+        noise or Huffman-node prediction is an example), words, seconds."""
 
-    def train(self, corpus: TrainingCorpus, *, dim: int = 100, window: int = 5, seed: int = 1, **_: object) -> Vectors:
+    def train(self, corpus: TrainingCorpus, *, dim: int = 100, window: int = 5, seed: int = 1,
+              monitor: Monitor | None = None, **_: object) -> Vectors:
         if len(corpus.words) < 2:
             raise ValueError("too few words for vectors: lower --min-count or give more text")
         if window < 1:
             raise ValueError("window must be >= 1")
+        monitor = monitor or Monitor()
+        vocab = len(corpus.words)
         rng = np.random.default_rng(seed)
-        syn0 = ((rng.random((len(corpus.words), dim), dtype=np.float32) - np.float32(0.5)) / np.float32(dim)).astype(np.float32)
-        syn1neg = np.zeros_like(syn0)
-        ids = np.ascontiguousarray(corpus.ids, dtype=np.int32)
-        if len(ids):
-            breaks = np.flatnonzero(np.diff(corpus.sentence)) + 1
-            sentence_starts = np.concatenate(([0], breaks, [len(ids)])).astype(np.int64)
+        syn0 = ((rng.random((vocab, dim), dtype=np.float32) - np.float32(0.5)) / np.float32(dim)).astype(np.float32)
+        syn1neg = np.zeros((vocab if self.negative else 1, dim), np.float32)
+        if self.hs:
+            codes, points, lengths = huffman_tree(np.ascontiguousarray(corpus.counts, dtype=np.int64))
+            syn1 = np.zeros((vocab - 1, dim), np.float32)
         else:
-            sentence_starts = np.zeros(1, np.int64)
-        job_starts = split_jobs(sentence_starts)
-        n_jobs = len(job_starts) - 1
+            codes, points, lengths = np.zeros((1, 1), np.uint8), np.zeros((1, 1), np.int32), np.zeros(1, np.int32)
+            syn1 = np.zeros((1, dim), np.float32)
         keep = keep_probabilities(corpus.counts, self.sample)
         cum_table = noise_table(corpus.counts)
-        total_words = float(max(1, len(ids) * self.epochs))
-        seed64 = int(seed) % 2**64
-        threads = max(1, min(self.threads, n_jobs))
+        total_words = float(max(1, corpus.tokens * self.epochs))
+        seed64 = np.uint64(int(seed) % 2**64)
+        serial = 0
 
-        def run(epoch: int, jobs: np.ndarray, out: list[int], slot: int) -> None:
-            out[slot] = train_jobs(syn0, syn1neg, ids, sentence_starts, job_starts, jobs, keep, cum_table, int(window),
-                                   self.negative, self.cbow, self.cbow_mean, self.alpha, self.min_alpha, epoch,
-                                   total_words, np.uint64(seed64))
+        def run(chunk: Chunk, first: int, end: int, words_before: float, job_serial: int) -> tuple[float, int, int]:
+            return train_job(syn0, syn1neg, syn1, chunk.ids, chunk.sentence_starts, first, end, keep, cum_table,
+                             codes, points, lengths, int(window), self.negative, self.hs, self.cbow, self.cbow_mean,
+                             self.alpha, self.min_alpha, words_before, total_words, stream_seed(seed64, job_serial))
 
         self.trained_words = 0
-        for epoch in range(self.epochs):
-            done = [0] * threads
-            if threads == 1:
-                run(epoch, np.arange(n_jobs, dtype=np.int64), done, 0)
-            else:
-                workers = [threading.Thread(target=run, args=(epoch, np.arange(t, n_jobs, threads, dtype=np.int64), done, t))
-                           for t in range(threads)]
-                for worker in workers:
-                    worker.start()
-                for worker in workers:
-                    worker.join()
-            self.trained_words += sum(done)
+        self.history = []
+        pool = ThreadPoolExecutor(self.threads) if self.threads > 1 else None
+        monitor.begin("training", total_words, "words")
+        try:
+            for epoch in range(self.epochs):
+                started = time.perf_counter()
+                loss, examples = 0.0, 0
+                for chunk in corpus.chunks():
+                    job_starts = split_jobs(chunk.sentence_starts)
+                    words_before = float(epoch) * corpus.tokens + chunk.offset
+                    jobs = [(chunk, int(job_starts[k]), int(job_starts[k + 1]), words_before, serial + k)
+                            for k in range(len(job_starts) - 1)]
+                    serial += len(jobs)
+                    done = words_before
+                    for job_loss, job_examples, job_words, job_tokens in self._run_jobs(run, jobs, pool):
+                        loss += job_loss
+                        examples += job_examples
+                        self.trained_words += job_words
+                        done += job_tokens
+                        monitor.update(done)
+                report = EpochReport(epoch + 1, self.epochs, loss / max(1, examples), corpus.tokens, "words",
+                                     time.perf_counter() - started)
+                self.history.append(report)
+                monitor.epoch_done(report)
+        finally:
+            if pool is not None:
+                pool.shutdown()
+            monitor.end()
         return Vectors(corpus.words, syn0)
+
+    @staticmethod
+    def _run_jobs(run: Callable[..., tuple[float, int, int]], jobs: list[tuple[Any, ...]],
+                  pool: ThreadPoolExecutor | None) -> Iterator[tuple[float, int, int, int]]:
+        """(loss, examples, words kept, tokens) of each job as it ends: in order on one thread,
+        as they finish on several."""
+        def tokens(job: tuple[Any, ...]) -> int:
+            chunk, first, end = job[:3]
+            return int(chunk.sentence_starts[end] - chunk.sentence_starts[first])
+
+        if pool is None:
+            for job in jobs:
+                yield (*run(*job), tokens(job))
+            return
+        futures = {pool.submit(run, *job): tokens(job) for job in jobs}
+        for future in as_completed(futures):
+            yield (*future.result(), futures[future])
+
+
+def _as_bool(value: object) -> bool:
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"expected true or false, not {value!r}")
+    return bool(value)
 
 
 class SkipGram(Word2Vec):
-    """Skip-gram with negative sampling (word2vec -cbow 0)."""
+    """Skip-gram (word2vec -cbow 0): each context word predicts the centre word."""
 
     cbow = False
     default_alpha = 0.025
 
 
 class Cbow(Word2Vec):
-    """Continuous bag of words with negative sampling (word2vec -cbow 1), context mean by default."""
+    """Continuous bag of words (word2vec -cbow 1): the context's mean (or sum) predicts the centre word."""
 
     cbow = True
     default_alpha = 0.05
 
 
-__all__ = ["SkipGram", "Cbow", "learning_rate", "noise_table", "noise_sample", "keep_probabilities"]
+__all__ = ["SkipGram", "Cbow", "learning_rate", "noise_table", "noise_sample", "keep_probabilities", "huffman_tree", "split_jobs"]
