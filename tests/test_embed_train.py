@@ -11,7 +11,8 @@ import pytest
 from conftest import ROOT
 from textseq.embed.corpus import training_corpus
 from textseq.embed.io import load_vectors
-from textseq.embed.ppmi import Sparse, cooccurrences, truncated_svd
+from textseq.embed.cooccurrence import Sparse, cooccurrences
+from textseq.embed.ppmi import truncated_svd
 
 COUNTRIES = ["france", "germany", "japan", "brazil", "egypt"]
 LANGUAGES = ["french", "german", "japanese", "portuguese", "arabic"]
@@ -103,3 +104,19 @@ def test_train_errors(tmp_path, textseq):
     assert not out.exists()
     assert textseq("embed", "train", "--method", "nope", "-O", str(out), input=b"a b\n").returncode == 2
     assert textseq("embed", "train", "-p", "shift=0.5", "-O", str(out), input=b"a b\n").returncode == 2
+
+
+def test_train_reports_each_epoch_and_reads_stdin_twice(tmp_path, textseq, corpus_tokens):
+    pytest.importorskip("numba")
+    out = tmp_path / "hs.vec"
+    result = textseq("embed", "train", "--method", "cbow", "--hs", "--epochs", "3", "--dim", "20", "-O", str(out), input=corpus_tokens)
+    assert result.returncode == 0, result.stderr
+    epochs = [line for line in result.stderr.splitlines() if ": epoch " in line]
+    assert len(epochs) == 3 and "epoch 1/3: loss " in epochs[0] and "ETA" in epochs[0] and "ETA" not in epochs[2]
+    losses = [float(line.split("loss ")[1].split(",")[0]) for line in epochs]
+    assert losses[0] > losses[1] > losses[2]
+    assert result.stdout == ""
+    vectors = load_vectors(str(out))
+    assert mean_similarity(vectors, COUNTRIES, COUNTRIES) > mean_similarity(vectors, COUNTRIES, LANGUAGES) + 0.1
+    bad = textseq("embed", "train", "--negative", "0", "-O", str(tmp_path / "x.vec"), input=corpus_tokens)
+    assert bad.returncode == 2 and "--hs" in bad.stderr

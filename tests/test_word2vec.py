@@ -14,14 +14,17 @@ pytest.importorskip("numba")
 from conftest import ROOT, textseq_command  # noqa: E402
 from textseq.embed.corpus import training_corpus  # noqa: E402
 from textseq.embed.word2vec import (  # noqa: E402
-    Cbow, SkipGram, keep_probabilities, learning_rate, noise_sample, noise_table, split_jobs,
+    Cbow, SkipGram, huffman_tree, keep_probabilities, learning_rate, noise_sample, noise_table, split_jobs,
 )
+from textseq.embed.monitor import Monitor  # noqa: E402
 
 COUNTRIES = ["france", "germany", "japan", "brazil", "egypt"]
 LANGUAGES = ["french", "german", "japanese", "portuguese", "arabic"]
 SETTINGS = dict(dim=50, window=5)
 EPOCHS = 5
 TRAINERS = [pytest.param(SkipGram, id="skipgram"), pytest.param(Cbow, id="cbow")]
+HS_TRAINERS = [pytest.param(SkipGram, {"hs": True}, id="skipgram-hs"), pytest.param(Cbow, {"hs": True}, id="cbow-hs"),
+               pytest.param(SkipGram, {"hs": True, "negative": 3}, id="skipgram-hs+neg")]
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +122,10 @@ def test_jobs_cover_whole_sentences():
 def test_options():
     assert SkipGram().alpha == 0.025 and Cbow().alpha == 0.05
     assert SkipGram(iter=3).epochs == 3
-    for bad in (dict(negative=0), dict(sample=-1), dict(epochs=0), dict(threads=0), dict(alpha=0), dict(min_alpha=1)):
+    assert (SkipGram().negative, SkipGram(hs=True).negative, SkipGram(hs="true", negative=2).negative) == (5, 0, 2)
+    assert SkipGram(hs="yes").hs and not Cbow(cbow_mean="false").cbow_mean
+    for bad in (dict(negative=0), dict(negative=-1, hs=True), dict(hs="maybe"), dict(sample=-1), dict(epochs=0),
+                dict(threads=0), dict(alpha=0), dict(min_alpha=1)):
         with pytest.raises(ValueError):
             SkipGram(**bad)
     with pytest.raises(ValueError):
@@ -157,3 +163,68 @@ def test_as_good_as_gensim(corpus, tokenized, trainer, sg, capsys):
               f"gensim {words / gensim_time:,.0f} words/s, margins {gensim_margins[0]:.3f} {gensim_margins[1]:.3f}")
     for mine, theirs in zip(ours_margins, gensim_margins):
         assert mine >= 0.8 * theirs
+
+
+def test_huffman_codes_are_a_prefix_code_shortest_for_frequent_words():
+    counts = np.array([5000, 1200, 700, 300, 100, 40, 10, 5, 5, 1], dtype=np.int64)
+    codes, points, lengths = huffman_tree(counts)
+    words = ["".join(map(str, codes[w, :lengths[w]])) for w in range(len(counts))]
+    assert len(set(words)) == len(words)
+    assert not any(a != b and b.startswith(a) for a in words for b in words)
+    assert sum(2.0 ** -len(w) for w in words) == pytest.approx(1.0)  # a full binary tree
+    assert np.all(np.diff(lengths) >= 0)  # rarer, never shorter
+    assert np.all(points[:, 0] == len(counts) - 2)  # every path starts at the root
+    assert points[:, :lengths.max()].max() < len(counts) - 1
+
+
+def test_hierarchical_softmax_is_a_distribution():
+    """The product of branch probabilities along each word's path sums to 1 over the vocabulary."""
+    counts = np.array([900, 400, 400, 120, 60, 30, 9, 3], dtype=np.int64)
+    codes, points, lengths = huffman_tree(counts)
+    rng = np.random.default_rng(1)
+    inner, hidden = rng.normal(size=(len(counts) - 1, 6)), rng.normal(size=6)
+    sigmoid = 1 / (1 + np.exp(-(inner @ hidden)))
+    probability = [np.prod([sigmoid[points[w, d]] if codes[w, d] == 0 else 1 - sigmoid[points[w, d]]
+                            for d in range(lengths[w])]) for w in range(len(counts))]
+    assert sum(probability) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("trainer,options", HS_TRAINERS)
+def test_hierarchical_softmax_learns(corpus, trainer, options):
+    model = trainer(epochs=EPOCHS, **options)
+    vectors = model.train(corpus, seed=1, **SETTINGS)
+    assert min(margins(vectors.unit, vectors.index)) > 0.2
+    again = trainer(epochs=1, **options).train(corpus, dim=20, window=5, seed=3).matrix
+    assert np.array_equal(again, trainer(epochs=1, **options).train(corpus, dim=20, window=5, seed=3).matrix)
+
+
+class Recorder(Monitor):
+    def __init__(self):
+        self.reports, self.updates, self.stages = [], [], []
+
+    def begin(self, description, total, unit):
+        self.stages.append((description, total, unit))
+
+    def update(self, done):
+        self.updates.append(done)
+
+    def epoch_done(self, report):
+        self.reports.append(report)
+
+
+@pytest.mark.parametrize("trainer,options", [*((t, {}) for t in (SkipGram, Cbow)), (SkipGram, {"hs": True}), (Cbow, {"hs": True})])
+def test_loss_starts_at_log2_and_falls_each_epoch(corpus, trainer, options):
+    """Output vectors start at zero, so every prediction's first loss is -log sigmoid(0) = log 2;
+    with a rate too small to move anything, each epoch's mean is log 2 to float precision."""
+    frozen = Recorder()
+    trainer(epochs=2, alpha=1e-12, min_alpha=1e-12, **options).train(corpus, dim=10, window=3, seed=1, monitor=frozen)
+    assert [r.loss for r in frozen.reports] == pytest.approx([np.log(2)] * 2, rel=1e-6)
+    recorder = Recorder()
+    model = trainer(epochs=4, **options)
+    model.train(corpus, dim=20, window=5, seed=1, monitor=recorder)
+    losses = [r.loss for r in recorder.reports]
+    assert [r.epoch for r in recorder.reports] == [1, 2, 3, 4] and model.history == recorder.reports
+    assert all(later < earlier for earlier, later in zip(losses, losses[1:]))
+    assert losses[-1] < 0.9 * np.log(2)
+    assert recorder.stages == [("training", 4 * corpus.tokens, "words")]
+    assert recorder.updates == sorted(recorder.updates) and recorder.updates[-1] == 4 * corpus.tokens
