@@ -115,7 +115,7 @@ def test_train_reports_each_epoch_and_reads_stdin_twice(tmp_path, textseq, corpu
     assert len(epochs) == 3 and "epoch 1/3: loss " in epochs[0] and "ETA" in epochs[0] and "ETA" not in epochs[2]
     losses = [float(line.split("loss ")[1].split(",")[0]) for line in epochs]
     assert losses[0] > losses[1] > losses[2]
-    assert result.stdout == ""
+    assert not result.stdout
     vectors = load_vectors(str(out))
     assert mean_similarity(vectors, COUNTRIES, COUNTRIES) > mean_similarity(vectors, COUNTRIES, LANGUAGES) + 0.1
     bad = textseq("embed", "train", "--negative", "0", "-O", str(tmp_path / "x.vec"), input=corpus_tokens)
