@@ -180,7 +180,7 @@ def write_vectors(vectors: Vectors, out, binary: bool = False, precision: int = 
             raise InputError(f"cannot write the word {word!r}: words in a vector file contain no whitespace")
     out.write(f"{n} {dim}\n".encode("utf-8"))
     matrix = np.ascontiguousarray(vectors.matrix, dtype="<f4")
-    step = max(1, (1 << 20) // max(dim, 1))
+    step = max(1, (1 << 16) // max(dim, 1))  # values per write: the text path holds each as a Python float
     for start in range(0, n, step):
         rows = range(start, min(n, start + step))
         if binary:

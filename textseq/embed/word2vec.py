@@ -115,27 +115,31 @@ def noise_sample(cum_table, seed, n):
 @numba.njit(cache=True, nogil=True, fastmath=True)
 def _logistic_update(l1, out, label, alpha, neu1e):
     """One logistic-regression step of output vector ``out`` towards ``label`` for input ``l1``:
-    the input's gradient added to ``neu1e``, ``out`` updated in place; returns the example's loss
-    -log P(label) in float64. Beyond +-MAX_EXP the gradient is word2vec.c's saturated one."""
+    the input's gradient added to ``neu1e``, ``out`` updated in place. Beyond +-MAX_EXP the
+    gradient is word2vec.c's saturated one.
+
+    Returns the example's loss -log P(label) = log(1 + exp(-f)) + f (1 - label) in two parts,
+    the factor 1 + exp(-f) and the term f (1 - label), so that callers can multiply factors and
+    take one logarithm for many examples."""
     dim = l1.shape[0]
     f = np.float32(0.0)
     for c in range(dim):
         f += l1[c] * out[c]
     if f > MAX_EXP:
         g = (label - np.float32(1.0)) * alpha
-        loss = np.float64(f) * (1.0 - label) + np.log1p(np.exp(-np.float64(f)))
+        e = np.exp(-np.float64(f))
     elif f < -MAX_EXP:
         g = label * alpha
-        loss = -np.float64(f) * label + np.log1p(np.exp(np.float64(f)))
+        e = np.exp(-np.float64(f))
     else:
-        e = np.exp(-f)
-        g = (label - np.float32(1.0) / (np.float32(1.0) + e)) * alpha
-        loss = np.log(1.0 + np.float64(e)) + np.float64(f) * (1.0 - label)
+        e32 = np.exp(-f)
+        g = (label - np.float32(1.0) / (np.float32(1.0) + e32)) * alpha
+        e = np.float64(e32)
     for c in range(dim):
         neu1e[c] += g * out[c]
     for c in range(dim):
         out[c] += g * l1[c]
-    return loss
+    return 1.0 + e, np.float64(f) * (1.0 - label)
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
@@ -147,38 +151,51 @@ def _hs_logistic_update(l1, out, label, alpha, neu1e):
     for c in range(dim):
         f += l1[c] * out[c]
     if f >= MAX_EXP or f <= -MAX_EXP:
-        return np.float64(f) * (1.0 - label) + np.log1p(np.exp(-np.float64(f)))
+        return 1.0 + np.exp(-np.float64(f)), np.float64(f) * (1.0 - label)
     e = np.exp(-f)
     g = (label - np.float32(1.0) / (np.float32(1.0) + e)) * alpha
     for c in range(dim):
         neu1e[c] += g * out[c]
     for c in range(dim):
         out[c] += g * l1[c]
-    return np.log(1.0 + np.float64(e)) + np.float64(f) * (1.0 - label)
+    return 1.0 + np.float64(e), np.float64(f) * (1.0 - label)
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
 def _predict(syn1neg, syn1, cum_table, codes, points, code_lengths, l1, word, negative, hs, alpha, neu1e, state):
     """Every update that input ``l1`` (a row of syn0, or CBOW's context vector) makes to predict
     ``word``: its Huffman path's inner nodes (hs) and one positive plus ``negative`` noise words.
-    Returns (random state, summed loss, examples)."""
-    loss = 0.0
+    Returns (random state, summed loss, examples); one logarithm for all the examples."""
+    product = 1.0
+    linear = 0.0
     examples = 0
     if hs:
         for d in range(code_lengths[word]):
-            loss += _hs_logistic_update(l1, syn1[points[word, d]], np.float32(1.0) - np.float32(codes[word, d]), alpha, neu1e)
+            factor, term = _hs_logistic_update(l1, syn1[points[word, d]], np.float32(1.0) - np.float32(codes[word, d]), alpha, neu1e)
+            if product > 1e250:
+                linear += np.log(product)
+                product = 1.0
+            product *= factor
+            linear += term
         examples += code_lengths[word]
     if negative > 0:
-        loss += _logistic_update(l1, syn1neg[word], np.float32(1.0), alpha, neu1e)
+        factor, term = _logistic_update(l1, syn1neg[word], np.float32(1.0), alpha, neu1e)
+        product *= factor
+        linear += term
         examples += 1
         for _ in range(negative):
             state = next_random(state)
             target = draw_noise(cum_table, state)
             if target == word:
                 continue
-            loss += _logistic_update(l1, syn1neg[target], np.float32(0.0), alpha, neu1e)
+            factor, term = _logistic_update(l1, syn1neg[target], np.float32(0.0), alpha, neu1e)
+            if product > 1e250:
+                linear += np.log(product)
+                product = 1.0
+            product *= factor
+            linear += term
             examples += 1
-    return state, loss, examples
+    return state, np.log(product) + linear, examples
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
