@@ -58,8 +58,16 @@ class RegisterSmoother(Protocol):
 
 
 class RegisterEmbedder(Protocol):
-    """``register(name, factory, *, help="")``: ``factory(**options)`` returns an embedding trainer
-    that reads a token stream and produces one vector per vocabulary word."""
+    """``register(name, factory, *, help="")``: ``factory(**options)`` returns an embedding trainer.
+
+    ``options`` are the ``-p KEY=VALUE`` pairs of ``textseq embed train`` (values as strings) and
+    the common flags the user gave (``negative``, ``hs``, ``sample``, ``epochs``, ``threads``);
+    raise ``TypeError`` for an option the method does not take and ``ValueError`` for a bad value.
+    The trainer has ``train(corpus, *, dim, window, seed, monitor) -> Vectors``: ``corpus`` is a
+    :class:`textseq.embed.corpus.TrainingCorpus` (``words``, ``counts``, ``tokens`` and
+    ``chunks()``, which replays the token stream once per call), ``monitor`` a
+    :class:`textseq.embed.monitor.Monitor` to report progress and each epoch's loss to, and the
+    result a :class:`textseq.embed.vectors.Vectors` with one row per word of ``corpus.words``."""
 
     def __call__(self, name: str, factory: Callable[..., Any], *, help: str = "") -> None: ...
 
