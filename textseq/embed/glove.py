@@ -15,7 +15,9 @@ The semantics are those of the paper and of Stanford's ``glove.c``:
   root of its accumulated squares, which start at 1.0 (so the first step is exactly ``alpha``
   times the gradient), and the scaled square is then added; vector gradient components are
   clipped to +-100 before scaling (``glove.c``'s ``-grad-clip``); an entry whose residual is not
-  finite is skipped;
+  finite is skipped. The biases are scaled by ``alpha`` too, as in GloVe 1.2 (the paper's
+  release); since the commit that added clipping (5b4e03c, 2019) ``glove.c`` leaves its bias
+  gradients unscaled, in effect a bias rate of 1;
 * vectors and biases start uniform in [-0.5/dim, 0.5/dim) from ``numpy.random.default_rng(seed)``;
 * each epoch visits the nonzero entries in a fresh random order (a permutation drawn from the same
   generator), in blocks of about a million entries;
