@@ -14,7 +14,7 @@ pytest.importorskip("numba")
 from conftest import ROOT, textseq_command  # noqa: E402
 from textseq.embed.corpus import training_corpus  # noqa: E402
 from textseq.embed.word2vec import (  # noqa: E402
-    Cbow, SkipGram, huffman_tree, keep_probabilities, learning_rate, noise_sample, noise_table, split_jobs,
+    Cbow, SkipGram, huffman_tree, keep_probabilities, learning_rate, noise_buckets, noise_sample, noise_table, split_jobs,
 )
 from textseq.embed.monitor import Monitor  # noqa: E402
 
@@ -95,12 +95,29 @@ def test_noise_follows_count_to_the_power_075():
     counts = np.array([5000, 1200, 700, 300, 100, 40, 10, 5], dtype=np.int64)
     table = noise_table(counts)
     assert table[-1] == 2**31 - 1 and np.all(np.diff(table) > 0)
-    draws = noise_sample(table, 11, 400_000)
+    buckets = noise_buckets(table)
+    draws = noise_sample(table, buckets, 11, 400_000)
     observed = np.bincount(draws, minlength=len(counts)) / len(draws)
     expected = counts**0.75 / (counts**0.75).sum()
     assert np.abs(observed - expected).max() < 0.004
     assert np.allclose(observed, expected, rtol=0.1)
-    assert not np.array_equal(draws[:1000], noise_sample(table, 12, 1000))
+    assert not np.array_equal(draws[:1000], noise_sample(table, buckets, 12, 1000))
+
+
+def test_bucketed_noise_draws_are_those_of_a_full_binary_search():
+    rng = np.random.default_rng(5)
+    counts = np.sort(rng.zipf(1.3, 30_000).clip(max=10**7))[::-1].astype(np.int64)
+    table = noise_table(counts)
+    buckets = noise_buckets(table)
+    states = rng.integers(0, 2**48, 200_000, dtype=np.uint64)
+    draws = (states >> np.uint64(16)) % np.uint64(table[-1])
+    expected = np.searchsorted(table, draws.astype(np.int64), side="right")
+    from textseq.embed.word2vec import draw_noise
+
+    got = np.array([draw_noise(table, buckets, np.uint64(s)) for s in states[:20_000]])
+    assert np.array_equal(got, expected[:20_000])
+    edges = np.array([0, 1, table[0] - 1, table[0], table[-1] - 1], dtype=np.int64)  # bucket and table edges
+    assert [draw_noise(table, buckets, np.uint64(int(x) << 16)) for x in edges] == np.searchsorted(table, edges, side="right").tolist()
 
 
 def test_subsampling_keeps_words_with_mikolovs_probability():

@@ -396,7 +396,9 @@ def train_command(app: App, files: tuple[str, ...], output: str, method: str, ne
     except ValueError as exc:
         raise click.UsageError(f"method '{method}': {exc}") from None
     start = time.perf_counter()
+    warming = _prepare_in_background(trainer)
     with training_corpus(read_blocks(app, files, errors, "reading"), min_count=min_count) as corpus:
+        warming.join()
         if corpus.tokens == 0:
             raise InputError(f"no words seen {min_count} times or more to train on", source=", ".join(files) or "<stdin>")
         app.console.info(f"{corpus.tokens:,} tokens, {len(corpus.words):,} words seen {min_count} times or more "
@@ -409,6 +411,21 @@ def train_command(app: App, files: tuple[str, ...], output: str, method: str, ne
     elapsed = time.perf_counter() - start
     app.console.info(f"wrote {output}: {len(vectors):,} words x {vectors.dim} dimensions from {corpus.tokens:,} tokens "
                      f"in {elapsed:.1f} s")
+
+
+def _prepare_in_background(trainer: Any) -> Any:
+    """Start ``trainer.prepare()`` (loading compiled code, say) in a thread, if it has one."""
+    import threading
+
+    def prepare() -> None:
+        try:
+            trainer.prepare()
+        except Exception:  # noqa: BLE001 - training will meet the same problem and report it
+            pass
+
+    thread = threading.Thread(target=prepare if hasattr(trainer, "prepare") else (lambda: None), daemon=True)
+    thread.start()
+    return thread
 
 
 class ConsoleMonitor:

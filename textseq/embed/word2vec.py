@@ -4,7 +4,8 @@
 The semantics are those of Mikolov's word2vec.c, as gensim 4 follows them:
 
 * noise words drawn from the unigram distribution raised to 0.75, through a cumulative table of
-  integers over [0, 2**31 - 1) and a binary search (gensim's ``cum_table``);
+  integers over [0, 2**31 - 1) and a binary search (gensim's ``cum_table``), started from an
+  index of 2**18 buckets so that most draws need no search;
 * frequent-word subsampling: a word seen ``f`` times among ``total`` is kept with probability
   (sqrt(f / (sample * total)) + 1) * (sample * total) / f (capped at 1), before the window is laid;
 * dynamic window: for each centre word a reduction ``b`` drawn uniformly in [0, window), so the
@@ -50,6 +51,8 @@ from textseq.embed.vectors import Vectors
 MAX_EXP = 6.0
 NOISE_POWER = 0.75
 NOISE_DOMAIN = 2**31 - 1
+BUCKET_SHIFT = 13
+"""Noise draws (31 bits) fall in 2**18 buckets of 2**13 values (a 1 MiB index, see :func:`noise_buckets`)."""
 JOB_WORDS = 10_000
 """Words per job (gensim's batch size): the unit of work of a thread and of a random stream."""
 
@@ -87,11 +90,14 @@ def learning_rate(alpha, min_alpha, done, total):
 
 
 @numba.njit(cache=True, nogil=True)
-def draw_noise(cum_table, state):
+def draw_noise(cum_table, buckets, state):
     """A noise word for the random ``state``: the first index whose cumulative weight exceeds
-    ``(state >> 16) % cum_table[-1]``."""
+    ``x = (state >> 16) % cum_table[-1]``, found by a binary search within the bucket of ``x``
+    (see :func:`noise_buckets`; the answer is that of a search over the whole table)."""
     x = np.int64((state >> np.uint64(16)) % np.uint64(cum_table[-1]))
-    lo, hi = 0, len(cum_table) - 1
+    b = x >> BUCKET_SHIFT
+    lo = buckets[b]
+    hi = min(buckets[b + 1], len(cum_table) - 1)
     while lo < hi:
         mid = (lo + hi) >> 1
         if cum_table[mid] > x:
@@ -101,18 +107,26 @@ def draw_noise(cum_table, state):
     return lo
 
 
+def noise_buckets(cum_table: np.ndarray) -> np.ndarray:
+    """For each bucket b of 2**BUCKET_SHIFT draws, the first word whose cumulative weight exceeds
+    ``b << BUCKET_SHIFT``: the answer for a draw in bucket b lies between its start and the next
+    bucket's, so most draws need no search at all (frequent words fill whole buckets)."""
+    edges = np.arange((int(cum_table[-1]) >> BUCKET_SHIFT) + 2, dtype=np.int64) << BUCKET_SHIFT
+    return np.searchsorted(cum_table, edges, side="right").astype(np.int32)
+
+
 @numba.njit(cache=True, nogil=True)
-def noise_sample(cum_table, seed, n):
+def noise_sample(cum_table, buckets, seed, n):
     """``n`` noise words from the generator the training loop uses (for tests)."""
     out = np.empty(n, np.int64)
     state = stream_seed(seed, 0)
     for k in range(n):
         state = next_random(state)
-        out[k] = draw_noise(cum_table, state)
+        out[k] = draw_noise(cum_table, buckets, state)
     return out
 
 
-@numba.njit(cache=True, nogil=True, fastmath=True)
+@numba.njit(cache=True, nogil=True, fastmath=True, inline="always")
 def _logistic_update(l1, out, label, alpha, neu1e):
     """One logistic-regression step of output vector ``out`` towards ``label`` for input ``l1``:
     the input's gradient added to ``neu1e``, ``out`` updated in place. Beyond +-MAX_EXP the
@@ -136,13 +150,13 @@ def _logistic_update(l1, out, label, alpha, neu1e):
         g = (label - np.float32(1.0) / (np.float32(1.0) + e32)) * alpha
         e = np.float64(e32)
     for c in range(dim):
-        neu1e[c] += g * out[c]
-    for c in range(dim):
-        out[c] += g * l1[c]
+        o = out[c]
+        neu1e[c] += g * o
+        out[c] = o + g * l1[c]
     return 1.0 + e, np.float64(f) * (1.0 - label)
 
 
-@numba.njit(cache=True, nogil=True, fastmath=True)
+@numba.njit(cache=True, nogil=True, fastmath=True, inline="always")
 def _hs_logistic_update(l1, out, label, alpha, neu1e):
     """word2vec.c's hierarchical-softmax step: like :func:`_logistic_update`, but an inner node
     whose score is beyond +-MAX_EXP is left alone (its loss still counted)."""
@@ -155,14 +169,14 @@ def _hs_logistic_update(l1, out, label, alpha, neu1e):
     e = np.exp(-f)
     g = (label - np.float32(1.0) / (np.float32(1.0) + e)) * alpha
     for c in range(dim):
-        neu1e[c] += g * out[c]
-    for c in range(dim):
-        out[c] += g * l1[c]
+        o = out[c]
+        neu1e[c] += g * o
+        out[c] = o + g * l1[c]
     return 1.0 + np.float64(e), np.float64(f) * (1.0 - label)
 
 
-@numba.njit(cache=True, nogil=True, fastmath=True)
-def _predict(syn1neg, syn1, cum_table, codes, points, code_lengths, l1, word, negative, hs, alpha, neu1e, state):
+@numba.njit(cache=True, nogil=True, fastmath=True, inline="always")
+def _predict(syn1neg, syn1, cum_table, buckets, codes, points, code_lengths, l1, word, negative, hs, alpha, neu1e, state):
     """Every update that input ``l1`` (a row of syn0, or CBOW's context vector) makes to predict
     ``word``: its Huffman path's inner nodes (hs) and one positive plus ``negative`` noise words.
     Returns (random state, summed loss, examples); one logarithm for all the examples."""
@@ -185,7 +199,7 @@ def _predict(syn1neg, syn1, cum_table, codes, points, code_lengths, l1, word, ne
         examples += 1
         for _ in range(negative):
             state = next_random(state)
-            target = draw_noise(cum_table, state)
+            target = draw_noise(cum_table, buckets, state)
             if target == word:
                 continue
             factor, term = _logistic_update(l1, syn1neg[target], np.float32(0.0), alpha, neu1e)
@@ -199,7 +213,7 @@ def _predict(syn1neg, syn1, cum_table, codes, points, code_lengths, l1, word, ne
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
-def train_job(syn0, syn1neg, syn1, ids, sentence_starts, first_sentence, end_sentence, keep_probability, cum_table,
+def train_job(syn0, syn1neg, syn1, ids, sentence_starts, first_sentence, end_sentence, keep_probability, cum_table, buckets,
               codes, points, code_lengths, window, negative, hs, cbow, cbow_mean, alpha, min_alpha,
               words_before, total_words, state):
     """Train on sentences [first_sentence, end_sentence) of a chunk. ``words_before`` is the
@@ -250,7 +264,7 @@ def train_job(syn0, syn1neg, syn1, ids, sentence_starts, first_sentence, end_sen
                     inv = np.float32(1.0) / np.float32(count)
                     for c in range(dim):
                         neu1[c] *= inv
-                state, l, e = _predict(syn1neg, syn1, cum_table, codes, points, code_lengths, neu1, word, negative, hs, rate, neu1e, state)
+                state, l, e = _predict(syn1neg, syn1, cum_table, buckets, codes, points, code_lengths, neu1, word, negative, hs, rate, neu1e, state)
                 loss += l
                 examples += e
                 for j in range(lo, hi):
@@ -265,7 +279,7 @@ def train_job(syn0, syn1neg, syn1, ids, sentence_starts, first_sentence, end_sen
                     row = syn0[kept[j]]
                     for c in range(dim):
                         neu1e[c] = 0.0
-                    state, l, e = _predict(syn1neg, syn1, cum_table, codes, points, code_lengths, row, word, negative, hs, rate, neu1e, state)
+                    state, l, e = _predict(syn1neg, syn1, cum_table, buckets, codes, points, code_lengths, row, word, negative, hs, rate, neu1e, state)
                     loss += l
                     examples += e
                     for c in range(dim):
@@ -381,6 +395,18 @@ class Word2Vec:
         """One report per epoch of the last :meth:`train`: mean loss per example (each positive,
         noise or Huffman-node prediction is an example), words, seconds."""
 
+    def prepare(self) -> None:
+        """Load the compiled training loop (numba's cache) now: the command line calls this in a
+        thread while it reads the text, so the loading overlaps the reading."""
+        counts = np.array([3, 2, 1], np.int64)
+        codes, points, lengths = huffman_tree(counts)
+        ids = np.array([0, 1, 2, 0], np.int32)
+        train_job(np.zeros((3, 4), np.float32), np.zeros((3, 4), np.float32), np.zeros((2, 4), np.float32), ids,
+                  np.array([0, 4], np.int64), 0, 1, np.ones(3), noise_table(counts), noise_buckets(noise_table(counts)),
+                  codes, points, lengths, 2,
+                  self.negative, self.hs, self.cbow, self.cbow_mean, self.alpha, self.min_alpha, 0.0, 4.0,
+                  stream_seed(np.uint64(1), 0))
+
     def train(self, corpus: TrainingCorpus, *, dim: int = 100, window: int = 5, seed: int = 1,
               monitor: Monitor | None = None, **_: object) -> Vectors:
         if len(corpus.words) < 2:
@@ -400,12 +426,13 @@ class Word2Vec:
             syn1 = np.zeros((1, dim), np.float32)
         keep = keep_probabilities(corpus.counts, self.sample)
         cum_table = noise_table(corpus.counts)
+        buckets = noise_buckets(cum_table)
         total_words = float(max(1, corpus.tokens * self.epochs))
         seed64 = np.uint64(int(seed) % 2**64)
         serial = 0
 
         def run(chunk: Chunk, first: int, end: int, words_before: float, job_serial: int) -> tuple[float, int, int]:
-            return train_job(syn0, syn1neg, syn1, chunk.ids, chunk.sentence_starts, first, end, keep, cum_table,
+            return train_job(syn0, syn1neg, syn1, chunk.ids, chunk.sentence_starts, first, end, keep, cum_table, buckets,
                              codes, points, lengths, int(window), self.negative, self.hs, self.cbow, self.cbow_mean,
                              self.alpha, self.min_alpha, words_before, total_words, stream_seed(seed64, job_serial))
 
@@ -483,4 +510,5 @@ class Cbow(Word2Vec):
     default_alpha = 0.05
 
 
-__all__ = ["SkipGram", "Cbow", "learning_rate", "noise_table", "noise_sample", "keep_probabilities", "huffman_tree", "split_jobs"]
+__all__ = ["SkipGram", "Cbow", "learning_rate", "noise_table", "noise_sample", "keep_probabilities", "huffman_tree", "split_jobs",
+           "noise_buckets", "draw_noise"]
