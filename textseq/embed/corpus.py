@@ -25,7 +25,7 @@ from textseq.ngram.corpus import BOS, EOS, CorpusBuilder
 
 MAX_SENTENCE = 10_000
 """Longer sentences are cut into pieces of this many words (gensim's ``MAX_WORDS_IN_BATCH``)."""
-CHUNK_TOKENS = 1 << 21
+CHUNK_TOKENS = 1 << 20
 _SENTENCE_MARK = -2
 _DROPPED = -1
 
@@ -89,17 +89,22 @@ class TrainingCorpus:
 
     def _chunk(self, raw: np.ndarray, offset: int) -> Chunk:
         mapped = self._renumber[raw]
-        new_sentence = mapped == _SENTENCE_MARK
         kept = mapped >= 0
-        sentence = np.cumsum(new_sentence)[kept]
-        ids = np.ascontiguousarray(mapped[kept], dtype=np.int32)
-        starts_at = np.ones(len(ids), dtype=bool)
-        starts_at[1:] = sentence[1:] != sentence[:-1]
+        sentence = np.cumsum(mapped == _SENTENCE_MARK, dtype=np.int32)[kept]
+        ids = mapped[kept]
+        del mapped, kept
+        starts_at = np.empty(len(ids), dtype=bool)
+        starts_at[:1] = True
+        np.not_equal(sentence[1:], sentence[:-1], out=starts_at[1:])
+        del sentence
         begin = np.flatnonzero(starts_at)
-        position = np.arange(len(ids)) - np.repeat(begin, np.diff(np.append(begin, len(ids))))
-        starts_at |= (position % MAX_SENTENCE == 0)
-        sentence_starts = np.append(np.flatnonzero(starts_at), len(ids)).astype(np.int64)
-        return Chunk(ids, sentence_starts, offset)
+        lengths = np.diff(np.append(begin, len(ids)))
+        if len(lengths) and lengths.max() > MAX_SENTENCE:
+            position = np.arange(len(ids), dtype=np.int64) - np.repeat(begin, lengths)
+            starts_at |= position % MAX_SENTENCE == 0
+            begin = np.flatnonzero(starts_at)
+        sentence_starts = np.append(begin, len(ids)).astype(np.int64)
+        return Chunk(np.ascontiguousarray(ids, dtype=np.int32), sentence_starts, offset)
 
     def close(self) -> None:
         self._spool.close()
