@@ -120,3 +120,25 @@ def test_train_reports_each_epoch_and_reads_stdin_twice(tmp_path, textseq, corpu
     assert mean_similarity(vectors, COUNTRIES, COUNTRIES) > mean_similarity(vectors, COUNTRIES, LANGUAGES) + 0.1
     bad = textseq("embed", "train", "--negative", "0", "-O", str(tmp_path / "x.vec"), input=corpus_tokens)
     assert bad.returncode == 2 and "--hs" in bad.stderr
+
+
+@pytest.mark.parametrize("harmonic", [False, True])
+def test_cooccurrences_match_a_brute_force_count_whatever_the_chunks(harmonic):
+    rng = np.random.default_rng(2)
+    lines = [" ".join(f"w{x}" for x in rng.integers(0, 12, rng.integers(1, 15))) for _ in range(300)]
+    corpus = training_corpus(["\n".join(lines) + "\n"], min_count=1)
+    expected: dict[tuple[str, str], float] = {}
+    for line in lines:
+        words = line.split()
+        for i, word in enumerate(words):
+            for j in range(max(0, i - 3), min(len(words), i + 4)):
+                if j != i:
+                    key = (word, words[j])
+                    expected[key] = expected.get(key, 0.0) + (1 / abs(i - j) if harmonic else 1.0)
+    for chunk_tokens in (40, 1 << 20):
+        counts = cooccurrences(corpus, window=3, harmonic=harmonic, chunk_tokens=chunk_tokens)
+        keys = counts.rows * counts.size + counts.cols
+        assert np.all(np.diff(keys) > 0)  # sorted by (row, column), each once
+        table = {(corpus.words[r], corpus.words[c]): v for r, c, v in zip(counts.rows, counts.cols, counts.values)}
+        assert table.keys() == expected.keys()
+        assert all(abs(table[k] - expected[k]) < 1e-9 for k in expected)

@@ -1,7 +1,9 @@
 """Word-context co-occurrence counts within a symmetric window, accumulated chunk by chunk.
 
-Counted with numpy over packed integer pairs (one pass per distance, no Python loop per pair);
-memory is bounded by the distinct pairs, not by the corpus.
+Each chunk's pairs are counted in one direction (the word before, the word after), summed over
+sorted packed keys, and merged into the running total (two sorted runs: a linear merge); the
+mirror image is added once at the end. Memory is bounded by the distinct pairs and a chunk, not
+by the corpus; no Python loop runs per pair.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import numpy as np
 
 from textseq.embed.corpus import TrainingCorpus
 
-CHUNK_TOKENS = 1 << 20
+CHUNK_TOKENS = 1 << 18
 
 
 @dataclass
@@ -40,9 +42,17 @@ class Sparse:
         return Sparse(self.cols, self.rows, self.values, self.size).dot(dense)
 
 
-def _sum_by_key(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    distinct, inverse = np.unique(keys, return_inverse=True)
-    return distinct, np.bincount(inverse.ravel(), weights=values, minlength=len(distinct))
+def _merge(keys: np.ndarray, values: np.ndarray, more_keys: np.ndarray, more_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The sum of two key-sorted sparse vectors (each key once), key-sorted. A stable sort of two
+    sorted runs is a linear merge (timsort)."""
+    all_keys = np.concatenate((keys, more_keys))
+    if not len(all_keys):
+        return all_keys, np.empty(0, np.float64)
+    order = np.argsort(all_keys, kind="stable")
+    all_keys = all_keys[order]
+    all_values = np.concatenate((values, more_values))[order]
+    starts = np.flatnonzero(np.concatenate(([True], all_keys[1:] != all_keys[:-1])))
+    return all_keys[starts], np.add.reduceat(all_values, starts)
 
 
 def cooccurrences(corpus: TrainingCorpus, window: int, harmonic: bool = False, chunk_tokens: int = CHUNK_TOKENS) -> Sparse:
@@ -54,11 +64,20 @@ def cooccurrences(corpus: TrainingCorpus, window: int, harmonic: bool = False, c
     for chunk in corpus.chunks(chunk_tokens):
         ids = chunk.ids.astype(np.int64)
         sentence = chunk.sentence_of_token()
-        pairs, weights = [keys], [totals]
+        pairs, weights = [], []
         for distance in range(1, window + 1):
             same = sentence[distance:] == sentence[:-distance]
-            left, right = ids[:-distance][same], ids[distance:][same]
-            pairs += [left * vocab + right, right * vocab + left]
-            weights.append(np.full(2 * len(left), 1.0 / distance if harmonic else 1.0))
-        keys, totals = _sum_by_key(np.concatenate(pairs), np.concatenate(weights))
+            pairs.append(ids[:-distance][same] * vocab + ids[distance:][same])
+            weights.append(np.full(len(pairs[-1]), 1.0 / distance if harmonic else 1.0))
+        chunk_keys = np.concatenate(pairs)
+        order = np.argsort(chunk_keys)
+        chunk_keys, chunk_weights = _merge(np.empty(0, np.int64), np.empty(0), chunk_keys[order], np.concatenate(weights)[order])
+        keys, totals = _merge(keys, totals, chunk_keys, chunk_weights)
+    rows, cols = keys // vocab, keys % vocab
+    keys, totals = _merge(keys, totals, *_sorted(cols * vocab + rows, totals))
     return Sparse(keys // vocab, keys % vocab, totals, vocab)
+
+
+def _sorted(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    order = np.argsort(keys)
+    return keys[order], values[order]
