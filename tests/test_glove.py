@@ -84,7 +84,7 @@ def test_weighting_function():
     assert weighting(x, 100.0, 0.0) == pytest.approx([1.0] * 6)
 
 
-def reference_steps(params, entries, alpha, clip=100.0):
+def reference_steps(params, entries, alpha, clip=100.0, bias_alpha=None):
     """glove.c's update, written plainly in float64, for a few (i, j, X_ij) entries."""
     w, c, b, bc = (p.astype(np.float64) for p in params)
     sw, sc, sb, sbc = np.ones_like(w), np.ones_like(c), np.ones_like(b), np.ones_like(bc)
@@ -99,7 +99,7 @@ def reference_steps(params, entries, alpha, clip=100.0):
         c[j] -= gc / np.sqrt(sc[j])
         sw[i] += gw**2
         sc[j] += gc**2
-        g = fdiff * alpha
+        g = fdiff * (alpha if bias_alpha is None else bias_alpha)
         b[i] -= g / np.sqrt(sb[i])
         bc[j] -= g / np.sqrt(sbc[j])
         sb[i] += g * g
@@ -107,13 +107,15 @@ def reference_steps(params, entries, alpha, clip=100.0):
     return (w, c, b, bc), (sw, sc, sb, sbc), cost
 
 
-def test_adagrad_steps_follow_glove_c():
+@pytest.mark.parametrize("bias_alpha", [None, 1.0])
+def test_adagrad_steps_follow_glove_c(bias_alpha):
+    """bias_alpha None: GloVe 1.2's bias rate (alpha); 1.0: today's glove.c (unscaled bias gradients)."""
     rng = np.random.default_rng(5)
     vocab, dim = 4, 8
     params = [rng.normal(size=(vocab, dim)).astype(np.float32), rng.normal(size=(vocab, dim)).astype(np.float32),
               rng.normal(size=vocab).astype(np.float32), rng.normal(size=vocab).astype(np.float32)]
     entries = [(0, 1, 3.0), (1, 0, 3.0), (2, 2, 250.0), (0, 1, 3.0), (3, 0, 0.5), (2, 3, 40.0)]
-    expected, squares, expected_cost = reference_steps(params, entries, alpha=0.3)
+    expected, squares, expected_cost = reference_steps(params, entries, alpha=0.3, bias_alpha=bias_alpha)
     ours = [p.copy() for p in params]
     ours_squares = [np.ones_like(p) for p in params]
     rows = np.array([e[0] for e in entries], np.int32)
@@ -121,12 +123,13 @@ def test_adagrad_steps_follow_glove_c():
     values = np.array([e[2] for e in entries])
     cost, used = train_block(*ours, *ours_squares, rows, cols, np.log(values).astype(np.float32),
                              weighting(values).astype(np.float32), np.arange(len(entries), dtype=np.int32), 0, len(entries),
-                             np.float32(0.3), np.float32(100.0))
+                             np.float32(0.3), np.float32(0.3 if bias_alpha is None else bias_alpha), np.float32(100.0))
     assert used == len(entries)
     assert cost == pytest.approx(expected_cost, rel=1e-5)
     for mine, theirs in zip(ours + ours_squares, [*expected, *squares]):
         assert np.allclose(mine, theirs, rtol=1e-4, atol=1e-6)
     assert not np.allclose(ours[0], params[0])  # it moved
+    assert GloVe(alpha=0.3, bias_alpha=bias_alpha).bias_alpha == (0.3 if bias_alpha is None else bias_alpha)
 
 
 def test_cost_falls_each_epoch(corpus):
@@ -188,7 +191,7 @@ def test_options():
     model = GloVe()
     assert (model.epochs, model.alpha, model.x_max, model.power, model.threads) == (25, 0.05, 100.0, 0.75, 1)
     assert GloVe(eta=0.1).alpha == 0.1 and GloVe(iter=3).epochs == 3 and GloVe(epochs=4.0).epochs == 4
-    for bad in (dict(epochs=0), dict(epochs=2.5), dict(threads=0), dict(threads="two"), dict(alpha=0), dict(alpha=-0.1),
+    for bad in (dict(epochs=0), dict(epochs=2.5), dict(threads=0), dict(threads="two"), dict(alpha=0), dict(bias_alpha=0), dict(alpha=-0.1),
                 dict(alpha="fast"), dict(alpha=float("nan")), dict(eta=0), dict(alpha=0.1, eta=0.1), dict(x_max=0),
                 dict(x_max=float("inf")), dict(power=-1)):
         with pytest.raises(ValueError):

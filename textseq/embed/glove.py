@@ -15,7 +15,8 @@ The semantics are those of the paper and of Stanford's ``glove.c``:
   root of its accumulated squares, which start at 1.0 (so the first step is exactly ``alpha``
   times the gradient), and the scaled square is then added; vector gradient components are
   clipped to +-100 before scaling (``glove.c``'s ``-grad-clip``); an entry whose residual is not
-  finite is skipped. The biases are scaled by ``alpha`` too, as in GloVe 1.2 (the paper's
+  finite is skipped. The biases are scaled by ``alpha`` too (``bias_alpha`` sets their rate
+  apart; ``-p bias_alpha=1`` updates them as today's ``glove.c`` does), as in GloVe 1.2 (the paper's
   release); since the commit that added clipping (5b4e03c, 2019) ``glove.c`` leaves its bias
   gradients unscaled, in effect a bias rate of 1;
 * vectors and biases start uniform in [-0.5/dim, 0.5/dim) from ``numpy.random.default_rng(seed)``;
@@ -69,7 +70,7 @@ def adagrad_step(params, squares, gradient, alpha):
 
 @numba.njit(cache=True, nogil=True, fastmath=_FASTMATH)
 def train_block(words, contexts, word_bias, context_bias, word_squares, context_squares, word_bias_squares,
-                context_bias_squares, rows, cols, log_values, weights, order, begin, end, alpha, clip):
+                context_bias_squares, rows, cols, log_values, weights, order, begin, end, alpha, bias_alpha, clip):
     """AdaGrad steps on the co-occurrences ``order[begin:end]`` (indices into ``rows``, ``cols``,
     ``log_values`` and ``weights``), in that order. Returns the summed cost 0.5 f diff**2 (float64)
     and the number of entries used (those whose residual is finite)."""
@@ -98,7 +99,7 @@ def train_block(words, contexts, word_bias, context_bias, word_squares, context_
             context_gradient[d] = min(max(fdiff * w[d], -clip), clip)
         adagrad_step(w, word_squares[i], word_gradient, alpha)
         adagrad_step(c, context_squares[j], context_gradient, alpha)
-        g = fdiff * alpha
+        g = fdiff * bias_alpha
         word_bias[i] -= g * word_bias_squares[i] ** np.float32(-0.5)
         context_bias[j] -= g * context_bias_squares[j] ** np.float32(-0.5)
         word_bias_squares[i] += g * g
@@ -124,7 +125,7 @@ class GloVe:
     """GloVe trained by AdaGrad on the co-occurrence matrix (see the module's description)."""
 
     def __init__(self, epochs: int = 25, alpha: float | None = None, x_max: float = 100.0, power: float = 0.75,
-                 threads: int = 1, eta: float | None = None, iter: int | None = None) -> None:
+                 threads: int = 1, eta: float | None = None, iter: int | None = None, bias_alpha: float | None = None) -> None:
         if alpha is not None and eta is not None:
             raise ValueError("give the learning rate as alpha or as eta, not both")
         rate = alpha if alpha is not None else eta if eta is not None else 0.05
@@ -141,7 +142,11 @@ class GloVe:
             raise ValueError("x_max must be > 0")
         if not power >= 0:
             raise ValueError("power must be >= 0 (0: every co-occurrence weighs 1)")
+        bias_rate = rate if bias_alpha is None else _number("bias_alpha", bias_alpha)
+        if not bias_rate > 0:
+            raise ValueError("bias_alpha (the biases' learning rate) must be > 0")
         self.epochs, self.alpha, self.x_max, self.power, self.threads = epochs, rate, x_max, power, threads
+        self.bias_alpha = bias_rate
         self.history: list[EpochReport] = []
         """One report per epoch of the last :meth:`train`: mean cost per co-occurrence."""
         self.pairs = 0
@@ -182,13 +187,13 @@ class GloVe:
         word_bias, context_bias = uniform(vocab), uniform(vocab)
         word_squares, context_squares = np.ones((vocab, dim), np.float32), np.ones((vocab, dim), np.float32)
         word_bias_squares, context_bias_squares = np.ones(vocab, np.float32), np.ones(vocab, np.float32)
-        alpha, clip = np.float32(self.alpha), np.float32(GRAD_CLIP)
+        alpha, bias_alpha, clip = np.float32(self.alpha), np.float32(self.bias_alpha), np.float32(GRAD_CLIP)
         index_type = np.int32 if nnz < 2**31 else np.int64
         block = max(1, min(BLOCK_ENTRIES, -(-nnz // self.threads)))  # at least one block per thread
 
         def run(order: np.ndarray, begin: int, end: int) -> tuple[float, int]:
             return train_block(words, contexts, word_bias, context_bias, word_squares, context_squares, word_bias_squares,
-                               context_bias_squares, rows, cols, log_values, weights, order, begin, end, alpha, clip)
+                               context_bias_squares, rows, cols, log_values, weights, order, begin, end, alpha, bias_alpha, clip)
 
         self.history = []
         pool = ThreadPoolExecutor(self.threads) if self.threads > 1 else None
