@@ -67,3 +67,44 @@ def sample(lm: LanguageModel, prime: list[int], options: SamplingOptions, rng: n
             return
         yield token
         logprobs, state = lm.step(state, token)
+
+
+def beam_search(lm: LanguageModel, prime: list[int], width: int, max_tokens: int, results: int = 1) -> list[tuple[list[int], float]]:
+    """The ``results`` most probable continuations of ``prime`` found by a beam of ``width``:
+    (token ids, natural-log probability), best first. A hypothesis ends at the end token (not
+    included) or after ``max_tokens``; each hypothesis keeps its own model state, so a step costs
+    one model call per live hypothesis."""
+    if width < 1 or results < 1:
+        raise ValueError("the beam width and the number of results must be >= 1")
+    state = lm.initial_state(prime)
+    logprobs, state = lm.step(state, None)
+    live: list[tuple[float, list[int], object, np.ndarray]] = [(0.0, [], state, logprobs)]
+    finished: list[tuple[float, list[int]]] = []
+    for _ in range(max_tokens):
+        candidates: list[tuple[float, int, int]] = []
+        for index, (score, _, _, logprobs) in enumerate(live):
+            finite = np.where(np.isfinite(logprobs), logprobs, -np.inf)
+            best = np.argpartition(-finite, min(width, len(finite) - 1))[:width]
+            candidates += [(score + float(finite[token]), index, int(token)) for token in best if np.isfinite(finite[token])]
+        candidates.sort(key=lambda c: -c[0])
+        next_live = []
+        for score, index, token in candidates:
+            if len(next_live) >= width:
+                break
+            _, tokens, state, _ = live[index]
+            if token == lm.end_id:
+                finished.append((score, tokens))
+                continue
+            logprobs, new_state = lm.step(state, token)
+            next_live.append((score, [*tokens, token], new_state, logprobs))
+        live = next_live
+        if not live or (len(finished) >= results and finished_best(finished, results) >= live[0][0]):
+            break
+    finished += [(score, tokens) for score, tokens, _, _ in live]
+    finished.sort(key=lambda f: -f[0])
+    return [(tokens, score) for score, tokens in finished[:results]]
+
+
+def finished_best(finished: list[tuple[float, list[int]]], results: int) -> float:
+    """The score of the ``results``-th best finished hypothesis (scores only fall as a hypothesis grows)."""
+    return sorted((score for score, _ in finished), reverse=True)[results - 1]

@@ -56,6 +56,7 @@ class TextseqGroup(click.Group):
 def build_cli(console: Console | None = None) -> click.Group:
     """The ``textseq`` group with the built-in commands and every plugin's commands."""
     from textseq.cli.embed import embed_group
+    from textseq.cli.neural import train_command
     from textseq.cli.ngram import eval_command, ngram_group, sample_command
     from textseq.cli.plugins import plugins_command
     from textseq.cli.tokenize import detokenize_command, tokenize_group
@@ -67,7 +68,8 @@ def build_cli(console: Console | None = None) -> click.Group:
     def textseq() -> None:
         pass
 
-    for command in (tokenize_group, detokenize_command, vocab_command, ngram_group, eval_command, sample_command, embed_group, plugins_command):
+    for command in (tokenize_group, detokenize_command, vocab_command, ngram_group, eval_command, sample_command, embed_group,
+                    train_command, plugins_command):
         textseq.add_command(command)
     get_plugins(console).add_commands(textseq)
     return textseq

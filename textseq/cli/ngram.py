@@ -302,7 +302,8 @@ ngram_group = DefaultGroup("ngram", default=count_command,
 Examples:
   textseq sample book.arpa -n 30 --num-samples 5
   textseq sample book.arpa --prime "the king" --temperature 0.8 --seed 1
-  textseq sample book.arpa --top-p 0.9 | textseq detokenize""",
+  textseq sample book.arpa --top-p 0.9 | textseq detokenize
+  textseq sample book.pt --prime "ROMEO:" --temperature 0.8 -n 500 --stop JULIET:""",
 )
 @click.argument("model", type=click.Path(dir_okay=False))
 @click.option("--prime", default="", help="Tokens that start every sample (printed too).")
@@ -312,12 +313,25 @@ Examples:
 @click.option("--top-k", type=click.IntRange(min=0), default=0, help="Draw only from the K most likely tokens (0: all).")
 @click.option("--top-p", type=click.FloatRange(0.0, 1.0, min_open=True), default=1.0, help="Draw only from the most likely tokens that together have probability P.")
 @click.option("--greedy", is_flag=True, help="Always the most likely token (same as --temperature 0).")
-@click.option("--seed", type=int, default=None, help="Random seed: the same seed gives the same text.")
+@click.option("--beam", type=click.IntRange(min=1), default=None, metavar="K", help="Beam search of width K instead of drawing: the most probable continuations (--num-samples of them).")
+@click.option("--stop", default=None, metavar="STRING", help="End a sample when its text ends with STRING (kept).")
+@click.option("--seed", type=int, default=None, help="Random seed: the same seed (on the same device) gives the same text.")
+@click.option("--device", default="cpu", show_default=True, help="Neural checkpoints: cpu, cuda, cuda:N, mps or auto.")
 @pass_app
 def sample_command(app: App, model: str, prime: str, max_tokens: int, num_samples: int, temperature: float, top_k: int,
-                   top_p: float, greedy: bool, seed: int | None) -> None:
-    """Generate text from a language model, token by token, printed as it is drawn."""
+                   top_p: float, greedy: bool, beam: int | None, stop: str | None, seed: int | None, device: str) -> None:
+    """Generate text from a language model (n-gram model or neural checkpoint), token by token,
+    printed as it is drawn."""
     import numpy as np
+
+    from textseq.neural.checkpoint import is_checkpoint
+
+    if is_checkpoint(model):
+        from textseq.cli.neural import sample_checkpoint
+
+        sample_checkpoint(app, model, prime, max_tokens, num_samples, 0.0 if greedy else temperature, top_k, top_p, stop, seed,
+                          device, beam)
+        return
 
     from textseq.lm import NgramLM
     from textseq.ngram.corpus import UNK
@@ -329,6 +343,12 @@ def sample_command(app: App, model: str, prime: str, max_tokens: int, num_sample
     index = lm.model.word_index
     prime_tokens = prime.split()
     prime_ids = [index.get(word, UNK) for word in prime_tokens]
+    if beam is not None:
+        from textseq.sampling import beam_search
+
+        for tokens, _ in beam_search(lm, prime_ids, beam, max_tokens, num_samples):
+            app.stdout.write((" ".join([*prime_tokens, *(lm.words[t] for t in tokens)]) + "\n").encode("utf-8"))
+        return
     rng = np.random.default_rng(seed)
     interactive = app.stdout.isatty() if hasattr(app.stdout, "isatty") else False
     for _ in range(num_samples):
@@ -339,6 +359,8 @@ def sample_command(app: App, model: str, prime: str, max_tokens: int, num_sample
             pieces.append(lm.words[token])
             if interactive:
                 app.stdout.flush()
+            if stop is not None and " ".join(pieces).endswith(stop):
+                break
         app.stdout.write(b"\n")
         app.stdout.flush()
 
@@ -349,25 +371,34 @@ def sample_command(app: App, model: str, prime: str, max_tokens: int, num_sample
 Examples:
   textseq eval book.arpa test.tok
   textseq tokenize --lower test.txt | textseq eval book.arpa --json
-  textseq eval book.arpa --per-line test.tok | sort -g | head""",
+  textseq eval book.arpa --per-line test.tok | sort -g | head
+  textseq eval book.pt test.txt                       # a neural checkpoint: the same report""",
 )
 @click.argument("model", type=click.Path(dir_okay=False))
 @input_files
 @click.option("--per-line", is_flag=True, help="Print each line's log10 probability (the report then goes to stderr).")
+@click.option("--device", default="cpu", show_default=True, help="Neural checkpoints: cpu, cuda, cuda:N, mps or auto.")
 @json_option
 @errors_option
 @quiet_option
 @pass_app
-def eval_command(app: App, model: str, files: tuple[str, ...], per_line: bool, as_json: bool, errors: str, quiet: bool) -> None:
-    """Perplexity of a language model on a token stream.
+def eval_command(app: App, model: str, files: tuple[str, ...], per_line: bool, device: str, as_json: bool, errors: str, quiet: bool) -> None:
+    """Perplexity of a language model (n-gram model or neural checkpoint) on a token stream;
+    bits per character too for a character-level checkpoint.
 
     Counts as KenLM's query does: every word and every </s> is a token, a word the model does not
     know is an OOV scored as <unk>, and perplexity is given with and without the OOVs.
     """
+    from textseq.neural.checkpoint import is_checkpoint
     from textseq.ngram.evaluate import evaluate
     from textseq.ngram.files import load_model
 
     app.quiet(quiet)
+    if is_checkpoint(model):
+        from textseq.cli.neural import eval_checkpoint
+
+        eval_checkpoint(app, model, files, per_line, as_json, errors, device)
+        return
     lm = load_model(model)
     if not lm.scores_are_probabilities:
         app.console.warn(f"{model} holds {lm.smoothing or 'backoff'} scores, not probabilities: this 'perplexity' is not comparable with other models'")

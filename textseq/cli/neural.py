@@ -1,0 +1,327 @@
+"""``textseq train``: neural language models (RNN, LSTM, GRU, fixed-window) on a text stream.
+
+torch is imported inside the command, so ``textseq --help`` and the commands that need no torch
+stay quick to start.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import click
+
+from textseq.cli.common import App, errors_option, input_files, pass_app, quiet_option
+from textseq.errors import InputError
+
+HOLD_OUT = 0.1
+"""Share of the training text held out for validation when no --valid is given (nanoGPT's 90/10)."""
+
+
+@click.command(
+    "train",
+    epilog="""\b
+Examples:
+  textseq train --arch lstm --level char book.txt -O book.pt
+  textseq train --arch char-medium --level char --time-budget 20m book.txt -O book.pt
+  textseq train --arch lstm --level word --valid valid.txt -c hidden_size=200 -c tie_weights=true train.txt -O wt2.pt
+  textseq train --resume book.last.pt book.txt -O book.pt          # continue exactly where it stopped
+  textseq train --arch gru --level spm --spm book.model --device cuda --bf16 book.txt -O book.pt""",
+)
+@input_files
+@click.option("-O", "--output", required=True, type=click.Path(dir_okay=False), help="The best checkpoint (by validation loss); the latest goes to NAME.last.pt.")
+@click.option("-a", "--arch", default=None, metavar="NAME", help="Architecture or preset: rnn, lstm, gru, nplm, char-small, word-medium, ... (see 'textseq plugins') [default: lstm].")
+@click.option("-c", "--config", "config_items", multiple=True, metavar="KEY=VALUE", help="An architecture option (layers, hidden_size, dropout, tie_weights, ...); repeatable.")
+@click.option("--level", type=click.Choice(["char", "word", "spm"]), default=None, help="Tokens the model reads [default: char].")
+@click.option("--spm", "spm_path", type=click.Path(dir_okay=False), default=None, help="A sentencepiece model, for --level spm (see 'textseq tokenize train-spm').")
+@click.option("--valid", "valid_path", type=click.Path(dir_okay=False), default=None, help="Validation text [default: the last 10% of the training text, held out].")
+@click.option("--min-count", type=click.IntRange(min=1), default=1, show_default=True, help="Word level: rarer words become <unk>.")
+@click.option("--max-vocab", type=click.IntRange(min=3), default=None, help="Word level: at most this many tokens, the most frequent.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Parallel streams per step [default: 20].")
+@click.option("--bptt", type=click.IntRange(min=1), default=None, help="Tokens per step and stream (truncated backpropagation) [default: 35].")
+@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Passes over the training text [default: 10].")
+@click.option("--max-steps", type=click.IntRange(min=1), default=None, help="Stop after this many steps (resumable).")
+@click.option("--time-budget", default=None, metavar="DURATION", help="Stop after this much training time: 90s, 20m, 1.5h (resumable).")
+@click.option("--optimizer", type=click.Choice(["sgd", "adam", "adamw"]), default=None, help="[default: adamw]")
+@click.option("--lr", type=click.FloatRange(min=0.0, min_open=True), default=None, help="Learning rate [default: 20 for sgd, 0.002 for adam/adamw].")
+@click.option("--weight-decay", type=click.FloatRange(min=0.0), default=None, help="[default: 0]")
+@click.option("--clip", type=click.FloatRange(min=0.0), default=None, help="Clip the gradients' total norm to this (0: no clipping) [default: 0.25].")
+@click.option("--clip-value", is_flag=True, default=None, help="Clip each gradient component to +-CLIP instead of the norm.")
+@click.option("--schedule", type=click.Choice(["plateau", "cosine", "none"]), default=None, help="Learning rate: divided by 4 when validation stops improving, cosine decay over the run, or fixed [default: plateau].")
+@click.option("--patience", type=click.IntRange(min=0), default=None, help="Stop after this many epochs without a better validation loss (0: never) [default: 3].")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
+@click.option("--bf16", is_flag=True, default=None, help="bf16 autocast (CUDA only).")
+@click.option("--seed", type=int, default=None, help="Random seed: the same seed on the same device gives the same model [default: 1].")
+@click.option("--resume", "resume_path", type=click.Path(dir_okay=False), default=None, help="Continue from a checkpoint (NAME.last.pt), with its settings and tokenizer.")
+@click.option("--log", "log_path", type=click.Path(dir_okay=False), default=None, help="Append metrics as JSON lines: one per step, one per validation.")
+@errors_option
+@quiet_option
+@pass_app
+def train_command(app: App, files: tuple[str, ...], output: str, arch: str | None, config_items: tuple[str, ...], level: str | None,
+                  spm_path: str | None, valid_path: str | None, min_count: int, max_vocab: int | None, batch_size: int | None,
+                  bptt: int | None, epochs: int | None, max_steps: int | None, time_budget: str | None, optimizer: str | None,
+                  lr: float | None, weight_decay: float | None, clip: float | None, clip_value: bool | None, schedule: str | None,
+                  patience: int | None, device: str, bf16: bool | None, seed: int | None, resume_path: str | None,
+                  log_path: str | None, errors: str, quiet: bool) -> None:
+    """Train a neural language model on text and write checkpoints that sample and evaluate on
+    any device (``textseq sample``, ``textseq eval``).
+
+    Truncated backpropagation through time over BATCH-SIZE parallel streams, the hidden state
+    carried from step to step; validation after every epoch (loss, perplexity, bits per
+    character). Ctrl-C, --max-steps and --time-budget leave a checkpoint that --resume continues
+    exactly."""
+    from textseq.cli.common import parse_params, read_blocks
+
+    app.quiet(quiet)
+    import torch
+
+    from textseq.neural.checkpoint import load_checkpoint
+    from textseq.neural.codec import Codec
+    from textseq.neural.loading import build_model
+    from textseq.neural.train import TrainSettings, pick_device, train
+
+    try:
+        where = pick_device(device)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    given = {"batch_size": batch_size, "bptt": bptt, "epochs": epochs, "max_steps": max_steps,
+             "time_budget": _duration(time_budget) if time_budget is not None else None, "optimizer": optimizer, "lr": lr,
+             "weight_decay": weight_decay, "clip": clip, "clip_mode": "value" if clip_value else None, "schedule": schedule,
+             "patience": patience, "seed": seed, "bf16": bf16}
+    resume = None
+    if resume_path is not None:
+        if arch or config_items or level or spm_path:
+            raise click.UsageError("--resume takes the architecture and tokenizer from the checkpoint: drop --arch, -c, --level, --spm")
+        resume = load_checkpoint(resume_path, map_location=where)
+        saved = dict(resume["settings"])
+        if resume["progress"].get("done") and epochs is None:
+            app.console.info(f"{resume_path} finished its {saved['epochs']} epochs; give --epochs N to train on")
+        for key in ("epochs", "max_steps", "time_budget"):
+            if given[key] is not None or key != "epochs":
+                saved[key] = given[key]
+        settings_values = saved
+        arch_name, config = resume["arch"], dict(resume["config"])
+        codec = Codec.from_state(resume["codec"], source=resume_path)
+        text = "".join(read_blocks(app, files, errors, "reading"))
+        train_ids = codec.encode([text])
+    else:
+        settings_values = {k: v for k, v in given.items() if v is not None}
+        arch_name = arch or "lstm"
+        config = parse_params(config_items)
+        level = level or "char"
+        spm_model = None
+        if level == "spm":
+            if spm_path is None:
+                raise click.UsageError("--level spm needs --spm MODEL")
+            with open(spm_path, "rb") as handle:
+                spm_model = handle.read()
+        elif spm_path is not None:
+            raise click.UsageError("--spm goes with --level spm")
+        text = "".join(read_blocks(app, files, errors, "reading"))
+        if not text.strip():
+            raise InputError("no text to train on", source=", ".join(files) or "<stdin>")
+        try:
+            codec, train_ids = Codec.build(level, [text], spm_model=spm_model, min_count=min_count, max_size=max_vocab)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
+    if valid_path is not None:
+        valid_ids = codec.encode(read_blocks(app, (valid_path,), errors, "reading"))
+    else:
+        cut = _hold_out(text, codec, train_ids)
+        train_ids, valid_ids = train_ids[:cut], train_ids[cut:]
+        app.console.info(f"no --valid: holding out the last {len(valid_ids):,} {codec.unit} "
+                         f"({100 * len(valid_ids) / max(1, len(valid_ids) + cut):.0f}%) of the training text for validation")
+    try:
+        settings = TrainSettings(**settings_values)
+    except (TypeError, ValueError) as exc:
+        raise click.UsageError(str(exc)) from None
+    if len(train_ids) < 2 * settings.batch_size or len(valid_ids) < 2:
+        raise InputError(f"too little text: {len(train_ids):,} {codec.unit} to train on and {len(valid_ids):,} to validate on")
+    torch.manual_seed(settings.seed)
+    try:
+        model = build_model(arch_name, config, codec.vocab_size)
+    except ValueError as exc:
+        raise click.UsageError(f"architecture '{arch_name}': {exc}") from None
+    config = dict(getattr(model, "config", config))
+    model.to(where)
+    parameters = sum(p.numel() for p in model.parameters())
+    app.console.info(f"{arch_name} on {where.type}: {parameters:,} parameters, {codec.vocab_size:,} {codec.level} tokens, "
+                     f"{len(train_ids):,} to train on, {len(valid_ids):,} to validate on")
+    log = open(log_path, "a", encoding="utf-8") if log_path else None
+    reporter = ConsoleReporter(app.console, settings, codec)
+    try:
+        progress = train(model, codec, train_ids, valid_ids, settings, arch=arch_name, config=config, output=output,
+                         device=where, resume=resume, reporter=reporter, log=log)
+    finally:
+        if log is not None:
+            log.close()
+    if progress.history:
+        best = min(progress.history, key=lambda e: e["valid_loss"])
+        extra = f", {best['valid_bpc']:.4f} bits per character" if "valid_bpc" in best else ""
+        app.console.info(f"best validation loss {best['valid_loss']:.4f} (perplexity {best['valid_perplexity']:.2f}{extra}) "
+                         f"after epoch {best['epoch']}: {output}")
+
+
+def _hold_out(text: str, codec: Any, ids: Any) -> int:
+    """Where the held-out tail starts: the last 10% of the tokens, at a line start for word levels."""
+    cut = int(len(ids) * (1 - HOLD_OUT))
+    if codec.level != "char" and codec.eos_id >= 0:
+        import numpy as np
+
+        ends = np.flatnonzero(ids[:cut] == codec.eos_id)
+        if len(ends):
+            cut = int(ends[-1]) + 1
+    return max(1, cut)
+
+
+def _duration(value: str) -> float:
+    units = {"s": 1, "m": 60, "min": 60, "h": 3600}
+    text = value.strip().lower()
+    for unit in sorted(units, key=len, reverse=True):
+        if text.endswith(unit):
+            number, scale = text[: -len(unit)], units[unit]
+            break
+    else:
+        number, scale = text, 1
+    try:
+        seconds = float(number) * scale
+    except ValueError:
+        raise click.BadParameter(f"not a duration: {value!r} (say 90s, 20m or 1.5h)", param_hint="--time-budget") from None
+    if not seconds > 0:
+        raise click.BadParameter("must be more than 0", param_hint="--time-budget")
+    return seconds
+
+
+class ConsoleReporter:
+    """Training progress on stderr: a bar with tokens/s on a terminal, a line per epoch always."""
+
+    def __init__(self, console: Any, settings: Any, codec: Any) -> None:
+        from contextlib import ExitStack
+
+        self.console, self.settings, self.codec = console, settings, codec
+        self._stack = ExitStack()
+        self._update: Any = None
+        self._started = 0.0
+        self._steps = 0
+        self._first_step: int | None = None
+        self._tokens_per_step = 0
+        self._losses: list[float] = []
+
+    def begin(self, total_steps: int, tokens_per_step: int) -> None:
+        self._steps, self._tokens_per_step = total_steps, tokens_per_step
+        self._started = time.monotonic()
+        self._update = self._stack.enter_context(self.console.progress("training", total=total_steps * tokens_per_step, unit="tokens"))
+
+    def step(self, step: int, loss: float) -> None:
+        if self._first_step is None:
+            self._first_step = step - 1
+        self._losses.append(loss)
+        if self._update is not None:
+            self._update(step * self._tokens_per_step)
+
+    def epoch(self, record: dict[str, Any]) -> None:
+        elapsed = time.monotonic() - self._started
+        done = record["step"] - (self._first_step or 0)
+        speed = done * self._tokens_per_step / max(elapsed, 1e-9)
+        left = (self._steps - record["step"]) * self._tokens_per_step / max(speed, 1e-9)
+        train_loss = sum(self._losses) / max(1, len(self._losses))
+        self._losses = []
+        extra = f", {record['valid_bpc']:.4f} bits/char" if "valid_bpc" in record else ""
+        eta = f", ETA {_clock(left)}" if record["step"] < self._steps else ""
+        self.console.info(f"epoch {record['epoch']}/{self.settings.epochs}: train loss {train_loss:.4f}, valid loss "
+                          f"{record['valid_loss']:.4f} (perplexity {record['valid_perplexity']:.2f}{extra}), "
+                          f"{speed:,.0f} tokens/s{eta}")
+
+    def note(self, message: str) -> None:
+        self.console.info(message)
+
+    def end(self) -> None:
+        self._stack.close()
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(round(seconds)) if math.isfinite(seconds) else 0
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    return f"{minutes} min {seconds:02d} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def _device(name: str) -> Any:
+    from textseq.neural.train import pick_device
+
+    try:
+        return pick_device(name)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def sample_checkpoint(app: App, path: str, prime: str, max_tokens: int, num_samples: int, temperature: float, top_k: int,
+                      top_p: float, stop: str | None, seed: int | None, device: str, beam: int | None = None) -> None:
+    """``textseq sample`` for a neural checkpoint: text streamed as it is drawn."""
+    import numpy as np
+    import torch
+
+    from textseq.neural.loading import NeuralLM, load_model
+    from textseq.sampling import SamplingOptions, sample
+
+    where = _device(device)
+    model, codec, _ = load_model(path, where)
+    lm = NeuralLM(model, codec, where)
+    options = SamplingOptions(temperature=temperature, top_k=top_k, top_p=top_p, max_tokens=max_tokens)
+    rng = np.random.default_rng(seed)
+    if seed is not None:
+        torch.manual_seed(seed)
+    prime_ids = codec.encode_prime(prime)
+    separator = " " if codec.level == "word" else ""
+    if beam is not None:
+        from textseq.sampling import beam_search
+
+        for tokens, _ in beam_search(lm, prime_ids, beam, max_tokens, num_samples):
+            text = prime + "".join((separator if (prime or i) else "") + codec.piece(t) for i, t in enumerate(tokens))
+            app.stdout.write((text if text.endswith("\n") else text + "\n").encode("utf-8"))
+        return
+    interactive = app.stdout.isatty() if hasattr(app.stdout, "isatty") else False
+    for _ in range(num_samples):
+        text = prime
+        app.stdout.write(prime.encode("utf-8"))
+        for token in sample(lm, prime_ids, options, rng):
+            piece = (separator if text else "") + codec.piece(token)
+            text += piece
+            app.stdout.write(piece.encode("utf-8"))
+            if interactive:
+                app.stdout.flush()
+            if stop is not None and text.endswith(stop):
+                break
+        if not text.endswith("\n"):
+            app.stdout.write(b"\n")
+        app.stdout.flush()
+
+
+def eval_checkpoint(app: App, path: str, files: tuple[str, ...], per_line: bool, as_json: bool, errors: str, device: str) -> None:
+    """``textseq eval`` for a neural checkpoint, in the n-gram report's terms."""
+    import json
+
+    from textseq.cli.common import read_blocks
+    from textseq.neural.evaluate import evaluate
+    from textseq.neural.loading import load_model
+
+    where = _device(device)
+    model, codec, _ = load_model(path, where)
+    try:
+        report = evaluate(model, codec, read_blocks(app, files, errors, "scoring"), where)
+    except ValueError as exc:
+        raise InputError(str(exc), source=", ".join(files) or "<stdin>") from None
+    rows = [("perplexity", f"{report['perplexity']:.3f}"), ("perplexity excluding OOVs", f"{report['perplexity_excluding_oovs']:.3f}")]
+    if "bits_per_character" in report:
+        rows.append(("bits per character", f"{report['bits_per_character']:.4f}"))
+    rows += [("log10 probability", f"{report['log10_prob']:.4f}"), ("tokens", f"{report['tokens']:,}"),
+             ("OOVs", f"{report['oovs']:,}"), ("sentences", f"{report['sentences']:,}")]
+    if per_line:
+        raise click.UsageError("--per-line is for n-gram models for now")
+    if as_json:
+        app.stdout.write((json.dumps({"model": path, **report}, indent=2) + "\n").encode("utf-8"))
+        return
+    width = max(len(name) for name, _ in rows)
+    app.stdout.write("".join(f"{name:<{width}}  {value}\n" for name, value in rows).encode("utf-8"))
