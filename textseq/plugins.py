@@ -26,7 +26,8 @@ from textseq.registry import KINDS, Registration, Registry
 if TYPE_CHECKING:
     import click
 
-BUILTIN_PLUGINS: tuple[str, ...] = ("textseq.builtins.tokenizers", "textseq.builtins.smoothers", "textseq.builtins.embedders")
+BUILTIN_PLUGINS: tuple[str, ...] = ("textseq.builtins.tokenizers", "textseq.builtins.smoothers", "textseq.builtins.embedders",
+                                    "textseq.builtins.architectures")
 """Modules of the built-in plugins, registered through the same hooks as third-party ones."""
 
 _TRUE = {"1", "true", "yes", "on"}

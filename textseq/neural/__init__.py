@@ -1,0 +1,1 @@
+"""Neural language models: built-in architectures, TBPTT data, training, checkpoints."""
