@@ -34,8 +34,8 @@ Examples:
 @click.option("-a", "--arch", default=None, metavar="NAME", help="Architecture or preset: rnn, lstm, gru, nplm, char-small, word-medium, ... (see 'textseq plugins') [default: lstm].")
 @click.option("-c", "--config", "config_items", multiple=True, metavar="KEY=VALUE", help="An architecture option (layers, hidden_size, dropout, tie_weights, ...); repeatable.")
 @click.option("--level", type=click.Choice(["char", "word", "spm"]), default=None, help="Tokens the model reads [default: char].")
-@click.option("--spm", "spm_path", type=click.Path(dir_okay=False), default=None, help="A sentencepiece model, for --level spm (see 'textseq tokenize train-spm').")
-@click.option("--valid", "valid_path", type=click.Path(dir_okay=False), default=None, help="Validation text [default: the last 10% of the training text, held out].")
+@click.option("--spm", "spm_path", type=click.Path(dir_okay=False, exists=True), default=None, help="A sentencepiece model, for --level spm (see 'textseq tokenize train-spm').")
+@click.option("--valid", "valid_path", type=click.Path(dir_okay=False, exists=True), default=None, help="Validation text [default: the last 10% of the training text, held out].")
 @click.option("--min-count", type=click.IntRange(min=1), default=1, show_default=True, help="Word level: rarer words become <unk>.")
 @click.option("--max-vocab", type=click.IntRange(min=3), default=None, help="Word level: at most this many tokens, the most frequent.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Parallel streams per step [default: 20].")
@@ -53,7 +53,7 @@ Examples:
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
 @click.option("--bf16", is_flag=True, default=None, help="bf16 autocast (CUDA only).")
 @click.option("--seed", type=int, default=None, help="Random seed: the same seed on the same device gives the same model [default: 1].")
-@click.option("--resume", "resume_path", type=click.Path(dir_okay=False), default=None, help="Continue from a checkpoint (NAME.last.pt), with its settings and tokenizer.")
+@click.option("--resume", "resume_path", type=click.Path(dir_okay=False, exists=True), default=None, help="Continue from a checkpoint (NAME.last.pt), with its settings and tokenizer.")
 @click.option("--log", "log_path", type=click.Path(dir_okay=False), default=None, help="Append metrics as JSON lines: one per step, one per validation.")
 @errors_option
 @quiet_option
@@ -142,7 +142,7 @@ def train_command(app: App, files: tuple[str, ...], output: str, arch: str | Non
     try:
         model = build_model(arch_name, config, codec.vocab_size)
     except ValueError as exc:
-        raise click.UsageError(f"architecture '{arch_name}': {exc}") from None
+        raise click.UsageError(str(exc)) from None
     config = dict(getattr(model, "config", config))
     model.to(where)
     parameters = sum(p.numel() for p in model.parameters())
@@ -286,8 +286,13 @@ def sample_checkpoint(app: App, path: str, prime: str, max_tokens: int, num_samp
     for _ in range(num_samples):
         text = prime
         app.stdout.write(prime.encode("utf-8"))
+        drawn: list[int] = []
         for token in sample(lm, prime_ids, options, rng):
-            piece = (separator if text else "") + codec.piece(token)
+            drawn.append(token)
+            if codec.level == "spm":  # pieces join (and bytes combine) only in context: decode all, print the new end
+                piece = codec.decode([*prime_ids, *drawn])[len(text):]
+            else:
+                piece = (separator if text else "") + codec.piece(token)
             text += piece
             app.stdout.write(piece.encode("utf-8"))
             if interactive:

@@ -12,6 +12,7 @@ is stopped and resumed follows the same loss curve as one that was not.
 from __future__ import annotations
 
 import math
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
@@ -229,6 +230,13 @@ def train(model: Any, codec: Codec, train_ids: np.ndarray, valid_ids: np.ndarray
             "metrics": progress.history[-1] if progress.history else {},
         })
 
+    def stop_inside_epoch(hidden: Any) -> None:
+        """A stop before the epoch's validation: the resumable checkpoint, and the model as the
+        output too while no validated one exists (so that it can be sampled and evaluated)."""
+        checkpoint(last_path(output), hidden)
+        if not os.path.exists(output):
+            checkpoint(output, hidden)
+
     def record(entry: dict[str, Any]) -> None:
         if log is not None:
             log.write(json.dumps(entry) + "\n")
@@ -263,7 +271,7 @@ def train(model: Any, codec: Codec, train_ids: np.ndarray, valid_ids: np.ndarray
                 reporter.step(progress.step, value)
                 if settings.time_budget is not None and time.monotonic() - started >= settings.time_budget:
                     reporter.note(f"time budget of {settings.time_budget:g} s reached after step {progress.step}")
-                    checkpoint(last_path(output), state)
+                    stop_inside_epoch(state)
                     return progress
             else:
                 progress.epoch += 1
@@ -286,7 +294,7 @@ def train(model: Any, codec: Codec, train_ids: np.ndarray, valid_ids: np.ndarray
                         progress.done = True
                 checkpoint(last_path(output), state)
                 continue
-            checkpoint(last_path(output), state)  # stopped by --max-steps inside an epoch
+            stop_inside_epoch(state)
             return progress
         progress.done = True
         checkpoint(last_path(output), state)
