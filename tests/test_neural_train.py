@@ -187,3 +187,26 @@ def test_subword_level_with_a_sentencepiece_model(tmp_path, textseq, story):
     assert text.startswith("The dog") and text.endswith("\n")
     report = json.loads(textseq("eval", str(out), str(story / "valid.txt"), "--json").text)
     assert report["level"] == "spm" and report["sentences"] > 0 and 1 < report["perplexity"] < 400
+
+
+def test_ctrl_c_leaves_a_resumable_checkpoint(tmp_path, story):
+    import signal
+    import time
+
+    from conftest import textseq_command
+
+    log = tmp_path / "log.jsonl"
+    out = tmp_path / "i.pt"
+    process = subprocess.Popen([*textseq_command(), "train", "--arch", "lstm", "--level", "char", *SMALL, "--epochs", "50",
+                                "--batch-size", "4", "--bptt", "16", "--log", str(log), "-O", str(out), str(story / "train.txt")],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not log.exists() or log.read_text().count("\n") < 5):
+        time.sleep(0.1)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert "Traceback" not in stderr.decode() and "--resume" in stderr.decode()
+    steps = sum(1 for line in log.read_text().splitlines() if '"loss"' in line)
+    saved = load_checkpoint(str(tmp_path / "i.last.pt"))
+    assert saved["progress"]["step"] == steps and saved["optimizer"] is not None

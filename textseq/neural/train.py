@@ -243,6 +243,7 @@ def train(model: Any, codec: Codec, train_ids: np.ndarray, valid_ids: np.ndarray
             log.flush()
 
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if settings.bf16 and device.type == "cuda" else None
+    stop_request = _CtrlC()
     started = time.monotonic()
     reporter.begin(total_steps, settings.batch_size * settings.bptt)
     model.train()
@@ -269,6 +270,8 @@ def train(model: Any, codec: Codec, train_ids: np.ndarray, valid_ids: np.ndarray
                 value = float(loss.detach())
                 record({"step": progress.step, "epoch": progress.epoch + 1, "loss": value, "lr": optimizer.param_groups[0]["lr"]})
                 reporter.step(progress.step, value)
+                if stop_request.pressed:
+                    raise KeyboardInterrupt
                 if settings.time_budget is not None and time.monotonic() - started >= settings.time_budget:
                     reporter.note(f"time budget of {settings.time_budget:g} s reached after step {progress.step}")
                     stop_inside_epoch(state)
@@ -304,7 +307,35 @@ def train(model: Any, codec: Codec, train_ids: np.ndarray, valid_ids: np.ndarray
         reporter.note(f"interrupted: a resumable checkpoint is in {last_path(output)} (--resume {last_path(output)})")
         raise
     finally:
+        stop_request.restore()
         reporter.end()
+
+
+class _CtrlC:
+    """Ctrl-C during training is taken at the end of the current step, so that the checkpoint
+    written then is exactly resumable; a second Ctrl-C interrupts at once."""
+
+    def __init__(self) -> None:
+        import signal
+        import threading
+
+        self.pressed = False
+        self._previous: Any = None
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._press)
+
+    def _press(self, signum: int, frame: Any) -> None:
+        import signal
+
+        self.pressed = True
+        signal.signal(signal.SIGINT, self._previous)
+
+    def restore(self) -> None:
+        import signal
+
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
 
 
 def clip_gradients(model: Any, clip: float, mode: str = "norm") -> None:
