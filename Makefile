@@ -24,17 +24,21 @@ corpora/grammar.txt: corpora/generate.py | $(STAMP)
 
 DEMO := .demo
 
-# The main job on the project's corpus: tokens and vocabulary, a 5-gram model, its perplexity on
-# text from another seed, and sentences sampled from it.
+# The main job on the project's corpus: tokens and vocabulary, a 5-gram model and a small word
+# LSTM, their perplexities side by side on text from another seed, and sentences sampled from each.
 demo: $(STAMP) corpora/grammar.txt
 	mkdir -p $(DEMO)
 	$(BIN)/python corpora/generate.py --seed 2 --tokens 25000 -o $(DEMO)/test.txt
+	$(BIN)/python corpora/generate.py --seed 3 --tokens 25000 -o $(DEMO)/valid.txt
 	$(BIN)/textseq tokenize --lower corpora/grammar.txt > $(DEMO)/train.tok
 	$(BIN)/textseq tokenize --lower $(DEMO)/test.txt > $(DEMO)/test.tok
+	$(BIN)/textseq tokenize --lower $(DEMO)/valid.txt > $(DEMO)/valid.tok
 	$(BIN)/textseq vocab --top 10 $(DEMO)/train.tok
 	$(BIN)/textseq ngram build -o 5 -O $(DEMO)/grammar.arpa $(DEMO)/train.tok
-	$(BIN)/textseq eval $(DEMO)/grammar.arpa $(DEMO)/test.tok
+	$(BIN)/textseq train --arch word-small --level word --epochs 3 --valid $(DEMO)/valid.tok -O $(DEMO)/grammar.pt $(DEMO)/train.tok
+	$(BIN)/textseq eval $(DEMO)/grammar.arpa $(DEMO)/test.tok --also $(DEMO)/grammar.pt
 	$(BIN)/textseq sample $(DEMO)/grammar.arpa --num-samples 3 --seed 1 | $(BIN)/textseq detokenize
+	$(BIN)/textseq sample $(DEMO)/grammar.pt --num-samples 3 --seed 1 | $(BIN)/textseq detokenize
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -210,3 +210,18 @@ def test_ctrl_c_leaves_a_resumable_checkpoint(tmp_path, story):
     steps = sum(1 for line in log.read_text().splitlines() if '"loss"' in line)
     saved = load_checkpoint(str(tmp_path / "i.last.pt"))
     assert saved["progress"]["step"] == steps and saved["optimizer"] is not None
+
+
+def test_eval_puts_models_side_by_side(tmp_path, textseq, story):
+    train, valid = str(story / "train.txt"), str(story / "valid.txt")
+    arpa, neural = tmp_path / "s.arpa", tmp_path / "s.pt"
+    assert textseq("ngram", "build", "-o", "3", "-O", str(arpa), train).returncode == 0
+    assert textseq("train", "--arch", "word-small", "--level", "word", *SMALL, "--epochs", "1", "--batch-size", "4", "-q",
+                   "-O", str(neural), train).returncode == 0
+    table = textseq("eval", str(arpa), valid, "--also", str(neural)).text.splitlines()
+    assert table[0].split() == [str(arpa), str(neural)]
+    rows = {line.rsplit(None, 2)[0].strip(): line.split()[-2:] for line in table[1:]}
+    assert rows["tokens"][0] == rows["tokens"][1] and rows["sentences"][0] == rows["sentences"][1]
+    both = json.loads(textseq("eval", str(arpa), valid, "--also", str(neural), "--json").text)
+    assert [r["model"] for r in both] == [str(arpa), str(neural)]
+    assert textseq("eval", str(arpa), valid, "--also", str(neural), "--per-line").returncode == 2

@@ -304,29 +304,14 @@ def sample_checkpoint(app: App, path: str, prime: str, max_tokens: int, num_samp
         app.stdout.flush()
 
 
-def eval_checkpoint(app: App, path: str, files: tuple[str, ...], per_line: bool, as_json: bool, errors: str, device: str) -> None:
-    """``textseq eval`` for a neural checkpoint, in the n-gram report's terms."""
-    import json
-
-    from textseq.cli.common import read_blocks
+def checkpoint_report(app: App, path: str, blocks: Any, device: str) -> dict[str, Any]:
+    """``textseq eval`` of a neural checkpoint, in the n-gram report's terms."""
     from textseq.neural.evaluate import evaluate
     from textseq.neural.loading import load_model
 
     where = _device(device)
     model, codec, _ = load_model(path, where)
     try:
-        report = evaluate(model, codec, read_blocks(app, files, errors, "scoring"), where)
+        return evaluate(model, codec, blocks, where)
     except ValueError as exc:
-        raise InputError(str(exc), source=", ".join(files) or "<stdin>") from None
-    rows = [("perplexity", f"{report['perplexity']:.3f}"), ("perplexity excluding OOVs", f"{report['perplexity_excluding_oovs']:.3f}")]
-    if "bits_per_character" in report:
-        rows.append(("bits per character", f"{report['bits_per_character']:.4f}"))
-    rows += [("log10 probability", f"{report['log10_prob']:.4f}"), ("tokens", f"{report['tokens']:,}"),
-             ("OOVs", f"{report['oovs']:,}"), ("sentences", f"{report['sentences']:,}")]
-    if per_line:
-        raise click.UsageError("--per-line is for n-gram models for now")
-    if as_json:
-        app.stdout.write((json.dumps({"model": path, **report}, indent=2) + "\n").encode("utf-8"))
-        return
-    width = max(len(name) for name, _ in rows)
-    app.stdout.write("".join(f"{name:<{width}}  {value}\n" for name, value in rows).encode("utf-8"))
+        raise InputError(str(exc)) from None

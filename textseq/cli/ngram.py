@@ -372,51 +372,84 @@ Examples:
   textseq eval book.arpa test.tok
   textseq tokenize --lower test.txt | textseq eval book.arpa --json
   textseq eval book.arpa --per-line test.tok | sort -g | head
-  textseq eval book.pt test.txt                       # a neural checkpoint: the same report""",
+  textseq eval book.pt test.txt                       # a neural checkpoint: the same report
+  textseq eval book.arpa test.tok --also book.pt      # side by side""",
 )
 @click.argument("model", type=click.Path(dir_okay=False))
 @input_files
 @click.option("--per-line", is_flag=True, help="Print each line's log10 probability (the report then goes to stderr).")
+@click.option("--also", multiple=True, metavar="MODEL", type=click.Path(dir_okay=False), help="Another model to score on the same text, in a column of its own; repeatable.")
 @click.option("--device", default="cpu", show_default=True, help="Neural checkpoints: cpu, cuda, cuda:N, mps or auto.")
 @json_option
 @errors_option
 @quiet_option
 @pass_app
-def eval_command(app: App, model: str, files: tuple[str, ...], per_line: bool, device: str, as_json: bool, errors: str, quiet: bool) -> None:
+def eval_command(app: App, model: str, files: tuple[str, ...], per_line: bool, also: tuple[str, ...], device: str, as_json: bool,
+                 errors: str, quiet: bool) -> None:
     """Perplexity of a language model (n-gram model or neural checkpoint) on a token stream;
-    bits per character too for a character-level checkpoint.
+    bits per character too for a character-level checkpoint. With --also, several models on the
+    same text, side by side.
 
     Counts as KenLM's query does: every word and every </s> is a token, a word the model does not
     know is an OOV scored as <unk>, and perplexity is given with and without the OOVs.
     """
+    app.quiet(quiet)
+    if per_line and also:
+        raise click.UsageError("--per-line scores one model")
+    blocks: Any = read_blocks(app, files, errors, "scoring")
+    if also:
+        blocks = list(blocks)
+    reports = [_model_report(app, path, blocks, device, per_line) for path in (model, *also)]
+    with open_output(None, app.stdout) as out:
+        if per_line:
+            per_sentence = reports[0].pop("per_line")
+            out.write("".join(f"{s:.6f}\n" for s in per_sentence.tolist()))
+            app.console.table(model, [(name, value) for name, value in _report_rows(reports[0])])
+        elif as_json:
+            value = reports[0] if not also else reports
+            out.write(json.dumps(value, indent=2) + "\n")
+        else:
+            names = [name for name, _ in _report_rows(reports[0])]
+            for report in reports[1:]:
+                names += [name for name, _ in _report_rows(report) if name not in names]
+            columns = [dict(_report_rows(report)) for report in reports]
+            width = max(len(name) for name in names)
+            if also:
+                widths = [max(len(r["model"]), *(len(c.get(n, "")) for n in names)) for r, c in zip(reports, columns)]
+                out.write(f"{'':<{width}}" + "".join(f"  {r['model']:>{w}}" for r, w in zip(reports, widths)) + "\n")
+                out.write("".join(f"{name:<{width}}" + "".join(f"  {c.get(name, '-'):>{w}}" for c, w in zip(columns, widths)) + "\n"
+                                  for name in names))
+            else:
+                out.write("".join(f"{name:<{width}}  {columns[0][name]}\n" for name in names))
+
+
+def _model_report(app: App, path: str, blocks: Any, device: str, per_line: bool) -> dict[str, Any]:
+    """The evaluation of one model (n-gram or neural) as a dict, 'model' first."""
     from textseq.neural.checkpoint import is_checkpoint
+
+    if is_checkpoint(path):
+        from textseq.cli.neural import checkpoint_report
+
+        if per_line:
+            raise click.UsageError("--per-line is for n-gram models for now")
+        return {"model": path, **checkpoint_report(app, path, blocks, device)}
     from textseq.ngram.evaluate import evaluate
     from textseq.ngram.files import load_model
 
-    app.quiet(quiet)
-    if is_checkpoint(model):
-        from textseq.cli.neural import eval_checkpoint
-
-        eval_checkpoint(app, model, files, per_line, as_json, errors, device)
-        return
-    lm = load_model(model)
+    lm = load_model(path)
     if not lm.scores_are_probabilities:
-        app.console.warn(f"{model} holds {lm.smoothing or 'backoff'} scores, not probabilities: this 'perplexity' is not comparable with other models'")
-    report, per_sentence = evaluate(lm, read_blocks(app, files, errors, "scoring"))
-    rows = [
-        ("perplexity", f"{report.perplexity:.3f}"),
-        ("perplexity excluding OOVs", f"{report.perplexity_excluding_oovs:.3f}"),
-        ("log10 probability", f"{report.log10_prob:.4f}"),
-        ("tokens", f"{report.tokens:,}"),
-        ("OOVs", f"{report.oovs:,}"),
-        ("sentences", f"{report.sentences:,}"),
-    ]
-    with open_output(None, app.stdout) as out:
-        if per_line:
-            out.write("".join(f"{s:.6f}\n" for s in per_sentence.tolist()))
-            app.console.table(model, rows)
-        elif as_json:
-            out.write(json.dumps({"model": model, **report.as_dict()}, indent=2) + "\n")
-        else:
-            width = max(len(name) for name, _ in rows)
-            out.write("".join(f"{name:<{width}}  {value}\n" for name, value in rows))
+        app.console.warn(f"{path} holds {lm.smoothing or 'backoff'} scores, not probabilities: this 'perplexity' is not comparable with other models'")
+    report, per_sentence = evaluate(lm, blocks)
+    result: dict[str, Any] = {"model": path, **report.as_dict()}
+    if per_line:
+        result["per_line"] = per_sentence
+    return result
+
+
+def _report_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
+    rows = [("perplexity", f"{report['perplexity']:.3f}"), ("perplexity excluding OOVs", f"{report['perplexity_excluding_oovs']:.3f}")]
+    if "bits_per_character" in report:
+        rows.append(("bits per character", f"{report['bits_per_character']:.4f}"))
+    rows += [("log10 probability", f"{report['log10_prob']:.4f}"), ("tokens", f"{report['tokens']:,}"),
+             ("OOVs", f"{report['oovs']:,}"), ("sentences", f"{report['sentences']:,}")]
+    return rows
