@@ -390,3 +390,23 @@ def test_registering_the_architectures_imports_no_torch():
             "assert 'lstm' in r and 'word-medium' in r\nprint('torch' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "False", done.stderr
+
+
+@pytest.mark.parametrize("name,overrides", [
+    ("lstm", {}), ("gru", {}), ("rnn-relu", {}), ("rnn-tanh", {}), ("lstm-one-layer", {}), ("lstm-regularized", {}),
+    ("gru-residual-tied", {}), ("lstm-residual-tied", {}),
+    ("lstm", {"residual": True, "embedding_size": 12, "layers": 3}),
+])
+def test_single_token_step_equals_forward(name, overrides):
+    """Sampling's fast path (one cell call per layer) gives the logits and states of forward()."""
+    torch.manual_seed(0)
+    model = make(name, **overrides).eval()
+    tokens = torch.randint(0, model.vocab_size, (7, 3))
+    logits, state = model(tokens)
+    step_state = None
+    with torch.no_grad():
+        for t in range(tokens.size(0)):
+            step_logits, step_state = model.step(tokens[t], step_state)
+            assert torch.allclose(step_logits, logits[t], atol=1e-5)
+    flat = lambda s: torch.cat([x.reshape(-1) for x in s]) if isinstance(s, tuple) else s.reshape(-1)  # noqa: E731
+    assert torch.allclose(flat(step_state), flat(state), atol=1e-5)

@@ -67,8 +67,13 @@ class NeuralLM:
         import torch
 
         with torch.no_grad():
-            logits, hidden = self.model(torch.tensor(tokens, device=self.device).view(-1, 1), hidden)
-            logprobs = torch.log_softmax(logits[-1, 0].float(), dim=-1).cpu().numpy().astype(np.float64)
+            if len(tokens) == 1 and hasattr(self.model, "step") and not self.model.training:
+                logits, hidden = self.model.step(torch.tensor(tokens, device=self.device), hidden)
+                last = logits[0]
+            else:
+                logits, hidden = self.model(torch.tensor(tokens, device=self.device).view(-1, 1), hidden)
+                last = logits[-1, 0]
+            logprobs = torch.log_softmax(last.float(), dim=-1).cpu().numpy().astype(np.float64)
         return hidden, logprobs
 
 
