@@ -207,6 +207,7 @@ class ConsoleReporter:
         self._first_step: int | None = None
         self._tokens_per_step = 0
         self._losses: list[float] = []
+        self._validating = 0.0
 
     def begin(self, total_steps: int, tokens_per_step: int) -> None:
         self._steps, self._tokens_per_step = total_steps, tokens_per_step
@@ -216,15 +217,18 @@ class ConsoleReporter:
     def step(self, step: int, loss: float) -> None:
         if self._first_step is None:
             self._first_step = step - 1
+        self._last_step = time.monotonic()
         self._losses.append(loss)
         if self._update is not None:
             self._update(step * self._tokens_per_step)
 
     def epoch(self, record: dict[str, Any]) -> None:
-        elapsed = time.monotonic() - self._started
+        now = time.monotonic()
+        self._validating += now - getattr(self, "_last_step", now)
+        elapsed = now - self._started - self._validating  # training time alone, for tokens/s
         done = record["step"] - (self._first_step or 0)
         speed = done * self._tokens_per_step / max(elapsed, 1e-9)
-        left = (self._steps - record["step"]) * self._tokens_per_step / max(speed, 1e-9)
+        left = (self._steps - record["step"]) * self._tokens_per_step / max(speed, 1e-9) * (1 + self._validating / max(elapsed, 1e-9))
         train_loss = sum(self._losses) / max(1, len(self._losses))
         self._losses = []
         extra = f", {record['valid_bpc']:.4f} bits/char" if "valid_bpc" in record else ""

@@ -239,7 +239,7 @@ def train(model: Any, codec: Codec, train_ids: np.ndarray, valid_ids: np.ndarray
 
     def record(entry: dict[str, Any]) -> None:
         if log is not None:
-            log.write(json.dumps(entry) + "\n")
+            log.write(json.dumps({**entry, "time": round(time.time(), 3)}) + "\n")
             log.flush()
 
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if settings.bf16 and device.type == "cuda" else None
