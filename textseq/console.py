@@ -116,6 +116,18 @@ class Console:
             yield update
 
 
+def format_duration(seconds: float) -> str:
+    """``42 s``, ``3 min 07 s``, ``2 h 05 min`` (for ETAs)."""
+    seconds = int(round(seconds)) if seconds == seconds and seconds != float("inf") else 0
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
 def _ignore(_completed: float) -> None:
     return None
 

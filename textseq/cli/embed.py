@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from textseq.cli.common import App, errors_option, json_option, pass_app, quiet_option
+from textseq.console import format_duration
 from textseq.errors import InputError
 
 _vectors_argument = click.argument("vectors_path", metavar="VECS", type=click.Path(dir_okay=False, allow_dash=True))
@@ -450,24 +451,13 @@ class ConsoleMonitor:
         self._seconds.append(report.seconds)
         left = (report.epochs - report.epoch) * sum(self._seconds) / len(self._seconds)
         speed = report.items / max(report.seconds, 1e-9)
-        eta = f", ETA {_duration(left)}" if report.epoch < report.epochs else ""
+        eta = f", ETA {format_duration(left)}" if report.epoch < report.epochs else ""
         self.console.info(f"epoch {report.epoch}/{report.epochs}: loss {report.loss:.6f}, {report.items:,} {report.unit} "
                           f"in {report.seconds:.1f} s ({speed:,.0f} {report.unit}/s){eta}")
 
     def end(self) -> None:
         self._stack.close()
         self._update = None
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
 
 
 @click.group(

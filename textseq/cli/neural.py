@@ -6,13 +6,13 @@ stay quick to start.
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Any
 
 import click
 
 from textseq.cli.common import App, errors_option, input_files, pass_app, quiet_option
+from textseq.console import format_duration
 from textseq.errors import InputError
 
 HOLD_OUT = 0.1
@@ -232,7 +232,7 @@ class ConsoleReporter:
         train_loss = sum(self._losses) / max(1, len(self._losses))
         self._losses = []
         extra = f", {record['valid_bpc']:.4f} bits/char" if "valid_bpc" in record else ""
-        eta = f", ETA {_clock(left)}" if record["step"] < self._steps else ""
+        eta = f", ETA {format_duration(left)}" if record["step"] < self._steps else ""
         self.console.info(f"epoch {record['epoch']}/{self.settings.epochs}: train loss {train_loss:.4f}, valid loss "
                           f"{record['valid_loss']:.4f} (perplexity {record['valid_perplexity']:.2f}{extra}), "
                           f"{speed:,.0f} tokens/s{eta}")
@@ -242,14 +242,6 @@ class ConsoleReporter:
 
     def end(self) -> None:
         self._stack.close()
-
-
-def _clock(seconds: float) -> str:
-    seconds = int(round(seconds)) if math.isfinite(seconds) else 0
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
-    return f"{minutes} min {seconds:02d} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
 
 
 def _device(name: str) -> Any:
