@@ -43,7 +43,7 @@ Regularization of the recurrent networks (all off in eval mode):
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
@@ -74,23 +74,24 @@ def build(name: str, config: Mapping[str, Any] | None, vocab_size: int) -> nn.Mo
     return RecurrentLM(arch, resolved, vocab_size)
 
 
-def detach_state(state: Any) -> Any:
-    """``state`` with every tensor detached from the graph (any nesting of tuples and lists; None)."""
+def map_state(state: Any, function: Callable[[torch.Tensor], torch.Tensor]) -> Any:
+    """``state`` with ``function`` applied to every tensor (any nesting of tuples and lists; None)."""
     if state is None:
         return None
     if isinstance(state, (tuple, list)):
-        return type(state)(detach_state(part) for part in state)
-    return state.detach()
+        return type(state)(map_state(part, function) for part in state)
+    return function(state)
+
+
+def detach_state(state: Any) -> Any:
+    """``state`` with every tensor detached from the graph."""
+    return map_state(state, torch.Tensor.detach)
 
 
 def select_state(state: Any, index: torch.Tensor) -> Any:
     """The batch columns ``index`` of ``state`` (dimension 1 of every tensor), in that order and
     repeated as often as named: for beam search and several samples from one prime."""
-    if state is None:
-        return None
-    if isinstance(state, (tuple, list)):
-        return type(state)(select_state(part, index) for part in state)
-    return state.index_select(1, index.to(state.device))
+    return map_state(state, lambda tensor: tensor.index_select(1, index.to(tensor.device)))
 
 
 def locked_dropout(x: torch.Tensor, p: float, training: bool = True) -> torch.Tensor:

@@ -127,22 +127,6 @@ def pick_device(name: str) -> Any:
     return torch.device(name)
 
 
-def _detach(state: Any) -> Any:
-    if state is None:
-        return None
-    if isinstance(state, (tuple, list)):
-        return type(state)(_detach(s) for s in state)
-    return state.detach()
-
-
-def _to(state: Any, device: Any) -> Any:
-    if state is None:
-        return None
-    if isinstance(state, (tuple, list)):
-        return type(state)(_to(s, device) for s in state)
-    return state.to(device)
-
-
 def stream_loss(model: Any, ids: np.ndarray, device: Any, batch_size: int = 1, bptt: int = 256,
                 start_token: int = 0) -> tuple[float, int, np.ndarray]:
     """(summed negative log-likelihood in nats, tokens scored, per-token NLL) of the stream ``ids``.
@@ -192,6 +176,8 @@ def train(model: Any, codec: Codec, train_ids: np.ndarray, valid_ids: np.ndarray
 
     import torch
 
+    from textseq.neural.models import detach_state, map_state
+
     reporter = reporter or SilentReporter()
     torch.manual_seed(settings.seed)
     data = batchify(train_ids, settings.batch_size, device)
@@ -211,7 +197,7 @@ def train(model: Any, codec: Codec, train_ids: np.ndarray, valid_ids: np.ndarray
         saved = resume["progress"]
         progress = Progress(epoch=saved["epoch"], row=saved["row"], step=saved["step"], best_loss=saved["best_loss"],
                             stale=saved["stale"], done=saved["done"], history=list(saved["history"]))
-        state = _to(saved["hidden"], device)
+        state = map_state(saved["hidden"], lambda tensor: tensor.to(device))
         if progress.epoch < settings.epochs:
             progress.done = False
         torch.set_rng_state(saved["rng"]["torch"])
@@ -226,7 +212,7 @@ def train(model: Any, codec: Codec, train_ids: np.ndarray, valid_ids: np.ndarray
             "settings": asdict(settings),
             "progress": {"epoch": progress.epoch, "row": progress.row, "step": progress.step, "best_loss": progress.best_loss,
                          "stale": progress.stale, "done": progress.done, "history": progress.history,
-                         "hidden": _to(_detach(hidden), "cpu"), "rng": rng},
+                         "hidden": map_state(hidden, lambda tensor: tensor.detach().cpu()), "rng": rng},
             "metrics": progress.history[-1] if progress.history else {},
         })
 
@@ -252,7 +238,7 @@ def train(model: Any, codec: Codec, train_ids: np.ndarray, valid_ids: np.ndarray
             for row, x, y in windows(data, settings.bptt, progress.row):
                 if settings.max_steps is not None and progress.step >= settings.max_steps:
                     break
-                state = _detach(state)
+                state = detach_state(state)
                 optimizer.zero_grad(set_to_none=True)
                 if autocast is not None:
                     with autocast:
