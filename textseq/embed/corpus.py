@@ -116,6 +116,16 @@ class TrainingCorpus:
         self.close()
 
 
+def check_training_arguments(corpus: TrainingCorpus, dim: int, window: int) -> None:
+    """What every trainer needs before it starts; ValueError (a clear message) otherwise."""
+    if len(corpus.words) < 2:
+        raise ValueError("too few words for vectors: lower --min-count or give more text")
+    if window < 1:
+        raise ValueError("window must be >= 1")
+    if dim < 1:
+        raise ValueError("dim must be >= 1")
+
+
 def training_corpus(blocks: Iterable[str], min_count: int = 5, on_block: Callable[[str], None] | None = None) -> TrainingCorpus:
     """Read ``blocks`` (one sentence per line) once: count the words and spool their ids.
 

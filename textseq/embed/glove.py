@@ -45,7 +45,7 @@ import numba
 import numpy as np
 
 from textseq.embed.cooccurrence import Sparse, cooccurrences
-from textseq.embed.corpus import TrainingCorpus
+from textseq.embed.corpus import TrainingCorpus, check_training_arguments
 from textseq.embed.monitor import EpochReport, Monitor
 from textseq.embed.vectors import Vectors
 
@@ -154,12 +154,7 @@ class GloVe:
 
     def train(self, corpus: TrainingCorpus, *, dim: int = 100, window: int = 5, seed: int = 1,
               monitor: Monitor | None = None, **_: object) -> Vectors:
-        if len(corpus.words) < 2:
-            raise ValueError("too few words for vectors: lower --min-count or give more text")
-        if window < 1:
-            raise ValueError("window must be >= 1")
-        if dim < 1:
-            raise ValueError("dim must be >= 1")
+        check_training_arguments(corpus, dim, window)
         monitor = monitor or Monitor()
         vocab = len(corpus.words)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from textseq.embed.cooccurrence import Sparse, cooccurrences
-from textseq.embed.corpus import TrainingCorpus
+from textseq.embed.corpus import TrainingCorpus, check_training_arguments
 from textseq.embed.vectors import Vectors
 
 
@@ -60,8 +60,7 @@ class PpmiSvd:
         self.smoothing, self.shift, self.eig, self.power_iterations = smoothing, shift, eig, power_iterations
 
     def train(self, corpus: TrainingCorpus, *, dim: int = 100, window: int = 5, seed: int = 1, **_: object) -> Vectors:
-        if len(corpus.words) < 2:
-            raise ValueError("too few words for vectors: lower --min-count or give more text")
+        check_training_arguments(corpus, dim, window)
         matrix = ppmi(cooccurrences(corpus, window), self.smoothing, self.shift)
         rank = min(dim, len(corpus.words) - 1)
         u, singular = truncated_svd(matrix, rank, seed, self.power_iterations)

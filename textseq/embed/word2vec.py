@@ -44,7 +44,7 @@ from typing import Any
 import numba
 import numpy as np
 
-from textseq.embed.corpus import MAX_SENTENCE, Chunk, TrainingCorpus
+from textseq.embed.corpus import MAX_SENTENCE, Chunk, TrainingCorpus, check_training_arguments
 from textseq.embed.monitor import EpochReport, Monitor
 from textseq.embed.vectors import Vectors
 
@@ -409,10 +409,7 @@ class Word2Vec:
 
     def train(self, corpus: TrainingCorpus, *, dim: int = 100, window: int = 5, seed: int = 1,
               monitor: Monitor | None = None, **_: object) -> Vectors:
-        if len(corpus.words) < 2:
-            raise ValueError("too few words for vectors: lower --min-count or give more text")
-        if window < 1:
-            raise ValueError("window must be >= 1")
+        check_training_arguments(corpus, dim, window)
         monitor = monitor or Monitor()
         vocab = len(corpus.words)
         rng = np.random.default_rng(seed)
