@@ -62,3 +62,54 @@ def require_shared(*parts: str) -> Path:
 @pytest.fixture
 def shakespeare() -> Path:
     return require_shared("corpora", "tinyshakespeare", "input.txt")
+
+
+COUNTRIES = ["france", "germany", "japan", "brazil", "egypt"]
+LANGUAGES = ["french", "german", "japanese", "portuguese", "arabic"]
+"""Words of corpora/generate.py that word vectors should group: countries, and their languages."""
+
+
+@pytest.fixture(scope="session")
+def generated_tokens() -> str:
+    """The project's own corpus (seed 3, 120k words), tokenized and lowercased: embedding tests train on it."""
+    text = subprocess.run([sys.executable, str(ROOT / "corpora" / "generate.py"), "--seed", "3", "--tokens", "120000"],
+                          capture_output=True, check=True).stdout
+    return subprocess.run([*textseq_command(), "tokenize", "--lower"], input=text, capture_output=True, check=True).stdout.decode("utf-8")
+
+
+def mean_similarity(unit, index, group_a, group_b) -> float:
+    """Mean cosine between the words of two groups (unit vectors; a group with itself leaves out the diagonal)."""
+    import numpy as np
+
+    a = unit[[index[w] for w in group_a]]
+    b = unit[[index[w] for w in group_b]]
+    sims = a @ b.T
+    if group_a is group_b:
+        sims = sims[~np.eye(len(group_a), dtype=bool)]
+    return float(sims.mean())
+
+
+def margins(unit, index) -> tuple[float, float]:
+    """Within-group minus across-group mean cosine, for countries and for languages."""
+    across = mean_similarity(unit, index, COUNTRIES, LANGUAGES)
+    return (mean_similarity(unit, index, COUNTRIES, COUNTRIES) - across,
+            mean_similarity(unit, index, LANGUAGES, LANGUAGES) - across)
+
+
+class Recorder:
+    """A trainer monitor that keeps what it is told (textseq.embed.monitor.Monitor's interface)."""
+
+    def __init__(self):
+        self.reports, self.updates, self.stages = [], [], []
+
+    def begin(self, description, total, unit):
+        self.stages.append((description, total, unit))
+
+    def update(self, done):
+        self.updates.append(done)
+
+    def epoch_done(self, report):
+        self.reports.append(report)
+
+    def end(self):
+        pass

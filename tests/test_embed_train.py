@@ -2,45 +2,23 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from conftest import COUNTRIES, LANGUAGES, mean_similarity
 from textseq.embed.corpus import training_corpus
 from textseq.embed.io import load_vectors
 from textseq.embed.cooccurrence import Sparse, cooccurrences
 from textseq.embed.ppmi import truncated_svd
 
-COUNTRIES = ["france", "germany", "japan", "brazil", "egypt"]
-LANGUAGES = ["french", "german", "japanese", "portuguese", "arabic"]
 ALL_LANGUAGES = {"french", "japanese", "portuguese", "german", "italian", "spanish", "russian", "chinese", "arabic",
                  "greek", "turkish", "polish", "swedish", "swahili", "korean", "vietnamese", "hungarian", "norwegian",
                  "indonesian", "persian"}  # the languages of corpora/generate.py
 
 
 @pytest.fixture(scope="module")
-def corpus_tokens(tmp_path_factory) -> bytes:
-    """The project's own corpus (seed 3, 120k words), tokenized."""
-    folder = tmp_path_factory.mktemp("embed")
-    text = subprocess.run([sys.executable, str(ROOT / "corpora" / "generate.py"), "--seed", "3", "--tokens", "120000"],
-                          capture_output=True, check=True).stdout
-    (folder / "g.txt").write_bytes(text)
-    from conftest import textseq_command
-
-    return subprocess.run([*textseq_command(), "tokenize", "--lower"], input=text, capture_output=True, check=True).stdout
-
-
-def mean_similarity(vectors, group_a, group_b) -> float:
-    unit = vectors.unit
-    a = unit[[vectors.index[w] for w in group_a]]
-    b = unit[[vectors.index[w] for w in group_b]]
-    sims = a @ b.T
-    if group_a is group_b:
-        sims = sims[~np.eye(len(group_a), dtype=bool)]
-    return float(sims.mean())
+def corpus_tokens(generated_tokens) -> bytes:
+    return generated_tokens.encode("utf-8")
 
 
 def test_ppmi_svd_puts_related_words_near_each_other(tmp_path, textseq, corpus_tokens):
@@ -50,9 +28,9 @@ def test_ppmi_svd_puts_related_words_near_each_other(tmp_path, textseq, corpus_t
     vectors = load_vectors(str(out))
     assert vectors.dim == 50
     assert vectors.words[0] == "."  # most frequent first
-    within_countries = mean_similarity(vectors, COUNTRIES, COUNTRIES)
-    within_languages = mean_similarity(vectors, LANGUAGES, LANGUAGES)
-    across = mean_similarity(vectors, COUNTRIES, LANGUAGES)
+    within_countries = mean_similarity(vectors.unit, vectors.index, COUNTRIES, COUNTRIES)
+    within_languages = mean_similarity(vectors.unit, vectors.index, LANGUAGES, LANGUAGES)
+    across = mean_similarity(vectors.unit, vectors.index, COUNTRIES, LANGUAGES)
     assert within_countries > across + 0.1
     assert within_languages > across + 0.1
     answers = [row.split("\t")[0] for row in textseq("embed", "analogy", str(out), "france", "french", "germany", "-k", "3").text.splitlines()]
@@ -117,7 +95,7 @@ def test_train_reports_each_epoch_and_reads_stdin_twice(tmp_path, textseq, corpu
     assert losses[0] > losses[1] > losses[2]
     assert not result.stdout
     vectors = load_vectors(str(out))
-    assert mean_similarity(vectors, COUNTRIES, COUNTRIES) > mean_similarity(vectors, COUNTRIES, LANGUAGES) + 0.1
+    assert mean_similarity(vectors.unit, vectors.index, COUNTRIES, COUNTRIES) > mean_similarity(vectors.unit, vectors.index, COUNTRIES, LANGUAGES) + 0.1
     bad = textseq("embed", "train", "--negative", "0", "-O", str(tmp_path / "x.vec"), input=corpus_tokens)
     assert bad.returncode == 2 and "--hs" in bad.stderr
 

@@ -2,68 +2,30 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
 pytest.importorskip("numba")
 
-from conftest import ROOT, textseq_command  # noqa: E402
+from conftest import Recorder, margins  # noqa: E402
 from textseq.embed.cooccurrence import cooccurrences  # noqa: E402
 from textseq.embed.corpus import training_corpus  # noqa: E402
 from textseq.embed.glove import GloVe, train_block, weighting  # noqa: E402
 from textseq.embed.io import load_vectors  # noqa: E402
-from textseq.embed.monitor import Monitor  # noqa: E402
 
-COUNTRIES = ["france", "germany", "japan", "brazil", "egypt"]
-LANGUAGES = ["french", "german", "japanese", "portuguese", "arabic"]
 SETTINGS = dict(dim=50, window=5)
 EPOCHS = 10
 
 
 @pytest.fixture(scope="module")
-def tokenized() -> str:
-    """The project's own corpus (seed 3, 120k words), tokenized and lowercased."""
-    text = subprocess.run([sys.executable, str(ROOT / "corpora" / "generate.py"), "--seed", "3", "--tokens", "120000"],
-                          capture_output=True, check=True).stdout
-    return subprocess.run([*textseq_command(), "tokenize", "--lower"], input=text, capture_output=True, check=True).stdout.decode("utf-8")
+def corpus(generated_tokens):
+    return training_corpus([generated_tokens], min_count=5)
 
 
-@pytest.fixture(scope="module")
-def corpus(tokenized):
-    return training_corpus([tokenized], min_count=5)
 
 
-def mean_similarity(unit, index, group_a, group_b) -> float:
-    a = unit[[index[w] for w in group_a]]
-    b = unit[[index[w] for w in group_b]]
-    sims = a @ b.T
-    if group_a is group_b:
-        sims = sims[~np.eye(len(group_a), dtype=bool)]
-    return float(sims.mean())
 
 
-def margins(unit, index) -> tuple[float, float]:
-    """Within-group minus across-group mean cosine, for countries and for languages."""
-    across = mean_similarity(unit, index, COUNTRIES, LANGUAGES)
-    return (mean_similarity(unit, index, COUNTRIES, COUNTRIES) - across,
-            mean_similarity(unit, index, LANGUAGES, LANGUAGES) - across)
-
-
-class Recorder(Monitor):
-    def __init__(self):
-        self.reports, self.updates, self.stages = [], [], []
-
-    def begin(self, description, total, unit):
-        self.stages.append((description, total, unit))
-
-    def update(self, done):
-        self.updates.append(done)
-
-    def epoch_done(self, report):
-        self.reports.append(report)
 
 
 def test_cooccurrences_weigh_one_over_distance_within_sentences():
@@ -210,10 +172,10 @@ def test_tiny_corpus_and_long_windows():
     assert np.abs(vectors.matrix[corpus.words.index("g")]).max() <= 1.0 / 8  # no co-occurrences: never updated
 
 
-def test_embed_train_glove_through_the_command_line(tmp_path, textseq, tokenized):
+def test_embed_train_glove_through_the_command_line(tmp_path, textseq, generated_tokens):
     out = tmp_path / "g.vec"
     result = textseq("embed", "train", "--method", "glove", "--epochs", "3", "--dim", "20", "--threads", "2", "-O", str(out),
-                     input=tokenized)
+                     input=generated_tokens)
     assert result.returncode == 0, result.stderr
     epochs = [line for line in result.stderr.splitlines() if ": epoch " in line]
     assert len(epochs) == 3 and "pairs" in epochs[0]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 
 import numpy as np
@@ -11,15 +9,12 @@ import pytest
 
 pytest.importorskip("numba")
 
-from conftest import ROOT, textseq_command  # noqa: E402
+from conftest import Recorder, margins  # noqa: E402
 from textseq.embed.corpus import training_corpus  # noqa: E402
 from textseq.embed.word2vec import (  # noqa: E402
     Cbow, SkipGram, huffman_tree, keep_probabilities, learning_rate, noise_buckets, noise_sample, noise_table, split_jobs,
 )
-from textseq.embed.monitor import Monitor  # noqa: E402
 
-COUNTRIES = ["france", "germany", "japan", "brazil", "egypt"]
-LANGUAGES = ["french", "german", "japanese", "portuguese", "arabic"]
 SETTINGS = dict(dim=50, window=5)
 EPOCHS = 5
 TRAINERS = [pytest.param(SkipGram, id="skipgram"), pytest.param(Cbow, id="cbow")]
@@ -28,32 +23,11 @@ HS_TRAINERS = [pytest.param(SkipGram, {"hs": True}, id="skipgram-hs"), pytest.pa
 
 
 @pytest.fixture(scope="module")
-def tokenized() -> str:
-    """The project's own corpus (seed 3, 120k words), tokenized and lowercased."""
-    text = subprocess.run([sys.executable, str(ROOT / "corpora" / "generate.py"), "--seed", "3", "--tokens", "120000"],
-                          capture_output=True, check=True).stdout
-    return subprocess.run([*textseq_command(), "tokenize", "--lower"], input=text, capture_output=True, check=True).stdout.decode("utf-8")
+def corpus(generated_tokens):
+    return training_corpus([generated_tokens], min_count=5)
 
 
-@pytest.fixture(scope="module")
-def corpus(tokenized):
-    return training_corpus([tokenized], min_count=5)
 
-
-def mean_similarity(unit, index, group_a, group_b) -> float:
-    a = unit[[index[w] for w in group_a]]
-    b = unit[[index[w] for w in group_b]]
-    sims = a @ b.T
-    if group_a is group_b:
-        sims = sims[~np.eye(len(group_a), dtype=bool)]
-    return float(sims.mean())
-
-
-def margins(unit, index) -> tuple[float, float]:
-    """Within-group minus across-group mean cosine, for countries and for languages."""
-    across = mean_similarity(unit, index, COUNTRIES, LANGUAGES)
-    return (mean_similarity(unit, index, COUNTRIES, COUNTRIES) - across,
-            mean_similarity(unit, index, LANGUAGES, LANGUAGES) - across)
 
 
 @pytest.mark.parametrize("trainer", TRAINERS)
@@ -158,9 +132,9 @@ def test_tiny_corpus_and_long_windows():
 
 
 @pytest.mark.parametrize("trainer,sg", [pytest.param(SkipGram, 1, id="skipgram"), pytest.param(Cbow, 0, id="cbow")])
-def test_as_good_as_gensim(corpus, tokenized, trainer, sg, capsys):
+def test_as_good_as_gensim(corpus, generated_tokens, trainer, sg, capsys):
     gensim = pytest.importorskip("gensim")
-    sentences = [line.split() for line in tokenized.splitlines()]
+    sentences = [line.split() for line in generated_tokens.splitlines()]
     ours_model = trainer(epochs=EPOCHS)
     started = time.perf_counter()
     ours = ours_model.train(corpus, seed=1, **SETTINGS)
@@ -215,18 +189,7 @@ def test_hierarchical_softmax_learns(corpus, trainer, options):
     assert np.array_equal(again, trainer(epochs=1, **options).train(corpus, dim=20, window=5, seed=3).matrix)
 
 
-class Recorder(Monitor):
-    def __init__(self):
-        self.reports, self.updates, self.stages = [], [], []
 
-    def begin(self, description, total, unit):
-        self.stages.append((description, total, unit))
-
-    def update(self, done):
-        self.updates.append(done)
-
-    def epoch_done(self, report):
-        self.reports.append(report)
 
 
 @pytest.mark.parametrize("trainer,options", [*((t, {}) for t in (SkipGram, Cbow)), (SkipGram, {"hs": True}), (Cbow, {"hs": True})])
