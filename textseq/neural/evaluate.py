@@ -10,8 +10,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
-
 from textseq.neural.codec import Codec
 from textseq.neural.train import stream_loss
 
@@ -39,10 +37,3 @@ def evaluate(model: Any, codec: Codec, blocks: Any, device: Any) -> dict[str, An
     if codec.level == "char":
         report["bits_per_character"] = total / count / math.log(2.0)
     return report
-
-
-def per_line_log10(codec: Codec, ids: np.ndarray, per_token: np.ndarray) -> np.ndarray:
-    """Each line's log10 probability (its tokens and its end)."""
-    end = codec.eos_id if codec.eos_id >= 0 else codec.index.get("\n", -1)
-    line = np.concatenate(([0], np.cumsum(ids[:-1] == end)))
-    return -np.bincount(line, weights=per_token) / math.log(10.0)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -75,7 +74,3 @@ class NeuralLM:
                 last = logits[-1, 0]
             logprobs = torch.log_softmax(last.float(), dim=-1).cpu().numpy().astype(np.float64)
         return hidden, logprobs
-
-
-def natural_to_log10(nats: float) -> float:
-    return -nats / math.log(10.0)
