@@ -397,16 +397,35 @@ def test_registering_the_architectures_imports_no_torch():
     ("gru-residual-tied", {}), ("lstm-residual-tied", {}),
     ("lstm", {"residual": True, "embedding_size": 12, "layers": 3}),
 ])
-def test_single_token_step_equals_forward(name, overrides):
-    """Sampling's fast path (one cell call per layer) gives the logits and states of forward()."""
+def test_single_token_stepper_equals_forward(name, overrides):
+    """Sampling's fast path (weights laid out for one token a step) gives the logits and states of forward()."""
     torch.manual_seed(0)
     model = make(name, **overrides).eval()
     tokens = torch.randint(0, model.vocab_size, (7, 3))
     logits, state = model(tokens)
+    stepper = model.stepper()
     step_state = None
-    with torch.no_grad():
-        for t in range(tokens.size(0)):
-            step_logits, step_state = model.step(tokens[t], step_state)
-            assert torch.allclose(step_logits, logits[t], atol=1e-5)
-    flat = lambda s: torch.cat([x.reshape(-1) for x in s]) if isinstance(s, tuple) else s.reshape(-1)  # noqa: E731
+    for t in range(tokens.size(0)):
+        step_logits, step_state = stepper.step(tokens[t].numpy(), step_state)
+        assert torch.allclose(torch.from_numpy(step_logits), logits[t], atol=1e-5)
+    flat = lambda s: torch.cat([torch.as_tensor(x).reshape(-1) for x in s]) if isinstance(s, tuple) else torch.as_tensor(s).reshape(-1)  # noqa: E731
     assert torch.allclose(flat(step_state), flat(state), atol=1e-5)
+    halfway = model(tokens[:4])[1]  # a state from forward() goes on through the stepper
+    assert torch.allclose(torch.from_numpy(stepper.step(tokens[4].numpy(), halfway)[0]), logits[4], atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["lstm", "gru", "rnn-tanh", "gru-residual-tied", "lstm-residual-tied"])
+def test_stepper_without_the_first_layer_table_equals_forward(name, monkeypatch):
+    """A vocabulary too large for the precomputed first-layer table takes the matrix product instead."""
+    import textseq.neural.stepping as stepping
+
+    monkeypatch.setattr(stepping, "TABLE_LIMIT", 0)
+    model = make(name).eval()
+    stepper = model.stepper()
+    assert stepper.table is None
+    tokens = torch.randint(0, model.vocab_size, (5, 1))  # one stream: the matrix-vector path
+    logits, _ = model(tokens)
+    state = None
+    for t in range(tokens.size(0)):
+        step_logits, state = stepper.step(tokens[t].numpy(), state)
+        assert torch.allclose(torch.from_numpy(step_logits), logits[t], atol=1e-5)

@@ -146,6 +146,8 @@ def test_sample_and_eval_a_char_model(tmp_path, textseq):
     assert stopped.count("\n") == 1
     report = json.loads(textseq("eval", str(out), str(text), "--json").text)
     assert report["tokens"] == len(TEXT) and report["level"] == "char"
+    lines = [float(x) for x in textseq("eval", "--per-line", "-q", str(out), str(text)).text.splitlines()]
+    assert len(lines) == TEXT.count("\n") and math.isclose(sum(lines), report["log10_prob"], abs_tol=1e-3)
     assert report["bits_per_character"] == pytest.approx(report["loss"] / math.log(2))
     assert report["bits_per_character"] < 2.5  # the tiny text is learnt (uniform over 17 symbols: 4.1)
 
@@ -161,6 +163,10 @@ def test_word_level_eval_counts_like_the_ngram_report(tmp_path, textseq, story):
     ngram = json.loads(textseq("eval", str(arpa), valid, "--json").text)
     assert (neural["tokens"], neural["sentences"]) == (ngram["tokens"], ngram["sentences"])
     assert 1 < neural["perplexity"] < 2000
+    lines = [float(x) for x in textseq("eval", "--per-line", "-q", str(out), valid).text.splitlines()]
+    ngram_lines = textseq("eval", "--per-line", "-q", str(arpa), valid).text.splitlines()
+    assert len(lines) == len(ngram_lines) == neural["sentences"]
+    assert all(x < 0 for x in lines) and math.isclose(sum(lines), neural["log10_prob"], abs_tol=1e-3)
 
 
 def test_bad_input(tmp_path, textseq):

@@ -300,8 +300,8 @@ def sample_checkpoint(app: App, path: str, prime: str, max_tokens: int, num_samp
         app.stdout.flush()
 
 
-def checkpoint_report(app: App, path: str, blocks: Any, device: str) -> dict[str, Any]:
-    """``textseq eval`` of a neural checkpoint, in the n-gram report's terms."""
+def checkpoint_report(app: App, path: str, blocks: Any, device: str) -> tuple[dict[str, Any], Any]:
+    """``textseq eval`` of a neural checkpoint, in the n-gram report's terms: (report, each line's log10 probability)."""
     from textseq.neural.evaluate import evaluate
     from textseq.neural.loading import load_model
 

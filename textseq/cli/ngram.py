@@ -431,9 +431,8 @@ def _model_report(app: App, path: str, blocks: Any, device: str, per_line: bool)
     if is_checkpoint(path):
         from textseq.cli.neural import checkpoint_report
 
-        if per_line:
-            raise click.UsageError("--per-line is for n-gram models for now")
-        return {"model": path, **checkpoint_report(app, path, blocks, device)}
+        report, per_sentence = checkpoint_report(app, path, blocks, device)
+        return {"model": path, **report, **({"per_line": per_sentence} if per_line else {})}
     from textseq.ngram.evaluate import evaluate
     from textseq.ngram.files import load_model
 

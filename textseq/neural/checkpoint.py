@@ -27,10 +27,24 @@ VERSION = 1
 
 
 def save_checkpoint(path: str | os.PathLike[str], payload: dict[str, Any]) -> None:
+    """Every tensor is written from CPU memory, so a checkpoint made on a GPU opens on a machine
+    without one even with a plain ``torch.load`` (no ``map_location``)."""
     import torch
 
     with atomic_write(path) as handle:
-        torch.save({"format": FORMAT, "version": VERSION, **payload}, handle)
+        torch.save(_on_cpu({"format": FORMAT, "version": VERSION, **payload}), handle)
+
+
+def _on_cpu(value: Any) -> Any:
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu()
+    if isinstance(value, dict):
+        return {key: _on_cpu(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_on_cpu(item) for item in value)
+    return value
 
 
 def is_checkpoint(path: str) -> bool:

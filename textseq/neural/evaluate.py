@@ -10,11 +10,15 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from textseq.neural.codec import Codec
 from textseq.neural.train import stream_loss
 
 
-def evaluate(model: Any, codec: Codec, blocks: Any, device: Any) -> dict[str, Any]:
+def evaluate(model: Any, codec: Codec, blocks: Any, device: Any) -> tuple[dict[str, Any], np.ndarray]:
+    """(the report, each line's log10 probability): a line ends with its ``</s>`` (word and
+    subword levels) or its newline (character level)."""
     ids = codec.encode(blocks)
     if not len(ids):
         raise ValueError("no tokens to score")
@@ -36,4 +40,14 @@ def evaluate(model: Any, codec: Codec, blocks: Any, device: Any) -> dict[str, An
     }
     if codec.level == "char":
         report["bits_per_character"] = total / count / math.log(2.0)
-    return report
+    return report, line_log10_probs(per_token, ids == (codec.eos_id if codec.eos_id >= 0 else codec.index.get("\n", -1)))
+
+
+def line_log10_probs(per_token_nll: np.ndarray, ends_line: np.ndarray) -> np.ndarray:
+    """Sums of the tokens' log10 probabilities line by line; tokens after the last line end make a
+    last line of their own."""
+    cuts = np.flatnonzero(ends_line) + 1
+    if not len(cuts) or cuts[-1] != len(per_token_nll):
+        cuts = np.append(cuts, len(per_token_nll))
+    totals = np.concatenate(([0.0], np.cumsum(per_token_nll)))[cuts]
+    return -np.diff(np.concatenate(([0.0], totals))) / math.log(10.0)

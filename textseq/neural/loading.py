@@ -41,11 +41,15 @@ def load_model(path: str, device: Any = "cpu") -> tuple[Any, Codec, dict[str, An
 
 
 class NeuralLM:
-    """A checkpoint's network as a :class:`~textseq.lm.LanguageModel`: one token per step, the
-    hidden state carried (no recomputation of the prefix)."""
+    """A checkpoint's network as a :class:`~textseq.lm.LanguageModel`: one token per step through
+    the model's stepper (see :mod:`textseq.neural.stepping`), the hidden state carried (no
+    recomputation of the prefix)."""
 
     def __init__(self, model: Any, codec: Codec, device: Any = "cpu") -> None:
+        from textseq.neural.stepping import ForwardStepper
+
         self.model = model
+        self.stepper = model.stepper() if hasattr(model, "stepper") else ForwardStepper(model)
         self.codec = codec
         self.device = device
         self.words = codec.tokens
@@ -53,24 +57,25 @@ class NeuralLM:
         self.start_id = codec.eos_id if codec.eos_id >= 0 else codec.index.get("\n", 0)
 
     def initial_state(self, prime: list[int]) -> Any:
-        """The state after the start (an end of line) and ``prime``: the hidden state and the
-        distribution of the next token."""
-        return self._feed(None, [self.start_id, *prime])
+        """The state after the start (an end of line) and ``prime`` (all but its last token in
+        one forward call): the hidden state and the distribution of the next token."""
+        import torch
+
+        tokens = [self.start_id, *prime]
+        hidden = None
+        if len(tokens) > 1:
+            with torch.no_grad():
+                _, hidden = self.model(torch.tensor(tokens[:-1], device=self.device).view(-1, 1))
+        return self._feed(hidden, tokens[-1])
 
     def step(self, state: Any, token: int | None) -> tuple[np.ndarray, Any]:
         if token is not None:
-            state = self._feed(state[0], [token])
+            state = self._feed(state[0], token)
         return state[1], state
 
-    def _feed(self, hidden: Any, tokens: list[int]) -> tuple[Any, np.ndarray]:
-        import torch
-
-        with torch.no_grad():
-            if len(tokens) == 1 and hasattr(self.model, "step") and not self.model.training:
-                logits, hidden = self.model.step(torch.tensor(tokens, device=self.device), hidden)
-                last = logits[0]
-            else:
-                logits, hidden = self.model(torch.tensor(tokens, device=self.device).view(-1, 1), hidden)
-                last = logits[-1, 0]
-            logprobs = torch.log_softmax(last.float(), dim=-1).cpu().numpy().astype(np.float64)
+    def _feed(self, hidden: Any, token: int) -> tuple[Any, np.ndarray]:
+        logits, hidden = self.stepper.step(np.array([token]), hidden)
+        logprobs = logits[0].astype(np.float64)
+        logprobs -= logprobs.max()
+        logprobs -= np.log(np.exp(logprobs).sum())
         return hidden, logprobs

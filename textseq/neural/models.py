@@ -210,34 +210,14 @@ class RecurrentLM(nn.Module):
         return self.decoder(x), state
 
 
-    def step(self, tokens: torch.Tensor, state: Any = None) -> tuple[torch.Tensor, Any]:
-        """Inference on one token per stream: ``tokens`` ``[B]`` -> (logits ``[B, vocab_size]``,
-        state), the same as :meth:`forward` on ``tokens[None]`` in eval mode, through the
-        single-step cell functions (a call to a whole recurrent module costs several times more
-        for one step on CPU). Sampling runs on this."""
-        if state is None:
-            state = self.initial_state(tokens.size(0), tokens.device)
-        x = F.embedding(tokens, self.encoder.weight)
-        new_h, new_c = [], []
-        for layer in range(self.layers):
-            rnn = self.rnns[layer] if self.stacked else self.rnns[0]
-            k = 0 if self.stacked else layer
-            weights = (getattr(rnn, f"weight_ih_l{k}"), getattr(rnn, f"weight_hh_l{k}"),
-                       getattr(rnn, f"bias_ih_l{k}"), getattr(rnn, f"bias_hh_l{k}"))
-            if self.arch == "lstm":
-                h, c = torch.lstm_cell(x, (state[0][layer], state[1][layer]), *weights)
-                new_c.append(c)
-            elif self.arch == "gru":
-                h = torch.gru_cell(x, state[layer], *weights)
-            else:
-                cell = torch.rnn_tanh_cell if self.config["nonlinearity"] == "tanh" else torch.rnn_relu_cell
-                h = cell(x, state[layer], *weights)
-            new_h.append(h)
-            x = h + x if self.stacked and self.config["residual"] and h.size(-1) == x.size(-1) else h
-        if self.projection is not None:
-            x = self.projection(x)
-        hidden = torch.stack(new_h)
-        return self.decoder(x), ((hidden, torch.stack(new_c)) if self.arch == "lstm" else hidden)
+    def stepper(self) -> Any:
+        """Single-token inference for sampling (see :mod:`textseq.neural.stepping`):
+        ``stepper().step(tokens [B], state)`` gives the logits ``[B, vocab_size]`` and state of
+        :meth:`forward` on ``tokens[None]`` in eval mode; on CPU several times faster, with the
+        weights laid out once for it (build it after they are final)."""
+        from textseq.neural.stepping import ForwardStepper, RecurrentStepper
+
+        return RecurrentStepper(self) if self.encoder.weight.device.type == "cpu" else ForwardStepper(self)
 
 
 class NPLM(nn.Module):

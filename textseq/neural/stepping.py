@@ -1,0 +1,163 @@
+"""One token at a time through a recurrent network on CPU, for sampling.
+
+Generating text feeds one token per stream per step. There a call to a whole torch module
+(``nn.LSTM``), or even ``torch.lstm_cell``, spends much of its time around the arithmetic, and
+the arithmetic is a matrix-vector product bound by reading the weights from memory: a 2x512
+character LSTM reads 12 MB a token. torch's CPU matrix-vector product (MKL's here) runs on one
+core whatever ``torch.set_num_threads`` says, where numpy's BLAS (OpenBLAS) spreads it over the
+cores and reads memory at about twice the rate. So on CPU the step is numpy's, over weights laid
+out once:
+
+* the first layer's input matrix becomes a table of its product with every embedding (one row
+  per token id, the biases folded in) when that table is small, so the first layer's input
+  projection is a row lookup;
+* each upper LSTM or RNN layer's input and hidden matrices are joined into one, so a layer is
+  one product over ``[x; h]``.
+
+The numbers are those of ``forward`` in float32 (equal up to rounding). The state keeps the
+model's shapes (``[layers, B, hidden]`` tensors, a pair for an LSTM), so states pass between a
+stepper and the model. Elsewhere than on CPU the stepper calls the model's ``forward`` on one
+step. numpy's BLAS uses every core by default; ``OPENBLAS_NUM_THREADS=1`` keeps sampling to one
+(better while other work keeps the cores busy).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+TABLE_LIMIT = 1 << 22
+"""The most entries (vocabulary x gates) of a first-layer table worth precomputing (16 MB)."""
+
+
+class ForwardStepper:
+    """The model's own ``forward`` on one step (GPUs, and networks without a numpy step)."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self.device = next(model.parameters()).device
+
+    def step(self, tokens: np.ndarray, state: Any = None) -> tuple[np.ndarray, Any]:
+        with torch.no_grad():
+            logits, state = self.model(torch.as_tensor(tokens, device=self.device)[None], state)
+        return logits[0].float().cpu().numpy(), state
+
+
+class RecurrentStepper:
+    """``step(tokens [B], state) -> (logits [B, V], state)`` of a
+    :class:`~textseq.neural.models.RecurrentLM` in eval mode on CPU, in numpy: token ids and
+    logits are numpy arrays; the state is the model's (``[layers, B, hidden]``, a pair for an
+    LSTM), as numpy arrays or, coming from ``forward``, tensors; ``None`` is the start."""
+
+    def __init__(self, model: Any) -> None:
+        self.arch = model.arch
+        self.layers = model.layers
+        self.hidden = model.hidden_size
+        self.residual = bool(model.config["residual"])
+        self.relu = model.arch == "rnn" and model.config.get("nonlinearity") == "relu"
+        with torch.no_grad():
+            weights = [_layer_weights(model, layer) for layer in range(self.layers)]
+            self.embedding = _array(model.encoder.weight)
+            w_ih, w_hh, b_ih, b_hh = weights[0]
+            gru = self.arch == "gru"
+            folded = b_ih if gru else b_ih + b_hh  # a GRU's hidden bias stays inside the reset gate
+            self.table = self.embedding @ w_ih.T + folded if self.embedding.shape[0] * w_ih.shape[0] <= TABLE_LIMIT else None
+            self.input0 = (w_ih, folded)
+            self.hidden0 = (w_hh, b_hh if gru else None)
+            self.upper = [((w_ih, b_ih), (w_hh, b_hh)) if gru else ((np.ascontiguousarray(np.concatenate([w_ih, w_hh], axis=1)),
+                                                                     b_ih + b_hh), None)
+                          for w_ih, w_hh, b_ih, b_hh in weights[1:]]
+            self.projection = None if model.projection is None else (_array(model.projection.weight), None)
+            self.decoder = (_array(model.decoder.weight), _array(model.decoder.bias))
+
+    def step(self, tokens: np.ndarray, state: Any = None) -> tuple[np.ndarray, Any]:
+        ids = np.asarray(tokens)
+        lstm = self.arch == "lstm"
+        if state is None:
+            hs = np.zeros((self.layers, len(ids), self.hidden), dtype=np.float32)
+            cs = np.zeros_like(hs) if lstm else None
+        else:
+            hs = _as_array(state[0] if lstm else state)
+            cs = _as_array(state[1]) if lstm else None
+        new_h = np.empty_like(hs)
+        new_c = np.empty_like(hs) if lstm else None
+        x = self.embedding[ids] if self.table is None or self.residual else None
+        for layer in range(self.layers):
+            h = hs[layer]
+            if layer == 0:
+                out = _linear(h, self.hidden0)
+                if self.arch == "gru":
+                    out = _gru(self.table[ids] if self.table is not None else _linear(x, self.input0), out, h)
+                else:
+                    out += self.table[ids] if self.table is not None else _linear(x, self.input0)
+            else:
+                joint, hidden = self.upper[layer - 1]
+                if hidden is not None:
+                    out = _gru(_linear(x, joint), _linear(h, hidden), h)
+                else:
+                    out = _linear(np.concatenate([x, h], axis=1), joint)
+            if lstm:
+                out = _lstm(out, cs[layer], new_c[layer], self.hidden)  # type: ignore[index]
+            elif self.arch == "rnn":
+                out = np.maximum(out, 0, out=out) if self.relu else np.tanh(out, out=out)
+            new_h[layer] = out
+            x = out + x if self.residual and x is not None and out.shape[-1] == x.shape[-1] else out
+        if self.projection is not None:
+            x = _linear(x, self.projection)
+        return _linear(x, self.decoder), ((new_h, new_c) if lstm else new_h)
+
+
+def _as_array(value: Any) -> np.ndarray:
+    return value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else value
+
+
+def _array(tensor: torch.Tensor) -> np.ndarray:
+    return np.ascontiguousarray(tensor.detach().float().cpu().numpy())
+
+
+def _layer_weights(model: Any, layer: int) -> list[np.ndarray]:
+    rnn = model.rnns[layer] if model.stacked else model.rnns[0]
+    k = 0 if model.stacked else layer
+    return [_array(getattr(rnn, f"{name}_l{k}")) for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+
+
+def _linear(x: np.ndarray, weight_bias: tuple[np.ndarray, np.ndarray | None]) -> np.ndarray:
+    """``x @ weight.T + bias``; one row goes through BLAS's matrix-vector product."""
+    weight, bias = weight_bias
+    y = (weight @ x[0])[None] if x.shape[0] == 1 else x @ weight.T
+    if bias is not None:
+        y += bias
+    return y
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    """In place: sigmoid(x) = (tanh(x / 2) + 1) / 2."""
+    x *= 0.5
+    np.tanh(x, out=x)
+    x *= 0.5
+    x += 0.5
+    return x
+
+
+def _lstm(gates: np.ndarray, c: np.ndarray, c_out: np.ndarray, size: int) -> np.ndarray:
+    """h, with the new cell state written to ``c_out``; ``gates`` (torch's order: input, forget,
+    cell, output) is overwritten."""
+    cell = np.tanh(gates[:, 2 * size : 3 * size])
+    squashed = _sigmoid(gates)
+    np.multiply(squashed[:, size : 2 * size], c, out=c_out)
+    cell *= squashed[:, :size]
+    c_out += cell
+    h = np.tanh(c_out)
+    h *= squashed[:, 3 * size :]
+    return h
+
+
+def _gru(inputs: np.ndarray, hidden: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """torch's gate order (reset, update, new); ``inputs`` and ``hidden`` carry their own biases."""
+    size = h.shape[-1]
+    gates = _sigmoid(inputs[:, : 2 * size] + hidden[:, : 2 * size])
+    reset, update = gates[:, :size], gates[:, size:]
+    new = np.tanh(inputs[:, 2 * size :] + reset * hidden[:, 2 * size :])
+    return new + update * (h - new)
