@@ -56,13 +56,19 @@ def next_distribution(logprobs: np.ndarray, options: SamplingOptions) -> np.ndar
     return probs
 
 
+def draw(probs: np.ndarray, rng: np.random.Generator) -> int:
+    """One index drawn with probabilities ``probs`` (by the inverse of their running sum: a
+    token of probability 0 is never drawn; a few times faster than ``rng.choice``)."""
+    cumulative = np.cumsum(probs)
+    return min(int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right")), len(probs) - 1)
+
+
 def sample(lm: LanguageModel, prime: list[int], options: SamplingOptions, rng: np.random.Generator) -> Iterator[int]:
     """Token ids after ``prime``, up to ``max_tokens`` or the end token (not yielded)."""
     state = lm.initial_state(prime)
     logprobs, state = lm.step(state, None)
     for _ in range(options.max_tokens):
-        probs = next_distribution(logprobs, options)
-        token = int(rng.choice(len(probs), p=probs))
+        token = draw(next_distribution(logprobs, options), rng)
         if token == lm.end_id:
             return
         yield token
