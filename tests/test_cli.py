@@ -158,11 +158,27 @@ def test_output_compressed_by_name(tmp_path, textseq):
     assert gzip.decompress(target.read_bytes()) == b"Hi !\n"
 
 
+def wait_until_blocked(process: subprocess.Popen, settled: int = 5, limit: float = 60.0) -> None:
+    """Until the process has slept (blocked, not runnable) for ``settled`` polls in a row."""
+    time.sleep(0.5)
+    deadline, calm = time.monotonic() + limit, 0
+    status = f"/proc/{process.pid}/stat"
+    while calm < settled and time.monotonic() < deadline:
+        try:
+            with open(status) as handle:
+                state = handle.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            time.sleep(1.5)  # no /proc: a fixed wait
+            return
+        calm = calm + 1 if state == "S" else 0
+        time.sleep(0.1)
+
+
 def test_ctrl_c_exits_130_without_traceback(tmp_path):
     process = subprocess.Popen([*textseq_command(), "tokenize"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     process.stdin.write(b"some text\n")
     process.stdin.flush()
-    time.sleep(1.5)  # let it start and block on stdin
+    wait_until_blocked(process)  # started and waiting for more input, however loaded the machine
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=30)
     assert process.returncode == 130

@@ -429,3 +429,27 @@ def test_stepper_without_the_first_layer_table_equals_forward(name, monkeypatch)
     for t in range(tokens.size(0)):
         step_logits, state = stepper.step(tokens[t].numpy(), state)
         assert torch.allclose(torch.from_numpy(step_logits), logits[t], atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["lstm", "gru", "rnn-relu", "lstm-residual-tied", "nplm-direct-tied"])
+def test_the_sampling_adapter_scores_like_forward(name):
+    """NeuralLM (the prime in one forward call, then one stepper step a token) gives, after every
+    token, the distribution that forward() over the whole line gives."""
+    import numpy as np
+
+    from textseq.neural.codec import Codec
+    from textseq.neural.loading import NeuralLM
+
+    codec, _ = Codec.build("char", ["abcdefghi\n"])
+    model = build(VARIANTS[name][0], VARIANTS[name][1], codec.vocab_size).eval()
+    lm = NeuralLM(model, codec)
+    line = codec.encode(["bad cafe\n"]).tolist()
+    prime, rest = line[:3], line[3:]
+    with torch.no_grad():
+        logits, _ = model(torch.tensor([lm.start_id, *line]).view(-1, 1))
+    expected = torch.log_softmax(logits[:, 0].double(), dim=-1).numpy()
+    logprobs, state = lm.step(lm.initial_state(prime), None)
+    for position, token in enumerate(rest):
+        assert np.allclose(logprobs, expected[len(prime) + position], atol=1e-5)
+        logprobs, state = lm.step(state, token)
+    assert np.isclose(np.exp(logprobs).sum(), 1.0)
