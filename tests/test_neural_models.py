@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import subprocess
 import sys
 
@@ -453,3 +454,18 @@ def test_the_sampling_adapter_scores_like_forward(name):
         assert np.allclose(logprobs, expected[len(prime) + position], atol=1e-5)
         logprobs, state = lm.step(state, token)
     assert np.isclose(np.exp(logprobs).sum(), 1.0)
+
+
+def test_blas_threads_are_set_at_run_time():
+    from textseq.neural.blas import blas_threads, idle_cores, set_blas_threads
+
+    before = blas_threads()
+    if before is None:
+        assert set_blas_threads(1) is False
+        pytest.skip("numpy's BLAS is not OpenBLAS here")
+    try:
+        assert set_blas_threads(1) and blas_threads() == 1
+        assert set_blas_threads(0) and blas_threads() == 1  # at least one
+    finally:
+        set_blas_threads(before)
+    assert 1 <= idle_cores() <= (os.cpu_count() or 1)

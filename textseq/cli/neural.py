@@ -254,7 +254,8 @@ def _device(name: str) -> Any:
 
 
 def sample_checkpoint(app: App, path: str, prime: str, max_tokens: int, num_samples: int, temperature: float, top_k: int,
-                      top_p: float, stop: str | None, seed: int | None, device: str, beam: int | None = None) -> None:
+                      top_p: float, stop: str | None, seed: int | None, device: str, beam: int | None = None,
+                      threads: int | None = None) -> None:
     """``textseq sample`` for a neural checkpoint: text streamed as it is drawn."""
     import numpy as np
     import torch
@@ -263,6 +264,10 @@ def sample_checkpoint(app: App, path: str, prime: str, max_tokens: int, num_samp
     from textseq.sampling import SamplingOptions, sample
 
     where = _device(device)
+    if where.type == "cpu":
+        from textseq.neural.blas import idle_cores, set_blas_threads
+
+        set_blas_threads(threads or idle_cores())
     model, codec, _ = load_model(path, where)
     lm = NeuralLM(model, codec, where)
     options = SamplingOptions(temperature=temperature, top_k=top_k, top_p=top_p, max_tokens=max_tokens)

@@ -318,9 +318,12 @@ Examples:
 @click.option("--stop", default=None, metavar="STRING", help="End a sample when its text ends with STRING (kept).")
 @click.option("--seed", type=int, default=None, help="Random seed: the same seed (on the same device) gives the same text.")
 @click.option("--device", default="cpu", show_default=True, help="Neural checkpoints: cpu, cuda, cuda:N, mps or auto.")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="Neural checkpoints on CPU: threads for the matrix products [default: the cores not busy with other work].")
 @pass_app
 def sample_command(app: App, model: str, prime: str, max_tokens: int, num_samples: int, temperature: float, top_k: int,
-                   top_p: float, greedy: bool, beam: int | None, stop: str | None, seed: int | None, device: str) -> None:
+                   top_p: float, greedy: bool, beam: int | None, stop: str | None, seed: int | None, device: str,
+                   threads: int | None) -> None:
     """Generate text from a language model (n-gram model or neural checkpoint), token by token,
     printed as it is drawn."""
     import numpy as np
@@ -331,7 +334,7 @@ def sample_command(app: App, model: str, prime: str, max_tokens: int, num_sample
         from textseq.cli.neural import sample_checkpoint
 
         sample_checkpoint(app, model, prime, max_tokens, num_samples, 0.0 if greedy else temperature, top_k, top_p, stop, seed,
-                          device, beam)
+                          device, beam, threads)
         return
 
     from textseq.lm import NgramLM

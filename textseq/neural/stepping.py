@@ -17,8 +17,7 @@ out once:
 The numbers are those of ``forward`` in float32 (equal up to rounding). The state keeps the
 model's shapes (``[layers, B, hidden]`` tensors, a pair for an LSTM), so states pass between a
 stepper and the model. Elsewhere than on CPU the stepper calls the model's ``forward`` on one
-step. numpy's BLAS uses every core by default; ``OPENBLAS_NUM_THREADS=1`` keeps sampling to one
-(better while other work keeps the cores busy).
+step. How many cores numpy's BLAS uses is set by ``textseq sample`` (see :mod:`textseq.neural.blas`).
 """
 
 from __future__ import annotations

@@ -1,0 +1,72 @@
+"""How many threads numpy's BLAS (OpenBLAS) uses, set at run time.
+
+OpenBLAS reads OPENBLAS_NUM_THREADS only when it loads, and numpy has loaded it long before a
+command knows what it will do, so the count is set through the library's own
+``openblas_set_num_threads`` (under the names numpy's bundled builds give it), found among the
+libraries this process has mapped. Where there is no OpenBLAS (macOS's Accelerate, MKL builds) or
+no /proc, nothing is changed.
+
+Why it matters: sampling's matrix-vector products read memory about twice as fast on two cores as
+on one, but OpenBLAS's threads wait for each other by spinning, so while other work keeps the
+cores busy each product takes tens of times longer than on one thread.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from functools import cache
+
+PREFIXES = ("openblas_", "scipy_openblas_")
+SUFFIXES = ("", "64_")
+
+
+@cache
+def _functions() -> tuple[object, object] | None:
+    """OpenBLAS's (set, get) number-of-threads functions."""
+    import numpy  # noqa: F401  (loads its BLAS)
+
+    try:
+        with open("/proc/self/maps") as handle:
+            paths = sorted({line.split()[-1] for line in handle if "openblas" in line.lower() and "/" in line})
+    except OSError:
+        return None
+    for path in paths:
+        try:
+            library = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for prefix in PREFIXES:
+            for suffix in SUFFIXES:
+                names = f"{prefix}set_num_threads{suffix}", f"{prefix}get_num_threads{suffix}"
+                if all(hasattr(library, name) for name in names):
+                    return getattr(library, names[0]), getattr(library, names[1])
+    return None
+
+
+def set_blas_threads(count: int) -> bool:
+    """Use ``count`` threads in numpy's OpenBLAS; False where it cannot be set."""
+    functions = _functions()
+    if functions is None:
+        return False
+    functions[0](ctypes.c_int(max(1, count)))  # type: ignore[operator]
+    return True
+
+
+def blas_threads() -> int | None:
+    """The threads numpy's OpenBLAS uses now; None where it is not OpenBLAS."""
+    functions = _functions()
+    return None if functions is None else int(functions[1]())  # type: ignore[operator]
+
+
+def idle_cores() -> int:
+    """The cores this process may use, less the 1-minute load average (at least 1)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        load = 0.0
+    return max(1, int(cores - load + 0.5))
