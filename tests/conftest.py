@@ -31,13 +31,18 @@ class Result:
         return self.stdout.decode("utf-8")
 
 
+SUBPROCESS_ENV = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+"""The tests' models are tiny: one torch thread each is as fast, and a command's threads never
+spin against another process's (which can make a run tens of times slower on a busy machine)."""
+
+
 @pytest.fixture
 def textseq():
     """Run ``textseq ARGS`` in a real subprocess: ``textseq(*args, input=b"...", env={...})``."""
 
     def run(*args: str, input: bytes | str = b"", env: dict[str, str] | None = None, timeout: float = 120) -> Result:
         data = input.encode("utf-8") if isinstance(input, str) else input
-        full_env = {**os.environ, **(env or {})}
+        full_env = {**SUBPROCESS_ENV, **(env or {})}
         done = subprocess.run([*textseq_command(), *args], input=data, capture_output=True, env=full_env, timeout=timeout)
         return Result(done.returncode, done.stdout, done.stderr.decode("utf-8", "replace"))
 
