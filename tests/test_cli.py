@@ -185,6 +185,22 @@ def test_ctrl_c_exits_130_without_traceback(tmp_path):
     assert b"Traceback" not in err
 
 
+def test_ctrl_c_while_the_command_line_loads_exits_130(monkeypatch):
+    """The entry point catches an interrupt that arrives while textseq.cli is being imported."""
+    import types
+
+    from textseq import entry
+
+    class Interrupted(types.ModuleType):
+        def __getattr__(self, name):
+            raise KeyboardInterrupt
+
+    monkeypatch.setitem(sys.modules, "textseq.cli", Interrupted("textseq.cli"))
+    with pytest.raises(SystemExit) as stopped:
+        entry.main()
+    assert stopped.value.code == 130
+
+
 def test_terminal_stdin_gets_a_hint_not_a_silent_wait():
     controller, terminal = pty.openpty()
     process = subprocess.Popen([*textseq_command(), "tokenize"], stdin=terminal, stdout=subprocess.PIPE, stderr=subprocess.PIPE)

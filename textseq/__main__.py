@@ -1,3 +1,3 @@
-from textseq.cli import main
+from textseq.entry import main
 
 main()
