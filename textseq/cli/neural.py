@@ -258,7 +258,6 @@ def sample_checkpoint(app: App, path: str, prime: str, max_tokens: int, num_samp
                       threads: int | None = None) -> None:
     """``textseq sample`` for a neural checkpoint: text streamed as it is drawn."""
     import numpy as np
-    import torch
 
     from textseq.neural.loading import NeuralLM, load_model
     from textseq.sampling import SamplingOptions, sample
@@ -272,8 +271,6 @@ def sample_checkpoint(app: App, path: str, prime: str, max_tokens: int, num_samp
     lm = NeuralLM(model, codec, where)
     options = SamplingOptions(temperature=temperature, top_k=top_k, top_p=top_p, max_tokens=max_tokens)
     rng = np.random.default_rng(seed)
-    if seed is not None:
-        torch.manual_seed(seed)
     prime_ids = codec.encode_prime(prime)
     separator = " " if codec.level == "word" else ""
     if beam is not None:

@@ -39,6 +39,12 @@ class Codec:
         self.eos_id = self.index.get(EOS, -1)
 
     @property
+    def line_end_id(self) -> int:
+        """The token that ends a line: ``</s>`` (word and subword levels), the newline character
+        (character level), -1 where there is none."""
+        return self.eos_id if self.eos_id >= 0 else self.index.get("\n", -1)
+
+    @property
     def vocab_size(self) -> int:
         return len(self.tokens)
 

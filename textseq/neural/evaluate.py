@@ -22,8 +22,8 @@ def evaluate(model: Any, codec: Codec, blocks: Any, device: Any) -> tuple[dict[s
     ids = codec.encode(blocks)
     if not len(ids):
         raise ValueError("no tokens to score")
-    start = codec.eos_id if codec.eos_id >= 0 else codec.index.get("\n", 0)
-    total, count, per_token = stream_loss(model, ids, device, batch_size=1, start_token=start)
+    total, count, per_token = stream_loss(model, ids, device, batch_size=1, start_token=max(codec.line_end_id, 0))
+    line_ends = ids == codec.line_end_id
     oov = ids == 0
     oov_nats = float(per_token[oov].sum())
     in_vocab = count - int(oov.sum())
@@ -31,7 +31,7 @@ def evaluate(model: Any, codec: Codec, blocks: Any, device: Any) -> tuple[dict[s
         "level": codec.level,
         "tokens": count,
         "oovs": int(oov.sum()),
-        "sentences": int((ids == codec.eos_id).sum()) if codec.eos_id >= 0 else int((ids == codec.index.get("\n", -1)).sum()),
+        "sentences": int(line_ends.sum()),
         "log10_prob": -total / math.log(10.0),
         "log10_prob_oov": -oov_nats / math.log(10.0),
         "loss": total / count,
@@ -40,7 +40,7 @@ def evaluate(model: Any, codec: Codec, blocks: Any, device: Any) -> tuple[dict[s
     }
     if codec.level == "char":
         report["bits_per_character"] = total / count / math.log(2.0)
-    return report, line_log10_probs(per_token, ids == (codec.eos_id if codec.eos_id >= 0 else codec.index.get("\n", -1)))
+    return report, line_log10_probs(per_token, line_ends)
 
 
 def line_log10_probs(per_token_nll: np.ndarray, ends_line: np.ndarray) -> np.ndarray:

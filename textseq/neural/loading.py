@@ -54,7 +54,7 @@ class NeuralLM:
         self.device = device
         self.words = codec.tokens
         self.end_id = codec.eos_id
-        self.start_id = codec.eos_id if codec.eos_id >= 0 else codec.index.get("\n", 0)
+        self.start_id = max(codec.line_end_id, 0)
 
     def initial_state(self, prime: list[int]) -> Any:
         """The state after the start (an end of line) and ``prime`` (all but its last token in

@@ -56,20 +56,19 @@ class RecurrentStepper:
         self.hidden = model.hidden_size
         self.residual = bool(model.config["residual"])
         self.relu = model.arch == "rnn" and model.config.get("nonlinearity") == "relu"
-        with torch.no_grad():
-            weights = [_layer_weights(model, layer) for layer in range(self.layers)]
-            self.embedding = _array(model.encoder.weight)
-            w_ih, w_hh, b_ih, b_hh = weights[0]
-            gru = self.arch == "gru"
-            folded = b_ih if gru else b_ih + b_hh  # a GRU's hidden bias stays inside the reset gate
-            self.table = self.embedding @ w_ih.T + folded if self.embedding.shape[0] * w_ih.shape[0] <= TABLE_LIMIT else None
-            self.input0 = (w_ih, folded)
-            self.hidden0 = (w_hh, b_hh if gru else None)
-            self.upper = [((w_ih, b_ih), (w_hh, b_hh)) if gru else ((np.ascontiguousarray(np.concatenate([w_ih, w_hh], axis=1)),
-                                                                     b_ih + b_hh), None)
-                          for w_ih, w_hh, b_ih, b_hh in weights[1:]]
-            self.projection = None if model.projection is None else (_array(model.projection.weight), None)
-            self.decoder = (_array(model.decoder.weight), _array(model.decoder.bias))
+        weights = [_layer_weights(model, layer) for layer in range(self.layers)]
+        self.embedding = _array(model.encoder.weight)
+        w_ih, w_hh, b_ih, b_hh = weights[0]
+        gru = self.arch == "gru"
+        folded = b_ih if gru else b_ih + b_hh  # a GRU's hidden bias stays inside the reset gate
+        self.table = self.embedding @ w_ih.T + folded if self.embedding.shape[0] * w_ih.shape[0] <= TABLE_LIMIT else None
+        self.input0 = (w_ih, folded)
+        self.hidden0 = (w_hh, b_hh if gru else None)
+        self.upper = [((w_ih, b_ih), (w_hh, b_hh)) if gru else ((np.ascontiguousarray(np.concatenate([w_ih, w_hh], axis=1)),
+                                                                 b_ih + b_hh), None)
+                      for w_ih, w_hh, b_ih, b_hh in weights[1:]]
+        self.projection = None if model.projection is None else (_array(model.projection.weight), None)
+        self.decoder = (_array(model.decoder.weight), _array(model.decoder.bias))
 
     def step(self, tokens: np.ndarray, state: Any = None) -> tuple[np.ndarray, Any]:
         ids = np.asarray(tokens)
@@ -86,11 +85,12 @@ class RecurrentStepper:
         for layer in range(self.layers):
             h = hs[layer]
             if layer == 0:
+                projected = self.table[ids] if self.table is not None else _linear(x, self.input0)
                 out = _linear(h, self.hidden0)
                 if self.arch == "gru":
-                    out = _gru(self.table[ids] if self.table is not None else _linear(x, self.input0), out, h)
+                    out = _gru(projected, out, h)
                 else:
-                    out += self.table[ids] if self.table is not None else _linear(x, self.input0)
+                    out += projected
             else:
                 joint, hidden = self.upper[layer - 1]
                 if hidden is not None:
@@ -102,7 +102,7 @@ class RecurrentStepper:
             elif self.arch == "rnn":
                 out = np.maximum(out, 0, out=out) if self.relu else np.tanh(out, out=out)
             new_h[layer] = out
-            x = out + x if self.residual and x is not None and out.shape[-1] == x.shape[-1] else out
+            x = out + x if self.residual and out.shape[-1] == x.shape[-1] else out
         if self.projection is not None:
             x = _linear(x, self.projection)
         return _linear(x, self.decoder), ((new_h, new_c) if lstm else new_h)
