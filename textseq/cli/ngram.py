@@ -304,7 +304,8 @@ Examples:
   textseq sample book.arpa --prime "the king" --temperature 0.8 --seed 1
   textseq sample book.arpa --top-p 0.9 | textseq detokenize
   textseq sample book.pt --prime "ROMEO:" --temperature 0.8 -n 500 --stop JULIET:
-  textseq sample book.arpa --prime "the king" --beam 5 --num-samples 3    # the 3 most probable""",
+  textseq sample book.arpa --prime "the king" --beam 5 --num-samples 3    # the 3 most probable
+  textseq sample book.pt -n 2000 --threads 1     # one core, while a training run keeps the others busy""",
 )
 @click.argument("model", type=click.Path(dir_okay=False))
 @click.option("--prime", default="", help="Tokens that start every sample (printed too).")
