@@ -33,25 +33,22 @@ class SamplingOptions:
 def next_distribution(logprobs: np.ndarray, options: SamplingOptions) -> np.ndarray:
     """Probabilities to draw the next token from: temperature, then top-k, then top-p."""
     logits = np.asarray(logprobs, dtype=np.float64)
-    finite = np.isfinite(logits)
     if options.temperature == 0:
         probs = np.zeros_like(logits)
-        probs[int(np.argmax(np.where(finite, logits, -np.inf)))] = 1.0
+        probs[int(np.argmax(logits))] = 1.0
         return probs
-    scaled = np.where(finite, logits / options.temperature, -np.inf)
-    if options.top_k and options.top_k < finite.sum():
+    scaled = logits - logits.max()
+    if options.temperature != 1.0:
+        scaled /= options.temperature
+    if options.top_k and options.top_k < np.isfinite(scaled).sum():
         cut = np.partition(scaled, -options.top_k)[-options.top_k]
-        scaled = np.where(scaled >= cut, scaled, -np.inf)
-    scaled -= scaled.max()
+        scaled[scaled < cut] = -np.inf
     probs = np.exp(scaled)
     probs /= probs.sum()
     if options.top_p < 1.0:
         order = np.argsort(-probs, kind="stable")
         cumulative = np.cumsum(probs[order])
-        keep = order[: int(np.searchsorted(cumulative, options.top_p)) + 1]
-        mask = np.zeros(len(probs), dtype=bool)
-        mask[keep] = True
-        probs = np.where(mask, probs, 0.0)
+        probs[order[int(np.searchsorted(cumulative, options.top_p)) + 1 :]] = 0.0
         probs /= probs.sum()
     return probs
 

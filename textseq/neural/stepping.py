@@ -12,7 +12,9 @@ out once:
   per token id, the biases folded in) when that table is small, so the first layer's input
   projection is a row lookup;
 * each upper LSTM or RNN layer's input and hidden matrices are joined into one, so a layer is
-  one product over ``[x; h]``.
+  one product over ``[x; h]``;
+* an LSTM's gate rows are put in the order input, forget, output, cell (torch's is input, forget,
+  cell, output), so the three sigmoid gates are one slice, and the cell math writes in place.
 
 The numbers are those of ``forward`` in float32 (equal up to rounding). The state keeps the
 model's shapes (``[layers, B, hidden]`` tensors, a pair for an LSTM), so states pass between a
@@ -57,6 +59,9 @@ class RecurrentStepper:
         self.residual = bool(model.config["residual"])
         self.relu = model.arch == "rnn" and model.config.get("nonlinearity") == "relu"
         weights = [_layer_weights(model, layer) for layer in range(self.layers)]
+        if self.arch == "lstm":
+            order = np.r_[0 : 2 * self.hidden, 3 * self.hidden : 4 * self.hidden, 2 * self.hidden : 3 * self.hidden]
+            weights = [[np.ascontiguousarray(w[order]) for w in layer] for layer in weights]
         self.embedding = _array(model.encoder.weight)
         w_ih, w_hh, b_ih, b_hh = weights[0]
         gru = self.arch == "gru"
@@ -98,10 +103,11 @@ class RecurrentStepper:
                 else:
                     out = _linear(np.concatenate([x, h], axis=1), joint)
             if lstm:
-                out = _lstm(out, cs[layer], new_c[layer], self.hidden)  # type: ignore[index]
-            elif self.arch == "rnn":
-                out = np.maximum(out, 0, out=out) if self.relu else np.tanh(out, out=out)
-            new_h[layer] = out
+                out = _lstm(out, cs[layer], new_c[layer], new_h[layer], self.hidden)  # type: ignore[index]
+            else:
+                if self.arch == "rnn":
+                    out = np.maximum(out, 0, out=out) if self.relu else np.tanh(out, out=out)
+                new_h[layer] = out
             x = out + x if self.residual and out.shape[-1] == x.shape[-1] else out
         if self.projection is not None:
             x = _linear(x, self.projection)
@@ -140,17 +146,18 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return x
 
 
-def _lstm(gates: np.ndarray, c: np.ndarray, c_out: np.ndarray, size: int) -> np.ndarray:
-    """h, with the new cell state written to ``c_out``; ``gates`` (torch's order: input, forget,
-    cell, output) is overwritten."""
-    cell = np.tanh(gates[:, 2 * size : 3 * size])
-    squashed = _sigmoid(gates)
-    np.multiply(squashed[:, size : 2 * size], c, out=c_out)
-    cell *= squashed[:, :size]
+def _lstm(gates: np.ndarray, c: np.ndarray, c_out: np.ndarray, h_out: np.ndarray, size: int) -> np.ndarray:
+    """``h_out``, with the new cell state written to ``c_out``; ``gates`` (in the stepper's order:
+    input, forget, output, cell) is overwritten."""
+    _sigmoid(gates[:, : 3 * size])
+    cell = gates[:, 3 * size :]
+    np.tanh(cell, out=cell)
+    cell *= gates[:, :size]
+    np.multiply(gates[:, size : 2 * size], c, out=c_out)
     c_out += cell
-    h = np.tanh(c_out)
-    h *= squashed[:, 3 * size :]
-    return h
+    np.tanh(c_out, out=h_out)
+    h_out *= gates[:, 2 * size : 3 * size]
+    return h_out
 
 
 def _gru(inputs: np.ndarray, hidden: np.ndarray, h: np.ndarray) -> np.ndarray:
