@@ -196,6 +196,10 @@ class Plugins:
 
     # listing -------------------------------------------------------------------------------
 
+    def info(self, name: str) -> PluginInfo:
+        """The loaded plugin ``name`` (``KeyError`` if none)."""
+        return self._info[name]
+
     def infos(self) -> list[PluginInfo]:
         """Every loaded plugin with what it registered (runs every registration hook)."""
         for info in self._info.values():

@@ -78,7 +78,7 @@ def train_command(app: App, files: tuple[str, ...], output: str, arch: str | Non
 
     from textseq.neural.checkpoint import load_checkpoint
     from textseq.neural.codec import Codec
-    from textseq.neural.loading import build_model
+    from textseq.neural.loading import architecture, architecture_origin, build_model
     from textseq.neural.train import TrainSettings, pick_device, train
 
     try:
@@ -106,8 +106,13 @@ def train_command(app: App, files: tuple[str, ...], output: str, arch: str | Non
         text = "".join(read_blocks(app, files, errors, "reading"))
         train_ids = codec.encode([text])
     else:
-        settings_values = {k: v for k, v in given.items() if v is not None}
         arch_name = arch or "lstm"
+        suggested = dict(architecture(arch_name).metadata.get("train_defaults") or {})
+        settings_values = {**suggested, **{k: v for k, v in given.items() if v is not None}}
+        taken = {k: v for k, v in suggested.items() if given.get(k) is None}
+        if taken:
+            options = " ".join(f"--{key.replace('_', '-')} {value}" for key, value in taken.items())
+            app.console.info(f"{arch_name}: its training defaults {options} (give an option to override it)")
         config = parse_params(config_items)
         level = level or "char"
         spm_model = None
@@ -139,8 +144,9 @@ def train_command(app: App, files: tuple[str, ...], output: str, arch: str | Non
     if len(train_ids) < 2 * settings.batch_size or len(valid_ids) < 2:
         raise InputError(f"too little text: {len(train_ids):,} {codec.unit} to train on and {len(valid_ids):,} to validate on")
     torch.manual_seed(settings.seed)
+    origin = resume.get("plugin") if resume is not None else architecture_origin(arch_name)
     try:
-        model = build_model(arch_name, config, codec.vocab_size)
+        model = build_model(arch_name, config, codec.vocab_size, source=resume_path, origin=origin)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     config = dict(getattr(model, "config", config))
@@ -152,7 +158,7 @@ def train_command(app: App, files: tuple[str, ...], output: str, arch: str | Non
     reporter = ConsoleReporter(app.console, settings, codec)
     try:
         progress = train(model, codec, train_ids, valid_ids, settings, arch=arch_name, config=config, output=output,
-                         device=where, resume=resume, reporter=reporter, log=log)
+                         device=where, resume=resume, reporter=reporter, log=log, origin=origin)
     finally:
         if log is not None:
             log.close()

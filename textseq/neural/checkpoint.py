@@ -6,6 +6,8 @@ file renamed into place (a crash never leaves half a file) and read with
 refused. Contents (format ``textseq-neural-lm``, version 1):
 
 * ``arch`` and ``config``: the registered architecture name and the config it was built with;
+  ``plugin``: the third-party plugin that registers it (entry point, distribution, version), or
+  None for a built-in, so that opening the file without the plugin names what to install;
 * ``codec``: the tokenizer (level, token list, sentencepiece model bytes);
 * ``model``: the weights; ``optimizer``, ``scheduler``: their state dicts (None in a weights-only
   export);

@@ -11,17 +11,42 @@ from textseq.neural.checkpoint import load_checkpoint
 from textseq.neural.codec import Codec
 
 
-def build_model(arch: str, config: dict[str, Any], vocab_size: int, *, source: str | None = None) -> Any:
-    """The network of architecture ``arch`` with ``config`` over its defaults."""
+def architecture(arch: str, *, source: str | None = None, origin: dict[str, Any] | None = None) -> Any:
+    """The registration of architecture ``arch``. ``source`` (a checkpoint's path) and ``origin``
+    (the plugin it recorded, see :func:`architecture_origin`) make a missing one say what to install."""
     from textseq.plugins import get_plugins
 
     try:
-        registration = get_plugins().registry("architecture").get(arch)
+        return get_plugins().registry("architecture").get(arch)
     except UnknownNameError as exc:
         if source is None:
             raise
+        distribution = (origin or {}).get("distribution")
+        if distribution:
+            version = f" {origin['version']}" if (origin or {}).get("version") else ""
+            raise InputError(f"architecture '{arch}' comes from the plugin {distribution}{version}, which is not installed "
+                             f"here: pip install {distribution}", source=source) from None
         raise InputError(f"{exc}: the checkpoint was made with an architecture from a plugin that is not installed "
                          f"here; install the plugin that registers '{arch}' (see 'textseq plugins')", source=source) from None
+
+
+def architecture_origin(arch: str) -> dict[str, Any] | None:
+    """The third-party plugin that registers ``arch`` (entry point, distribution, version), which a
+    checkpoint records so that opening it without the plugin names what to install; None for a
+    built-in."""
+    from textseq.plugins import get_plugins
+
+    plugins = get_plugins()
+    info = plugins.info(plugins.registry("architecture").get(arch).plugin)
+    if info.builtin:
+        return None
+    return {"plugin": info.name, "distribution": info.distribution, "version": info.version}
+
+
+def build_model(arch: str, config: dict[str, Any], vocab_size: int, *, source: str | None = None,
+                origin: dict[str, Any] | None = None) -> Any:
+    """The network of architecture ``arch`` with ``config`` over its defaults."""
+    registration = architecture(arch, source=source, origin=origin)
     defaults = dict(registration.metadata.get("default_config") or {})
     return registration.implementation({**defaults, **config}, vocab_size)
 
@@ -30,7 +55,7 @@ def load_model(path: str, device: Any = "cpu") -> tuple[Any, Codec, dict[str, An
     """(model in eval mode on ``device``, codec, checkpoint) from a checkpoint file."""
     payload = load_checkpoint(path, map_location=device)
     codec = Codec.from_state(payload["codec"], source=path)
-    model = build_model(payload["arch"], dict(payload["config"]), codec.vocab_size, source=path)
+    model = build_model(payload["arch"], dict(payload["config"]), codec.vocab_size, source=path, origin=payload.get("plugin"))
     try:
         model.load_state_dict(payload["model"])
     except RuntimeError as exc:

@@ -149,7 +149,7 @@ def stream_loss(model: Any, ids: np.ndarray, device: Any, batch_size: int = 1, b
                 state = None
                 for row in range(0, source.size(0), bptt):
                     logits, state = model(source[row : row + bptt], state)
-                    losses = torch.nn.functional.cross_entropy(logits.float().view(-1, logits.size(-1)),
+                    losses = torch.nn.functional.cross_entropy(logits.float().reshape(-1, logits.size(-1)),
                                                                target[row : row + bptt].reshape(-1), reduction="none")
                     nll.append(losses.double().cpu().numpy())
             else:
@@ -157,7 +157,7 @@ def stream_loss(model: Any, ids: np.ndarray, device: Any, batch_size: int = 1, b
                 state = None
                 for _, x, y in windows(data, bptt):
                     logits, state = model(x, state)
-                    losses = torch.nn.functional.cross_entropy(logits.float().view(-1, logits.size(-1)), y.reshape(-1), reduction="none")
+                    losses = torch.nn.functional.cross_entropy(logits.float().reshape(-1, logits.size(-1)), y.reshape(-1), reduction="none")
                     nll.append(losses.double().cpu().numpy())
     finally:
         model.train(was_training)
@@ -167,10 +167,11 @@ def stream_loss(model: Any, ids: np.ndarray, device: Any, batch_size: int = 1, b
 
 def train(model: Any, codec: Codec, train_ids: np.ndarray, valid_ids: np.ndarray, settings: TrainSettings, *,
           arch: str, config: dict[str, Any], output: str, device: Any, resume: dict[str, Any] | None = None,
-          reporter: Reporter | None = None, log: Any = None) -> Progress:
+          reporter: Reporter | None = None, log: Any = None, origin: dict[str, Any] | None = None) -> Progress:
     """Train ``model`` (already on ``device``) and write checkpoints; returns the final progress.
 
-    ``resume`` is a loaded checkpoint to continue from. ``log`` is a text stream that gets one
+    ``resume`` is a loaded checkpoint to continue from; ``origin`` the plugin that registers
+    ``arch`` (None for a built-in), recorded in the checkpoint. ``log`` is a text stream that gets one
     JSON object per step and per validation."""
     import json
 
@@ -207,7 +208,7 @@ def train(model: Any, codec: Codec, train_ids: np.ndarray, valid_ids: np.ndarray
     def checkpoint(path: str, hidden: Any) -> None:
         rng = {"torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state(device) if device.type == "cuda" else None}
         save_checkpoint(path, {
-            "arch": arch, "config": dict(config), "codec": codec.to_state(), "model": model.state_dict(),
+            "arch": arch, "config": dict(config), "plugin": origin, "codec": codec.to_state(), "model": model.state_dict(),
             "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict() if scheduler is not None else None,
             "settings": asdict(settings),
             "progress": {"epoch": progress.epoch, "row": progress.row, "step": progress.step, "best_loss": progress.best_loss,
@@ -245,7 +246,7 @@ def train(model: Any, codec: Codec, train_ids: np.ndarray, valid_ids: np.ndarray
                         logits, state = model(x, state)
                 else:
                     logits, state = model(x, state)
-                loss = torch.nn.functional.cross_entropy(logits.float().view(-1, logits.size(-1)), y.reshape(-1))
+                loss = torch.nn.functional.cross_entropy(logits.float().reshape(-1, logits.size(-1)), y.reshape(-1))
                 loss.backward()
                 clip_gradients(model, settings.clip, settings.clip_mode)
                 optimizer.step()
