@@ -73,12 +73,17 @@ class RegisterEmbedder(Protocol):
 
 
 class RegisterArchitecture(Protocol):
-    """``register(name, build, *, default_config=None, help="")``.
+    """``register(name, build, *, default_config=None, train_defaults=None, help="")``.
 
     ``build(config, vocab_size) -> torch.nn.Module`` makes the network; ``default_config`` is a
     plain dict of JSON values (layers, sizes, dropout, ...) that a checkpoint stores so the model
     can be rebuilt. Import torch inside ``build``, not at module level: commands that need no torch
-    must not pay for importing it.
+    must not pay for importing it. ``train_defaults`` are ``textseq train`` settings that suit the
+    architecture (``{"bptt": 256, "lr": 1e-3}``: keys as the long options, dashes as underscores),
+    used where the command line gives none.
+
+    The network follows the interface of :mod:`textseq.neural.models`: ``forward(tokens [T, B],
+    state) -> (logits [T, B, V], state)``, the batch on dimension 1 of every tensor in the state.
     """
 
     def __call__(
@@ -87,6 +92,7 @@ class RegisterArchitecture(Protocol):
         build: Callable[[Mapping[str, Any], int], Any],
         *,
         default_config: Mapping[str, Any] | None = None,
+        train_defaults: Mapping[str, Any] | None = None,
         help: str = "",
     ) -> None: ...
 
