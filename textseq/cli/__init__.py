@@ -58,7 +58,7 @@ def build_cli(console: Console | None = None) -> click.Group:
     from textseq.cli.embed import embed_group
     from textseq.cli.neural import train_command
     from textseq.cli.ngram import eval_command, ngram_group, sample_command
-    from textseq.cli.plugins import plugins_command
+    from textseq.cli.plugins import plugins_group
     from textseq.cli.tokenize import detokenize_command, tokenize_group
     from textseq.cli.vocab import vocab_command
     from textseq.plugins import get_plugins
@@ -69,7 +69,7 @@ def build_cli(console: Console | None = None) -> click.Group:
         pass
 
     for command in (tokenize_group, detokenize_command, vocab_command, ngram_group, eval_command, sample_command, embed_group,
-                    train_command, plugins_command):
+                    train_command, plugins_group):
         textseq.add_command(command)
     get_plugins(console).add_commands(textseq)
     return textseq
