@@ -1,6 +1,6 @@
 # Set-up and the everyday jobs, on a fresh machine from a clean clone.
 #   make demo    the main job on the project's own corpus
-#   make test    install everything and run the tests
+#   make test    install everything (textseq and the plugins in plugins/) and run all their tests
 #   make man     regenerate man/ from the command definitions
 #   make bench   the benchmarks in bench/ (slow)
 
@@ -11,11 +11,14 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test man bench clean
 
-$(STAMP): pyproject.toml
+PLUGINS := $(wildcard plugins/*/pyproject.toml)
+
+$(STAMP): pyproject.toml $(PLUGINS)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0          # the CPU wheel; an unpinned torch pulls a CUDA build
 	$(BIN)/pip install -q -e '.[test,bench,plot]'
+	$(BIN)/pip install -q $(foreach plugin,$(PLUGINS),-e $(dir $(plugin)))   # the plugins in plugins/, tested with textseq
 	$(BIN)/pip install -q -e '.[reference]' || echo "kenlm did not build: the tests that compare with it will skip"
 	touch $@
 
