@@ -40,7 +40,7 @@ def write_plugin(name: str, kind: str, parent: Path) -> list[Path]:
     if root.exists():
         raise FileExistsError(f"{root} exists already")
     values = {"__DIST__": names["dist"], "__MODULE__": names["module"], "__PART__": names["part"], "__KIND__": kind,
-              "__TEXTSEQ__": __version__, "__DEPENDENCIES__": ', "torch>=2.1"' if kind == "architecture" else ""}
+              "__TEXTSEQ__": f"{__version__},<{int(__version__.split('.')[0]) + 1}", "__DEPENDENCIES__": ', "torch>=2.1"' if kind == "architecture" else ""}
     files = {
         "pyproject.toml": PYPROJECT,
         "README.md": README + USAGE[kind],
