@@ -234,3 +234,18 @@ def test_eval_puts_models_side_by_side(tmp_path, textseq, story):
     both = json.loads(textseq("eval", str(arpa), valid, "--also", str(neural), "--json").text)
     assert [r["model"] for r in both] == [str(arpa), str(neural)]
     assert textseq("eval", str(arpa), valid, "--also", str(neural), "--per-line").returncode == 2
+
+
+def test_a_preset_brings_its_training_settings_and_the_command_line_overrides_them(tmp_path, textseq):
+    text = tmp_path / "t.txt"
+    text.write_text(TEXT * 4)
+    out = tmp_path / "p.pt"
+    result = textseq("train", "--arch", "char-small", "-c", "hidden_size=16", "-c", "embedding_size=8", "--max-steps", "1",
+                     "--bptt", "16", "-O", str(out), str(text))
+    assert result.returncode == 0, result.stderr
+    assert "char-small: its training defaults --batch-size 32 --optimizer adamw --lr 0.002 --schedule cosine" in result.stderr
+    settings = torch.load(out, weights_only=True)["settings"]
+    assert (settings["batch_size"], settings["bptt"], settings["lr"], settings["schedule"]) == (32, 16, 0.002, "cosine")
+    plain = textseq("train", "--arch", "lstm", *SMALL, "--max-steps", "1", "-O", str(tmp_path / "l.pt"), str(text))
+    assert plain.returncode == 0 and "training defaults" not in plain.stderr
+    assert torch.load(tmp_path / "l.pt", weights_only=True)["settings"]["bptt"] == 35
