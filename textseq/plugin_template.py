@@ -8,6 +8,7 @@ module in-process (nothing to install) and a README. The author renames, then gr
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 from textseq import __version__
@@ -24,7 +25,7 @@ def plugin_names(name: str) -> dict[str, str]:
     a name without the ``textseq-`` prefix is used as it is."""
     if not _NAME.match(name):
         raise ValueError(f"plugin name {name!r}: use lower-case letters, digits and dashes, starting with a letter (e.g. textseq-shout)")
-    part = name.removeprefix("textseq-") or name
+    part = name.removeprefix("textseq-")
     return {"dist": name, "module": name.replace("-", "_"), "part": part}
 
 
@@ -62,8 +63,6 @@ def write_plugin(name: str, kind: str, parent: Path) -> list[Path]:
         staging.rename(root)
     finally:
         if staging.exists():
-            import shutil
-
             shutil.rmtree(staging)
     return written
 

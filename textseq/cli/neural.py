@@ -214,6 +214,7 @@ class ConsoleReporter:
         self._tokens_per_step = 0
         self._losses: list[float] = []
         self._validating = 0.0
+        self._last_step: float | None = None
 
     def begin(self, total_steps: int, tokens_per_step: int) -> None:
         self._steps, self._tokens_per_step = total_steps, tokens_per_step
@@ -230,7 +231,7 @@ class ConsoleReporter:
 
     def epoch(self, record: dict[str, Any]) -> None:
         now = time.monotonic()
-        self._validating += now - getattr(self, "_last_step", now)
+        self._validating += now - (now if self._last_step is None else self._last_step)
         elapsed = now - self._started - self._validating  # training time alone, for tokens/s
         done = record["step"] - (self._first_step or 0)
         speed = done * self._tokens_per_step / max(elapsed, 1e-9)

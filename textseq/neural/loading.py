@@ -21,9 +21,10 @@ def architecture(arch: str, *, source: str | None = None, origin: dict[str, Any]
     except UnknownNameError as exc:
         if source is None:
             raise
-        distribution = (origin or {}).get("distribution")
+        origin = origin or {}
+        distribution = origin.get("distribution")
         if distribution:
-            version = f" {origin['version']}" if (origin or {}).get("version") else ""
+            version = f" {origin['version']}" if origin.get("version") else ""
             raise InputError(f"architecture '{arch}' comes from the plugin {distribution}{version}, which is not installed "
                              f"here: pip install {distribution}", source=source) from None
         raise InputError(f"{exc}: the checkpoint was made with an architecture from a plugin that is not installed "
