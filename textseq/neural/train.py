@@ -201,9 +201,10 @@ def train(model: Any, codec: Codec, train_ids: np.ndarray, valid_ids: np.ndarray
         state = map_state(saved["hidden"], lambda tensor: tensor.to(device))
         if progress.epoch < settings.epochs:
             progress.done = False
-        torch.set_rng_state(saved["rng"]["torch"])
+        # torch.load(map_location=device) moves every tensor, these byte states too; torch wants them on the CPU
+        torch.set_rng_state(saved["rng"]["torch"].cpu())
         if device.type == "cuda" and saved["rng"].get("cuda") is not None:
-            torch.cuda.set_rng_state(saved["rng"]["cuda"], device)
+            torch.cuda.set_rng_state(saved["rng"]["cuda"].cpu(), device)
 
     def checkpoint(path: str, hidden: Any) -> None:
         rng = {"torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state(device) if device.type == "cuda" else None}
