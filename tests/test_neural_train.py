@@ -249,3 +249,12 @@ def test_a_preset_brings_its_training_settings_and_the_command_line_overrides_th
     plain = textseq("train", "--arch", "lstm", *SMALL, "--max-steps", "1", "-O", str(tmp_path / "l.pt"), str(text))
     assert plain.returncode == 0 and "training defaults" not in plain.stderr
     assert torch.load(tmp_path / "l.pt", weights_only=True)["settings"]["bptt"] == 35
+
+
+def test_bf16_off_cuda_says_it_trains_in_float32(tmp_path, textseq):
+    text = tmp_path / "t.txt"
+    text.write_text(TEXT)
+    trained = textseq("train", "--arch", "lstm", *SMALL, "--max-steps", "2", "--batch-size", "4", "--bptt", "10", "--device", "cpu",
+                      "--bf16", "-O", str(tmp_path / "m.pt"), str(text))
+    assert trained.returncode == 0, trained.stderr
+    assert "--bf16 autocast is for CUDA devices: training in float32 on cpu" in trained.stderr

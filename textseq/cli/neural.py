@@ -154,6 +154,8 @@ def train_command(app: App, files: tuple[str, ...], output: str, arch: str | Non
     parameters = sum(p.numel() for p in model.parameters())
     app.console.info(f"{arch_name} on {where.type}: {parameters:,} parameters, {codec.vocab_size:,} {codec.level} tokens, "
                      f"{len(train_ids):,} to train on, {len(valid_ids):,} to validate on")
+    if settings.bf16 and where.type != "cuda":
+        app.console.info(f"--bf16 autocast is for CUDA devices: training in float32 on {where.type}")
     log = open(log_path, "a", encoding="utf-8") if log_path else None
     reporter = ConsoleReporter(app.console, settings, codec)
     try:
