@@ -54,10 +54,26 @@ def next_distribution(logprobs: np.ndarray, options: SamplingOptions) -> np.ndar
 
 
 def draw(probs: np.ndarray, rng: np.random.Generator) -> int:
-    """One index drawn with probabilities ``probs`` (by the inverse of their running sum: a
-    token of probability 0 is never drawn; a few times faster than ``rng.choice``)."""
-    cumulative = np.cumsum(probs)
-    return min(int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right")), len(probs) - 1)
+    """One index drawn with probabilities proportional to ``probs`` (by the inverse of their
+    running sum, taken in float64: a token of probability 0 is never drawn; a few times faster
+    than ``rng.choice``)."""
+    cumulative = probs.cumsum(dtype=np.float64)
+    return min(int(cumulative.searchsorted(rng.random() * cumulative[-1], side="right")), len(probs) - 1)
+
+
+def next_token(logprobs: np.ndarray, options: SamplingOptions, rng: np.random.Generator) -> int:
+    """The next token, drawn as from :func:`next_distribution`. Without a top-k or top-p cut (the
+    common case) the weights are left unnormalized, since :func:`draw` divides by their sum
+    anyway, and at temperature 1 they are the probabilities themselves (log-probabilities are at
+    most 0, and the largest is not far below): a few numpy calls a token, not a dozen, which shows
+    beside a fast model."""
+    if options.top_k or options.top_p < 1.0 or options.temperature == 0:
+        return draw(next_distribution(logprobs, options), rng)
+    if options.temperature == 1.0:
+        return draw(np.exp(logprobs), rng)
+    scaled = np.asarray(logprobs, dtype=np.float64) - np.max(logprobs)
+    scaled /= options.temperature
+    return draw(np.exp(scaled, out=scaled), rng)
 
 
 def sample(lm: LanguageModel, prime: list[int], options: SamplingOptions, rng: np.random.Generator) -> Iterator[int]:
@@ -65,7 +81,7 @@ def sample(lm: LanguageModel, prime: list[int], options: SamplingOptions, rng: n
     state = lm.initial_state(prime)
     logprobs, state = lm.step(state, None)
     for _ in range(options.max_tokens):
-        token = draw(next_distribution(logprobs, options), rng)
+        token = next_token(logprobs, options, rng)
         if token == lm.end_id:
             return
         yield token

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -101,7 +102,7 @@ class NeuralLM:
 
     def _feed(self, hidden: Any, token: int) -> tuple[Any, np.ndarray]:
         logits, hidden = self.stepper.step(np.array([token]), hidden)
-        logprobs = logits[0].astype(np.float64)
+        logprobs = logits[0]
         logprobs -= logprobs.max()
-        logprobs -= np.log(np.exp(logprobs).sum())
+        logprobs -= math.log(np.exp(logprobs).sum(dtype=np.float64))
         return hidden, logprobs

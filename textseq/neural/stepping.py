@@ -14,7 +14,9 @@ out once:
 * each upper LSTM or RNN layer's input and hidden matrices are joined into one, so a layer is
   one product over ``[x; h]``;
 * an LSTM's gate rows are put in the order input, forget, output, cell (torch's is input, forget,
-  cell, output), so the three sigmoid gates are one slice, and the cell math writes in place.
+  cell, output), and the sigmoid gates' rows (a GRU's reset and update too) are halved, which
+  is exact: sigmoid(a) = (tanh(a / 2) + 1) / 2, so one tanh goes over all four gates, and the
+  cell math writes in place.
 
 The numbers are those of ``forward`` in float32 (equal up to rounding). The state keeps the
 model's shapes (``[layers, B, hidden]`` tensors, a pair for an LSTM), so states pass between a
@@ -61,7 +63,9 @@ class RecurrentStepper:
         weights = [_layer_weights(model, layer) for layer in range(self.layers)]
         if self.arch == "lstm":
             order = np.r_[0 : 2 * self.hidden, 3 * self.hidden : 4 * self.hidden, 2 * self.hidden : 3 * self.hidden]
-            weights = [[np.ascontiguousarray(w[order]) for w in layer] for layer in weights]
+            weights = [[_halve_rows(w[order], 3 * self.hidden) for w in layer] for layer in weights]
+        elif self.arch == "gru":
+            weights = [[_halve_rows(w, 2 * self.hidden) for w in layer] for layer in weights]
         self.embedding = _array(model.encoder.weight)
         w_ih, w_hh, b_ih, b_hh = weights[0]
         gru = self.arch == "gru"
@@ -74,18 +78,14 @@ class RecurrentStepper:
                       for w_ih, w_hh, b_ih, b_hh in weights[1:]]
         self.projection = None if model.projection is None else (_array(model.projection.weight), None)
         self.decoder = (_array(model.decoder.weight), _array(model.decoder.bias))
+        self._scratch: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def step(self, tokens: np.ndarray, state: Any = None) -> tuple[np.ndarray, Any]:
         ids = np.asarray(tokens)
-        lstm = self.arch == "lstm"
-        if state is None:
-            hs = np.zeros((self.layers, len(ids), self.hidden), dtype=np.float32)
-            cs = np.zeros_like(hs) if lstm else None
-        else:
-            hs = _as_array(state[0] if lstm else state)
-            cs = _as_array(state[1]) if lstm else None
+        if self.arch == "lstm":
+            return self._step_lstm(ids, state)
+        hs = np.zeros((self.layers, len(ids), self.hidden), dtype=np.float32) if state is None else _as_array(state)
         new_h = np.empty_like(hs)
-        new_c = np.empty_like(hs) if lstm else None
         x = self.embedding[ids] if self.table is None or self.residual else None
         for layer in range(self.layers):
             h = hs[layer]
@@ -102,16 +102,45 @@ class RecurrentStepper:
                     out = _gru(_linear(x, joint), _linear(h, hidden), h)
                 else:
                     out = _linear(np.concatenate([x, h], axis=1), joint)
-            if lstm:
-                out = _lstm(out, cs[layer], new_c[layer], new_h[layer], self.hidden)  # type: ignore[index]
-            else:
-                if self.arch == "rnn":
-                    out = np.maximum(out, 0, out=out) if self.relu else np.tanh(out, out=out)
-                new_h[layer] = out
+            if self.arch == "rnn":
+                out = np.maximum(out, 0, out=out) if self.relu else np.tanh(out, out=out)
+            new_h[layer] = out
             x = out + x if self.residual and out.shape[-1] == x.shape[-1] else out
+        return self._output(x), new_h
+
+    def _step_lstm(self, ids: np.ndarray, state: Any) -> tuple[np.ndarray, Any]:
+        """The LSTM's step, the one sampling spends its time in: each layer's products write into
+        one gate buffer kept between steps, and the cell math is done in place."""
+        if state is None:
+            hs = np.zeros((self.layers, len(ids), self.hidden), dtype=np.float32)
+            cs = np.zeros_like(hs)
+        else:
+            hs, cs = _as_array(state[0]), _as_array(state[1])
+        new_h, new_c = np.empty_like(hs), np.empty_like(cs)
+        gates, joint = self._buffers(len(ids))
+        x = self.embedding[ids] if self.table is None or self.residual else None
+        for layer in range(self.layers):
+            if layer == 0:
+                _linear(hs[0], self.hidden0, gates)
+                gates += _rows(self.table, ids) if self.table is not None else _linear(x, self.input0)
+            else:
+                _linear(np.concatenate([x, hs[layer]], axis=1, out=joint), self.upper[layer - 1][0], gates)
+            out = _lstm(gates, cs[layer], new_c[layer], new_h[layer], self.hidden)
+            x = out + x if self.residual and out.shape[-1] == x.shape[-1] else out
+        return self._output(x), (new_h, new_c)
+
+    def _buffers(self, batch: int) -> tuple[np.ndarray, np.ndarray]:
+        """Scratch for a step of ``batch`` streams: the gates, and an upper layer's ``[x; h]``
+        (nothing returned by a step lives in them)."""
+        if batch not in self._scratch:
+            self._scratch[batch] = (np.empty((batch, 4 * self.hidden), dtype=np.float32),
+                                    np.empty((batch, 2 * self.hidden), dtype=np.float32))
+        return self._scratch[batch]
+
+    def _output(self, x: np.ndarray) -> np.ndarray:
         if self.projection is not None:
             x = _linear(x, self.projection)
-        return _linear(x, self.decoder), ((new_h, new_c) if lstm else new_h)
+        return _linear(x, self.decoder)
 
 
 def _as_array(value: Any) -> np.ndarray:
@@ -128,18 +157,35 @@ def _layer_weights(model: Any, layer: int) -> list[np.ndarray]:
     return [_array(getattr(rnn, f"{name}_l{k}")) for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
 
 
-def _linear(x: np.ndarray, weight_bias: tuple[np.ndarray, np.ndarray | None]) -> np.ndarray:
-    """``x @ weight.T + bias``; one row goes through BLAS's matrix-vector product."""
+def _rows(table: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """``table[ids]``; one id is read in place, not copied."""
+    return table[ids[0]][None] if len(ids) == 1 else table[ids]
+
+
+def _linear(x: np.ndarray, weight_bias: tuple[np.ndarray, np.ndarray | None], out: np.ndarray | None = None) -> np.ndarray:
+    """``x @ weight.T + bias``, into ``out`` if given; one row goes through BLAS's matrix-vector product."""
     weight, bias = weight_bias
-    y = (weight @ x[0])[None] if x.shape[0] == 1 else x @ weight.T
+    if out is None:
+        out = np.empty((x.shape[0], weight.shape[0]), dtype=np.float32)
+    if x.shape[0] == 1:
+        np.dot(weight, x[0], out=out[0])
+    else:
+        np.dot(x, weight.T, out=out)
     if bias is not None:
-        y += bias
-    return y
+        out += bias
+    return out
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    """In place: sigmoid(x) = (tanh(x / 2) + 1) / 2."""
-    x *= 0.5
+def _halve_rows(weight: np.ndarray, rows: int) -> np.ndarray:
+    """A copy with its first ``rows`` (the sigmoid gates') halved: exact in floating point, so a
+    gate's pre-activation comes out as ``a / 2``, ready for sigmoid(a) = (tanh(a / 2) + 1) / 2."""
+    halved = np.array(weight, dtype=np.float32, order="C")
+    halved[:rows] *= 0.5
+    return halved
+
+
+def _sigmoid_of_halved(x: np.ndarray) -> np.ndarray:
+    """In place, ``x`` holding ``a / 2``: sigmoid(a)."""
     np.tanh(x, out=x)
     x *= 0.5
     x += 0.5
@@ -148,10 +194,13 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 def _lstm(gates: np.ndarray, c: np.ndarray, c_out: np.ndarray, h_out: np.ndarray, size: int) -> np.ndarray:
     """``h_out``, with the new cell state written to ``c_out``; ``gates`` (in the stepper's order:
-    input, forget, output, cell) is overwritten."""
-    _sigmoid(gates[:, : 3 * size])
+    input, forget, output, cell, the three sigmoid gates' pre-activations halved) is overwritten.
+    One tanh goes over all four gates."""
+    np.tanh(gates, out=gates)
+    sigmoids = gates[:, : 3 * size]
+    sigmoids *= 0.5
+    sigmoids += 0.5
     cell = gates[:, 3 * size :]
-    np.tanh(cell, out=cell)
     cell *= gates[:, :size]
     np.multiply(gates[:, size : 2 * size], c, out=c_out)
     c_out += cell
@@ -161,9 +210,10 @@ def _lstm(gates: np.ndarray, c: np.ndarray, c_out: np.ndarray, h_out: np.ndarray
 
 
 def _gru(inputs: np.ndarray, hidden: np.ndarray, h: np.ndarray) -> np.ndarray:
-    """torch's gate order (reset, update, new); ``inputs`` and ``hidden`` carry their own biases."""
+    """torch's gate order (reset, update, new), the reset and update pre-activations halved;
+    ``inputs`` and ``hidden`` carry their own biases."""
     size = h.shape[-1]
-    gates = _sigmoid(inputs[:, : 2 * size] + hidden[:, : 2 * size])
+    gates = _sigmoid_of_halved(inputs[:, : 2 * size] + hidden[:, : 2 * size])
     reset, update = gates[:, :size], gates[:, size:]
     new = np.tanh(inputs[:, 2 * size :] + reset * hidden[:, 2 * size :])
     return new + update * (h - new)
