@@ -268,6 +268,7 @@ def sample_checkpoint(app: App, path: str, prime: str, max_tokens: int, num_samp
     """``textseq sample`` for a neural checkpoint: text streamed as it is drawn."""
     import numpy as np
 
+    from textseq.neural.fused import fused_kernel, sample_fused
     from textseq.neural.loading import NeuralLM, load_model
     from textseq.sampling import SamplingOptions, sample
 
@@ -275,10 +276,12 @@ def sample_checkpoint(app: App, path: str, prime: str, max_tokens: int, num_samp
     if where.type == "cpu":
         from textseq.neural.blas import idle_cores, set_blas_threads
 
-        set_blas_threads(threads or idle_cores())
+        threads = threads or idle_cores()
+        set_blas_threads(threads)
     model, codec, _ = load_model(path, where)
     lm = NeuralLM(model, codec, where)
     options = SamplingOptions(temperature=temperature, top_k=top_k, top_p=top_p, max_tokens=max_tokens)
+    kernel = fused_kernel(lm, options, threads) if where.type == "cpu" and beam is None else None
     rng = np.random.default_rng(seed)
     prime_ids = codec.encode_prime(prime)
     separator = " " if codec.level == "word" else ""
@@ -294,7 +297,8 @@ def sample_checkpoint(app: App, path: str, prime: str, max_tokens: int, num_samp
         text = prime
         app.stdout.write(prime.encode("utf-8"))
         drawn: list[int] = []
-        for token in sample(lm, prime_ids, options, rng):
+        tokens = sample(lm, prime_ids, options, rng) if kernel is None else sample_fused(lm, kernel, prime_ids, options, rng)
+        for token in tokens:
             drawn.append(token)
             if codec.level == "spm":  # pieces join (and bytes combine) only in context: decode all, print the new end
                 piece = codec.decode([*prime_ids, *drawn])[len(text):]
