@@ -305,7 +305,12 @@ Examples:
   textseq sample book.arpa --top-p 0.9 | textseq detokenize
   textseq sample book.pt --prime "ROMEO:" --temperature 0.8 -n 500 --stop JULIET:
   textseq sample book.arpa --prime "the king" --beam 5 --num-samples 3    # the 3 most probable
-  textseq sample book.pt -n 2000 --threads 1     # one core, while a training run keeps the others busy""",
+  textseq sample book.pt -n 2000 --threads 1     # one core, while a training run keeps the others busy
+
+
+An LSTM sample of 10,000 tokens or more on CPU (no --top-k or --top-p) is drawn, after its first
+1,000 tokens, by a compiled loop (numba: about 0.8 s to load, compiled once on first use), about
+1.6x as fast on two cores; its arithmetic differs from the default path's in the last bits.""",
 )
 @click.argument("model", type=click.Path(dir_okay=False))
 @click.option("--prime", default="", help="Tokens that start every sample (printed too).")
@@ -320,7 +325,7 @@ Examples:
 @click.option("--seed", type=int, default=None, help="Random seed: the same seed (on the same device) gives the same text.")
 @click.option("--device", default="cpu", show_default=True, help="Neural checkpoints: cpu, cuda, cuda:N, mps or auto.")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
-              help="Neural checkpoints on CPU: threads for the matrix products [default: the cores not busy with other work].")
+              help="Neural checkpoints on CPU: threads for the matrix products and the compiled loop [default: the cores not busy with other work].")
 @pass_app
 def sample_command(app: App, model: str, prime: str, max_tokens: int, num_samples: int, temperature: float, top_k: int,
                    top_p: float, greedy: bool, beam: int | None, stop: str | None, seed: int | None, device: str,

@@ -2,19 +2,19 @@
 
 A token of a 2x512 character LSTM reads 12 MB of weights; numpy's BLAS reads them in about
 110 us, but the other forty-odd numpy calls of a step and a draw (each a few microseconds
-once the weights have swept the caches) cost as much again. Here a chunk of tokens is drawn in
+once the weights have swept the caches) cost nearly as much again. Here a chunk of tokens is drawn in
 one call: each layer is one parallel loop over the hidden units, computing a unit's four gate
 rows and then its cell at once, and the output layer, softmax and draw follow in the same
 compiled code, with the uniform numbers drawn beforehand from the caller's generator, one per
 token as :func:`textseq.sampling.draw` takes them.
 
-Importing numba and loading the compiled loop costs about half a second, paid back after a few
-thousand tokens, so ``textseq sample`` takes this path only for long samples (see
-:func:`fused_kernel`), and even then draws the first :data:`HANDOVER` tokens of each sample the
-usual way: a short sample is the beginning of a long one with the same seed. The arithmetic
-differs from numpy's in the last bits (the sum order of the products, and tanh as a rational
-function within 4e-7 of it, see tools/fit_tanh.py), so far into a long sample a draw that falls
-within a rounding error of a boundary between two tokens can go the other way.
+Importing numba and its first call (the compiled loop is cached on disk after the first run) cost
+about 0.8 s, paid back after some 10,000 tokens, so ``textseq sample`` takes this path only for
+long samples (see :func:`fused_kernel`), and even then draws the first :data:`HANDOVER` tokens of
+each sample the usual way: a short sample is the beginning of a long one with the same seed. The
+arithmetic differs from numpy's in the last bits (the sum order of the products, and tanh as a
+rational function within 4e-7 of it, see tools/fit_tanh.py), so far into a long sample a draw
+that falls within a rounding error of a boundary between two tokens can go the other way.
 """
 
 from __future__ import annotations
@@ -30,8 +30,10 @@ from textseq.sampling import SamplingOptions, next_token
 
 HANDOVER = 1000
 """Tokens of each sample drawn by the numpy step before the compiled loop takes over."""
-LONG_SAMPLE = 5000
-"""The fewest tokens a sample asks for that make the compiled loop worth loading."""
+LONG_SAMPLE = 10_000
+"""The fewest tokens a sample asks for that make the compiled loop worth loading: on the 2-core
+development machine a 2x512 LSTM's sample takes as long either way at about 10,000 tokens (numba's
+import and first call cost ~0.8 s; the loop saves ~85 us a token)."""
 CHUNK = 64
 """Tokens drawn a call: few enough to stream smoothly, enough that a call's cost is spread thin."""
 
