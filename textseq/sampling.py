@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -78,13 +79,20 @@ def next_token(logprobs: np.ndarray, options: SamplingOptions, rng: np.random.Ge
 
 def sample(lm: LanguageModel, prime: list[int], options: SamplingOptions, rng: np.random.Generator) -> Iterator[int]:
     """Token ids after ``prime``, up to ``max_tokens`` or the end token (not yielded)."""
+    for token, _ in sample_states(lm, prime, options, rng):
+        yield token
+
+
+def sample_states(lm: LanguageModel, prime: list[int], options: SamplingOptions, rng: np.random.Generator) -> Iterator[tuple[int, Any]]:
+    """:func:`sample`'s tokens, each with the model state it was drawn from (the token not yet
+    fed), for a caller that goes on from there by other means."""
     state = lm.initial_state(prime)
     logprobs, state = lm.step(state, None)
     for _ in range(options.max_tokens):
         token = next_token(logprobs, options, rng)
         if token == lm.end_id:
             return
-        yield token
+        yield token, state
         logprobs, state = lm.step(state, token)
 
 

@@ -281,7 +281,7 @@ def sample_checkpoint(app: App, path: str, prime: str, max_tokens: int, num_samp
     model, codec, _ = load_model(path, where)
     lm = NeuralLM(model, codec, where)
     options = SamplingOptions(temperature=temperature, top_k=top_k, top_p=top_p, max_tokens=max_tokens)
-    kernel = fused_kernel(lm, options, threads) if where.type == "cpu" and beam is None else None
+    kernel = fused_kernel(lm, options, threads) if beam is None else None
     rng = np.random.default_rng(seed)
     prime_ids = codec.encode_prime(prime)
     separator = " " if codec.level == "word" else ""

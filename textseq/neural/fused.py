@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from textseq.neural.stepping import RecurrentStepper
-from textseq.sampling import SamplingOptions, next_token
+from textseq.sampling import SamplingOptions, sample_states
 
 HANDOVER = 1000
 """Tokens of each sample drawn by the numpy step before the compiled loop takes over."""
@@ -106,14 +106,8 @@ def fused_kernel(lm: Any, options: SamplingOptions, threads: int | None) -> Fuse
 
 def sample_fused(lm: Any, kernel: FusedLSTM, prime: list[int], options: SamplingOptions, rng: np.random.Generator) -> Iterator[int]:
     """:func:`textseq.sampling.sample`, the compiled loop taking over after :data:`HANDOVER` tokens."""
-    state = lm.initial_state(prime)
-    logprobs, state = lm.step(state, None)
-    for drawn in range(1, options.max_tokens + 1):
-        token = next_token(logprobs, options, rng)
-        if token == lm.end_id:
-            return
+    for drawn, (token, state) in enumerate(sample_states(lm, prime, options, rng), start=1):
         yield token
         if drawn == HANDOVER:
             yield from kernel.tokens(state[0], token, rng, options.temperature, options.max_tokens - drawn, lm.end_id)
             return
-        logprobs, state = lm.step(state, token)
