@@ -21,7 +21,7 @@ class TextseqError(Exception):
     def __str__(self) -> str:
         where = ""
         if self.source is not None:
-            where = self.source if self.line is None else f"{self.source}:{self.line}"
+            where = str(self.source) if self.line is None else f"{self.source}:{self.line}"
             where += ": "
         return where + self.message
 

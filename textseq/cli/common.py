@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -32,6 +33,19 @@ class App:
 
 
 pass_app = click.make_pass_decorator(App, ensure=True)
+
+
+class FiniteFloat(click.FloatRange):
+    """A float option that refuses NaN and infinities, which ``click.FloatRange`` lets through
+    (every comparison with NaN is false); bounds as ``click.FloatRange``'s."""
+
+    name = "float"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if number is not None and not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
 
 
 def input_files(function: F) -> F:

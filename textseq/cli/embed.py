@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from textseq.cli.common import App, errors_option, json_option, pass_app, quiet_option
+from textseq.cli.common import App, FiniteFloat, errors_option, json_option, pass_app, quiet_option
 from textseq.console import format_duration
 from textseq.errors import InputError
 
@@ -354,7 +354,7 @@ Examples:
 @click.option("-m", "--method", default="skipgram", show_default=True, metavar="NAME", help="Training method: skipgram, cbow, glove, ppmi-svd, or a plugin's (see 'textseq plugins').")
 @click.option("--negative", type=click.IntRange(min=0), default=None, help="word2vec: noise words per prediction [default: 5; 0 with --hs].")
 @click.option("--hs", is_flag=True, default=None, help="word2vec: hierarchical softmax over a Huffman tree (with --negative K too, both run).")
-@click.option("--sample", type=click.FloatRange(min=0.0), default=None, help="word2vec: subsampling threshold for frequent words [default: 1e-3].")
+@click.option("--sample", type=FiniteFloat(min=0.0), default=None, help="word2vec: subsampling threshold for frequent words [default: 1e-3].")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Passes over the text [default: the method's: word2vec 1, glove 25].")
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="Training threads [default: 1, the only bit-reproducible setting].")
 @click.option("--dim", type=click.IntRange(min=1), default=100, show_default=True, help="Vector dimensions.")

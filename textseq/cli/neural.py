@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from textseq.cli.common import App, errors_option, input_files, pass_app, quiet_option
+from textseq.cli.common import App, FiniteFloat, errors_option, input_files, pass_app, quiet_option
 from textseq.console import format_duration
 from textseq.errors import InputError
 
@@ -44,9 +44,9 @@ Examples:
 @click.option("--max-steps", type=click.IntRange(min=1), default=None, help="Stop after this many steps (resumable).")
 @click.option("--time-budget", default=None, metavar="DURATION", help="Stop after this much training time: 90s, 20m, 1.5h (resumable).")
 @click.option("--optimizer", type=click.Choice(["sgd", "adam", "adamw"]), default=None, help="[default: adamw]")
-@click.option("--lr", type=click.FloatRange(min=0.0, min_open=True), default=None, help="Learning rate [default: 20 for sgd, 0.002 for adam/adamw].")
-@click.option("--weight-decay", type=click.FloatRange(min=0.0), default=None, help="[default: 0]")
-@click.option("--clip", type=click.FloatRange(min=0.0), default=None, help="Clip the gradients' total norm to this (0: no clipping) [default: 0.25].")
+@click.option("--lr", type=FiniteFloat(min=0.0, min_open=True), default=None, help="Learning rate [default: 20 for sgd, 0.002 for adam/adamw].")
+@click.option("--weight-decay", type=FiniteFloat(min=0.0), default=None, help="[default: 0]")
+@click.option("--clip", type=FiniteFloat(min=0.0), default=None, help="Clip the gradients' total norm to this (0: no clipping) [default: 0.25].")
 @click.option("--clip-value", is_flag=True, default=None, help="Clip each gradient component to +-CLIP instead of the norm.")
 @click.option("--schedule", type=click.Choice(["plateau", "cosine", "none"]), default=None, help="Learning rate: divided by 4 when validation stops improving, cosine decay over the run, or fixed [default: plateau].")
 @click.option("--patience", type=click.IntRange(min=0), default=None, help="Stop after this many epochs without a better validation loss (0: never) [default: 3].")

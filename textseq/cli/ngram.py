@@ -9,6 +9,7 @@ import click
 
 from textseq.cli.common import (
     App,
+    FiniteFloat,
     DefaultCommand,
     DefaultGroup,
     errors_option,
@@ -138,7 +139,7 @@ Examples:
 @click.option("-O", "--output", required=True, type=click.Path(dir_okay=False, allow_dash=True), help="The model file to write (ARPA; .gz/.bz2/.xz compressed by name; '-' for stdout).")
 @click.option("-s", "--smoothing", default="modified-kneser-ney", show_default=True, metavar="NAME", help="Estimator (see 'textseq plugins').")
 @click.option("--prune", default=None, metavar="T1,T2,...", help="Drop n-grams seen at most Ti times in order i (KenLM's --prune: 0,1,1 or 0 1 1 drops singleton bigrams and trigrams; the last value repeats).")
-@click.option("--prune-entropy", type=click.FloatRange(min=0.0), default=None, metavar="THETA", help="Then drop every n-gram whose removal raises perplexity by less than THETA, relatively (Stolcke 1998; e.g. 1e-7), renormalizing the backoffs.")
+@click.option("--prune-entropy", type=FiniteFloat(min=0.0), default=None, metavar="THETA", help="Then drop every n-gram whose removal raises perplexity by less than THETA, relatively (Stolcke 1998; e.g. 1e-7), renormalizing the backoffs.")
 @click.option("--discounts", default=None, metavar="D1,D2,D3", help="Fixed discounts instead of estimated ones: three (D1,D2,D3+) for modified-kneser-ney, one (or one per order) for kneser-ney and absolute-discounting.")
 @click.option("--vocab", "vocab_file", default=None, type=click.Path(dir_okay=False), help="Only these words (one per line, or 'textseq vocab' TSV); every other word becomes <unk>.")
 @click.option("--min-count", type=click.IntRange(min=1), default=1, show_default=True, help="Words seen fewer times become <unk>.")
@@ -316,9 +317,9 @@ An LSTM sample of 10,000 tokens or more on CPU (no --top-k or --top-p) is drawn,
 @click.option("--prime", default="", help="Tokens that start every sample (printed too).")
 @click.option("-n", "--max-tokens", type=click.IntRange(min=1), default=100, show_default=True, help="At most this many tokens per sample (a sample also ends at </s>).")
 @click.option("--num-samples", type=click.IntRange(min=1), default=1, show_default=True, help="How many samples, one per line.")
-@click.option("-t", "--temperature", type=click.FloatRange(min=0.0), default=1.0, show_default=True, help="Below 1 more likely tokens, above 1 more varied; 0 is greedy.")
+@click.option("-t", "--temperature", type=FiniteFloat(min=0.0), default=1.0, show_default=True, help="Below 1 more likely tokens, above 1 more varied; 0 is greedy.")
 @click.option("--top-k", type=click.IntRange(min=0), default=0, help="Draw only from the K most likely tokens (0: all).")
-@click.option("--top-p", type=click.FloatRange(0.0, 1.0, min_open=True), default=1.0, help="Draw only from the most likely tokens that together have probability P.")
+@click.option("--top-p", type=FiniteFloat(0.0, 1.0, min_open=True), default=1.0, help="Draw only from the most likely tokens that together have probability P.")
 @click.option("--greedy", is_flag=True, help="Always the most likely token (same as --temperature 0).")
 @click.option("--beam", type=click.IntRange(min=1), default=None, metavar="K", help="Beam search of width K instead of drawing: the most probable continuations (--num-samples of them).")
 @click.option("--stop", default=None, metavar="STRING", help="End a sample when its text ends with STRING (kept).")

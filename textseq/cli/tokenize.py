@@ -9,6 +9,7 @@ import click
 
 from textseq.cli.common import (
     App,
+    FiniteFloat,
     DefaultCommand,
     DefaultGroup,
     errors_option,
@@ -80,7 +81,7 @@ Examples:
 @click.option("--normalize", type=click.Choice(NORMALIZATIONS), default=None, help="Unicode normalization first [default: nfc for word, none for the others].")
 @click.option("--sentences", is_flag=True, help="Split running text into one sentence per line first (paragraphs are runs of non-blank lines).")
 @_ids
-@click.option("--sample", "alpha", type=float, default=None, metavar="ALPHA", help="spm: sample a segmentation (subword regularization; BPE-dropout probability for bpe models). Differs from run to run.")
+@click.option("--sample", "alpha", type=FiniteFloat(), default=None, metavar="ALPHA", help="spm: sample a segmentation (subword regularization; BPE-dropout probability for bpe models). Differs from run to run.")
 @click.option("--nbest", type=int, default=-1, show_default=True, help="spm with --sample: sample from the N best segmentations (-1: all).")
 @_param
 @output_option
@@ -124,7 +125,7 @@ Examples:
 @click.option("--user-symbols", default="", metavar="A,B,...", help="Comma-separated symbols that are always single pieces.")
 @click.option("--normalization", default="identity", show_default=True, help="sentencepiece normalization rule (identity keeps text exactly; nmt_nfkc is sentencepiece's default).")
 @click.option("--byte-fallback/--no-byte-fallback", default=True, show_default=True, help="Spell unknown characters as UTF-8 byte pieces (bpe, unigram), so every text round-trips.")
-@click.option("--character-coverage", type=click.FloatRange(0.0, 1.0, min_open=True), default=0.9995, show_default=True, help="Share of characters the model covers with pieces of their own.")
+@click.option("--character-coverage", type=FiniteFloat(0.0, 1.0, min_open=True), default=0.9995, show_default=True, help="Share of characters the model covers with pieces of their own.")
 @click.option("--seed", type=int, default=None, help="Random seed of the --input-sentence-size sample (same seed, same model).")
 @click.option("--threads", type=click.IntRange(min=0), default=0, help="Training threads (0: sentencepiece's default).")
 @click.option("-v", "--verbose", is_flag=True, help="Show sentencepiece's own training log.")
