@@ -42,3 +42,11 @@ class UnknownNameError(TextseqError):
     """
 
     exit_code = 2
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (what ``kill``, ``timeout`` and schedulers send), raised in the main thread as a
+    KeyboardInterrupt is on Ctrl-C, so that every clean-up for one (temporary files removed,
+    training's checkpoint saved) runs for the other; the program then exits 143, not 130."""
+
+    exit_code = 143

@@ -7,6 +7,7 @@ usage errors 2, data errors 1, Ctrl-C 130, a closed pipe (``| head``) quietly.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -14,7 +15,7 @@ import click
 
 from textseq import __version__
 from textseq.console import Console
-from textseq.errors import TextseqError
+from textseq.errors import Terminated, TextseqError
 
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what `cat` reports when its reader goes away
@@ -92,6 +93,16 @@ def _join_prune_values(args: list[str]) -> list[str]:
     return out
 
 
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+def terminate_like_interrupt() -> None:
+    """From now on SIGTERM raises :class:`Terminated` in the main thread (where Python runs
+    signal handlers), as SIGINT raises KeyboardInterrupt."""
+    signal.signal(signal.SIGTERM, _raise_terminated)
+
+
 def run(argv: Sequence[str] | None = None, console: Console | None = None) -> int:
     """Run the command line; returns the exit code."""
     console = console if console is not None else Console()
@@ -107,8 +118,9 @@ def run(argv: Sequence[str] | None = None, console: Console | None = None) -> in
     except TextseqError as exc:
         console.error(str(exc))
         return exc.exit_code
-    except (click.Abort, KeyboardInterrupt):
-        return EXIT_INTERRUPTED
+    except (click.Abort, KeyboardInterrupt) as exc:
+        terminated = isinstance(exc, Terminated) or isinstance(exc.__cause__, Terminated)  # click turns both into Abort
+        return Terminated.exit_code if terminated else EXIT_INTERRUPTED
     except (_StdoutClosed, BrokenPipeError):
         _silence_stdout()
         return EXIT_BROKEN_PIPE
@@ -130,4 +142,5 @@ def _silence_stdout() -> None:
 
 
 def main() -> None:
+    terminate_like_interrupt()
     sys.exit(run())
