@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from textseq.errors import InputError
+from textseq.errors import InputError, OutputError
 from textseq.streams import atomic_write, iter_blocks, iter_lines, open_input, open_output
 
 
@@ -60,8 +60,8 @@ def test_atomic_write_keeps_permissions(tmp_path):
     assert (target.stat().st_mode & 0o777) == 0o600
 
 
-def test_output_to_missing_folder_is_an_input_error(tmp_path):
-    with pytest.raises(InputError, match="folder does not exist"):
+def test_output_to_missing_folder_is_an_output_error(tmp_path):
+    with pytest.raises(OutputError, match="folder does not exist"):
         with open_output(tmp_path / "no" / "file.txt"):
             pass
 

@@ -7,6 +7,11 @@ code below, never a traceback.
 from __future__ import annotations
 
 
+SOURCE_ALIASES: dict[str, str] = {}
+"""Temporary copies by the name the user gave (a FIFO's model copied to a file), so that a message
+names what the user typed."""
+
+
 class TextseqError(Exception):
     """A problem with the user's data or environment (exit 1)."""
 
@@ -21,13 +26,18 @@ class TextseqError(Exception):
     def __str__(self) -> str:
         where = ""
         if self.source is not None:
-            where = str(self.source) if self.line is None else f"{self.source}:{self.line}"
+            source = SOURCE_ALIASES.get(str(self.source), str(self.source))
+            where = source if self.line is None else f"{source}:{self.line}"
             where += ": "
         return where + self.message
 
 
 class InputError(TextseqError):
     """The input cannot be read: missing file, invalid encoding, malformed line."""
+
+
+class OutputError(TextseqError):
+    """Output cannot be written: disk full, read-only folder, permission denied, a missing folder."""
 
 
 class PluginError(TextseqError):

@@ -14,17 +14,26 @@ import gzip
 import io
 import lzma
 import os
+import select
+import stat
 import sys
 import tempfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO, TextIO
+from typing import BinaryIO
 
-from textseq.errors import InputError
+from textseq.errors import SOURCE_ALIASES, InputError, OutputError
 
 BLOCK_SIZE = 1 << 20
+MAX_LINE_BYTES = 1 << 27
+"""The longest line textseq reads (128 MiB): past it the input is not line-oriented text (``/dev/zero``,
+a binary file), and holding it whole would take memory without bound."""
 ERROR_POLICIES = ("strict", "replace", "ignore")
 STDIN_NAME = "<stdin>"
+STDOUT_NAME = "<stdout>"
+_READ_ERRORS = (EOFError, OSError, lzma.LZMAError, zlib.error)
+"""What reading a (compressed) stream raises for damaged data or a failing device."""
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _XZ_MAGIC = b"\xfd7zXZ\x00"
@@ -108,7 +117,12 @@ def open_input(path: str | os.PathLike[str] | None, stdin: BinaryIO | None = Non
             size = None
     wrapped = not hasattr(raw, "peek")
     buffered = io.BufferedReader(raw) if wrapped else raw  # type: ignore[arg-type]
-    head = buffered.peek(16)[:16]  # type: ignore[attr-defined]
+    try:
+        head = buffered.peek(16)[:16]  # type: ignore[attr-defined]
+    except OSError as exc:
+        if name != STDIN_NAME:
+            raw.close()
+        raise InputError(f"cannot read: {exc.strerror or exc}", source=name) from None
     if not head:  # at end already; on a terminal, reading on would wait for a second Ctrl-D
         return InputSource(name=name, stream=io.BytesIO(b""), size=size, _raw=buffered, _detach=wrapped)  # type: ignore[arg-type]
     kind = _compression_of(head)
@@ -158,6 +172,9 @@ def iter_blocks(source: InputSource, errors: str = "strict", block_size: int = B
             cut = chunk.rfind(b"\n") + 1
             if cut == 0:
                 pieces.append(chunk)
+                if sum(map(len, pieces)) > MAX_LINE_BYTES:
+                    raise InputError(f"a line longer than {MAX_LINE_BYTES >> 20} MiB: this is not line-oriented text",
+                                     source=source.name, line=line)
                 continue
             pieces.append(chunk[:cut] if cut < len(chunk) else chunk)
             whole = b"".join(pieces) if len(pieces) > 1 else pieces[0]
@@ -165,10 +182,18 @@ def iter_blocks(source: InputSource, errors: str = "strict", block_size: int = B
             yield _decode(whole, errors, source.name, offset, line)
             offset += len(whole)
             line += whole.count(b"\n")
-    except (EOFError, OSError, lzma.LZMAError) as exc:
+    except _READ_ERRORS as exc:
         if isinstance(exc, BrokenPipeError):
             raise
-        raise InputError(f"cannot read: {exc}", source=source.name) from None
+        raise InputError(f"cannot read: {_reason(exc)}", source=source.name) from None
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, zlib.error):
+        return f"corrupt compressed data ({exc})"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
 
 
 def iter_lines(source: InputSource, errors: str = "strict") -> Iterator[str]:
@@ -211,6 +236,52 @@ def read_text_blocks(
             source.close()
 
 
+_MODEL_MAGICS = (_GZIP_MAGIC, _XZ_MAGIC, b"BZh", b"PK\x03\x04", b"TEXTSEQ")
+
+
+@contextlib.contextmanager
+def as_regular_file(path: str) -> Iterator[str]:
+    """``path`` itself when it is a regular file; else (a FIFO, ``<(...)``, a device) a temporary
+    copy of all it holds, removed afterwards. Readers of model files look at the first bytes and
+    then open the file again or map it, which a stream allows only once. A stream whose first
+    bytes are neither text nor a known file format is refused before anything is copied, so
+    ``/dev/zero`` does not fill the disk."""
+    if _file_kind(path) != "special":
+        yield path
+        return
+    source = open_input(path)
+    try:
+        raw = source._raw if source._raw is not None else source.stream
+        head = raw.peek(16)[:16] if hasattr(raw, "peek") else b""  # type: ignore[union-attr]
+        if head and not head.startswith(_MODEL_MAGICS) and not _looks_like_text(head):
+            raise InputError("not a model file (neither text nor a format textseq knows)", source=path)
+        fd, copy = tempfile.mkstemp(prefix=".textseq-model.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                while chunk := raw.read(BLOCK_SIZE):
+                    out.write(chunk)
+        except BaseException:
+            os.unlink(copy)
+            raise
+    finally:
+        source.close()
+    SOURCE_ALIASES[copy] = path  # kept: the error that ends a command is printed after its clean-up
+    try:
+        yield copy
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(copy)
+
+
+def display_name(path: str) -> str:
+    """The name the user gave for ``path``, which may be a temporary copy of a stream."""
+    return SOURCE_ALIASES.get(path, path)
+
+
+def _looks_like_text(head: bytes) -> bool:
+    return all(byte >= 0x20 or byte in b"\t\n\r" for byte in head)
+
+
 def total_size(paths: Iterable[str | None]) -> int | None:
     """The bytes that ``paths`` hold together, or None when one of them is a stream."""
     total = 0
@@ -224,32 +295,149 @@ def total_size(paths: Iterable[str | None]) -> int | None:
     return total
 
 
+class FullWriter:
+    """A binary stream that writes all it is given or fails: it goes on after a short write, waits
+    when a non-blocking pipe is full (a raw ``stdout`` under ``PYTHONUNBUFFERED=1`` returns None or
+    a short count, and a buffered one raises BlockingIOError), and turns a failing write (disk
+    full, EIO) into one :class:`OutputError` naming ``name``. A closed pipe stays
+    BrokenPipeError, which ends a command quietly."""
+
+    def __init__(self, stream: BinaryIO, name: str = STDOUT_NAME) -> None:
+        self._stream = stream
+        self.name = name
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        view = memoryview(data).cast("B")
+        while view:
+            try:
+                written = self._stream.write(view)
+            except BlockingIOError as exc:
+                written = exc.characters_written
+                self._wait_writable()
+            except BrokenPipeError:
+                raise
+            except OSError as exc:
+                raise self._failed(exc) from None
+            if written is None:
+                self._wait_writable()
+                continue
+            view = view[written:]
+        return len(data)
+
+    def flush(self) -> None:
+        while True:
+            try:
+                self._stream.flush()
+                return
+            except BlockingIOError:
+                self._wait_writable()
+            except BrokenPipeError:
+                raise
+            except OSError as exc:
+                raise self._failed(exc) from None
+
+    def _wait_writable(self) -> None:
+        try:
+            fd = self._stream.fileno()
+        except (AttributeError, OSError, ValueError):
+            return
+        select.select([], [fd], [])
+
+    def _failed(self, exc: OSError) -> OutputError:
+        return OutputError(f"cannot write: {exc.strerror or exc}", source=self.name)
+
+    def isatty(self) -> bool:
+        try:
+            return bool(self._stream.isatty())
+        except (AttributeError, ValueError):
+            return False
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+
+def standard_output() -> FullWriter:
+    """The process's standard output as a :class:`FullWriter`."""
+    return FullWriter(sys.stdout.buffer)
+
+
 @contextlib.contextmanager
-def atomic_write(path: str | os.PathLike[str], mode: str = "wb", encoding: str | None = None) -> Iterator[BinaryIO | TextIO]:
+def atomic_write(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     """Write ``path`` through a temporary file in the same folder, renamed into place only when
     the block completes: a crash or an error never leaves half a file, and an existing file stays
-    as it was."""
+    as it was.
+
+    What is not a regular file is written straight into, as a shell's ``>`` would: a FIFO, a
+    terminal, ``/dev/null`` (replacing a device by a file would lose it). A symbolic link keeps
+    pointing where it did: its target is written. A folder is refused. A write that fails (disk
+    full, read-only folder, no permission) is one :class:`OutputError` naming the path."""
     target = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(target))
+    kind = _file_kind(target)
+    if kind == "directory":
+        raise OutputError("is a directory", source=target)
+    if kind == "special":
+        with _direct_write(target) as handle:
+            yield handle
+        return
+    real = os.path.realpath(target)
+    folder = os.path.dirname(real)
     if not os.path.isdir(folder):
-        raise InputError("folder does not exist", source=folder)
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=folder)
+        raise OutputError("folder does not exist", source=os.path.dirname(os.path.abspath(target)) or target)
     try:
-        with os.fdopen(fd, mode, encoding=encoding if "b" not in mode else None) as handle:
+        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(real)}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise OutputError(f"cannot write: {exc.strerror or exc}", source=target) from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        if os.path.exists(target):
-            os.chmod(tmp, os.stat(target).st_mode & 0o777)
-        else:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, target)
-    except BaseException:
+        _set_mode(tmp, real)
+        os.replace(tmp, real)
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and not isinstance(exc, BrokenPipeError) and exc.filename in (None, tmp, real):
+            raise OutputError(f"cannot write: {exc.strerror or exc}", source=target) from None
         raise
+
+
+def _file_kind(path: str) -> str:
+    """'missing', 'regular', 'directory' or 'special' (FIFO, device, socket), links followed."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "missing"
+    except OSError as exc:
+        raise OutputError(f"cannot write: {exc.strerror or exc}", source=path) from None
+    if stat.S_ISDIR(mode):
+        return "directory"
+    return "regular" if stat.S_ISREG(mode) else "special"
+
+
+def _set_mode(tmp: str, target: str) -> None:
+    """The new file gets the old one's permissions, or those a new file gets from the umask."""
+    if os.path.exists(target):
+        os.chmod(tmp, os.stat(target).st_mode & 0o777)
+    else:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+
+
+@contextlib.contextmanager
+def _direct_write(target: str) -> Iterator[BinaryIO]:
+    try:
+        handle = open(target, "wb")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise OutputError(f"cannot write: {exc.strerror or exc}", source=target) from None
+    writer = FullWriter(handle, target)
+    try:
+        yield writer  # type: ignore[misc]
+        writer.flush()
+    finally:
+        with contextlib.suppress(OSError):
+            handle.close()
 
 
 class TextOutput:
@@ -277,13 +465,13 @@ def open_output(path: str | os.PathLike[str] | None, stdout: BinaryIO | None = N
     """A text sink: standard output for None or '-', else ``path`` written atomically
     (gzip/bz2/xz compressed when the name ends in .gz/.bz2/.xz)."""
     if path is None or str(path) == "-":
-        stream = stdout if stdout is not None else sys.stdout.buffer
-        out = TextOutput(stream)
+        stream = stdout if stdout is not None else standard_output()
+        out = TextOutput(stream)  # type: ignore[arg-type]
         yield out
         out.flush()
         return
     name = os.fspath(path)
-    with atomic_write(name, "wb") as raw:
+    with atomic_write(name) as raw:
         compressed: BinaryIO
         if name.endswith(".gz"):
             compressed = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0)  # type: ignore[assignment]

@@ -16,6 +16,7 @@ import click
 from textseq import __version__
 from textseq.console import Console
 from textseq.errors import Terminated, TextseqError
+from textseq.streams import standard_output
 
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what `cat` reports when its reader goes away
@@ -124,12 +125,36 @@ def run(argv: Sequence[str] | None = None, console: Console | None = None) -> in
     except (_StdoutClosed, BrokenPipeError):
         _silence_stdout()
         return EXIT_BROKEN_PIPE
+    except OSError as exc:
+        console.error(_os_error_line(exc))
+        return 1
+    return _flush_stdout(console)
+
+
+def _flush_stdout(console: Console) -> int:
+    """What is still buffered for stdout, written now: a full disk or a closed pipe is reported
+    here, not by the interpreter's last flush."""
     try:
         sys.stdout.flush()
+        standard_output().flush()
     except BrokenPipeError:
         _silence_stdout()
         return EXIT_BROKEN_PIPE
+    except OSError as exc:
+        console.error(_os_error_line(exc))
+        _silence_stdout()
+        return 1
+    except TextseqError as exc:
+        console.error(str(exc))
+        _silence_stdout()
+        return exc.exit_code
     return 0
+
+
+def _os_error_line(exc: OSError) -> str:
+    """A file-system error that no library call turned into textseq's own: its path and reason."""
+    where = f"{exc.filename}: " if exc.filename else ""
+    return f"{where}{exc.strerror or exc}"
 
 
 def _silence_stdout() -> None:

@@ -12,7 +12,7 @@ from typing import Any, BinaryIO, TypeVar
 import click
 
 from textseq.console import Console
-from textseq.streams import ERROR_POLICIES, read_text_blocks, total_size
+from textseq.streams import ERROR_POLICIES, as_regular_file, read_text_blocks, standard_output, total_size
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -22,7 +22,7 @@ class App:
     """The streams a command uses; tests inject their own (the csvkit habit)."""
 
     stdin: BinaryIO = field(default_factory=lambda: sys.stdin.buffer)
-    stdout: BinaryIO = field(default_factory=lambda: sys.stdout.buffer)
+    stdout: BinaryIO = field(default_factory=standard_output)  # type: ignore[arg-type]
     console: Console = field(default_factory=Console)
 
     def quiet(self, quiet: bool) -> App:
@@ -46,6 +46,20 @@ class FiniteFloat(click.FloatRange):
         if number is not None and not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number.", param, ctx)
         return number
+
+
+class ModelFile(click.Path):
+    """A model file's path; a FIFO or ``<(...)`` is copied once to a temporary file for the
+    command's lifetime (see :func:`textseq.streams.as_regular_file`)."""
+
+    def __init__(self) -> None:
+        super().__init__(dir_okay=False)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        path = super().convert(value, param, ctx)
+        if ctx is None or ctx.resilient_parsing:
+            return path
+        return ctx.with_resource(as_regular_file(str(path)))
 
 
 def input_files(function: F) -> F:

@@ -10,6 +10,7 @@ import click
 from textseq.cli.common import (
     App,
     FiniteFloat,
+    ModelFile,
     DefaultCommand,
     DefaultGroup,
     errors_option,
@@ -22,7 +23,7 @@ from textseq.cli.common import (
     read_blocks,
 )
 from textseq.errors import InputError
-from textseq.streams import open_output
+from textseq.streams import display_name, open_output
 
 MAX_ORDER = 10
 _order_option = click.option("-o", "--order", type=click.IntRange(1, MAX_ORDER), default=3, show_default=True, help="N-gram order (1-10).")
@@ -227,7 +228,7 @@ Examples:
   textseq ngram next book.arpa --sentence-start "" -k 5     # how sentences begin
   echo "my lord" | textseq ngram next book.arpa --json""",
 )
-@click.argument("model", type=click.Path(dir_okay=False))
+@click.argument("model", type=ModelFile())
 @click.argument("history", required=False)
 @click.option("-k", "--top", type=click.IntRange(min=1), default=10, show_default=True, help="How many words.")
 @click.option("--sentence-start", is_flag=True, help="The history begins a sentence (prepend <s>).")
@@ -274,7 +275,7 @@ Examples:
   textseq ngram convert book.arpa -O book.tsbin      # ARPA to binary
   textseq ngram convert book.tsbin -O book.arpa.gz   # and back""",
 )
-@click.argument("model", type=click.Path(dir_okay=False))
+@click.argument("model", type=ModelFile())
 @click.option("-O", "--output", required=True, type=click.Path(dir_okay=False, allow_dash=True), help="The file to write; binary unless its name ends in .arpa (optionally .gz/.bz2/.xz).")
 @quiet_option
 @pass_app
@@ -313,7 +314,7 @@ An LSTM sample of 10,000 tokens or more on CPU (no --top-k or --top-p) is drawn,
 1,000 tokens, by a compiled loop (numba: about 0.8 s to load, compiled once on first use), about
 1.6x as fast on two cores; its arithmetic differs from the default path's in the last bits.""",
 )
-@click.argument("model", type=click.Path(dir_okay=False))
+@click.argument("model", type=ModelFile())
 @click.option("--prime", default="", help="Tokens that start every sample (printed too).")
 @click.option("-n", "--max-tokens", type=click.IntRange(min=1), default=100, show_default=True, help="At most this many tokens per sample (a sample also ends at </s>).")
 @click.option("--num-samples", type=click.IntRange(min=1), default=1, show_default=True, help="How many samples, one per line.")
@@ -386,10 +387,10 @@ Examples:
   textseq eval book.pt test.txt                       # a neural checkpoint: the same report
   textseq eval book.arpa test.tok --also book.pt      # side by side""",
 )
-@click.argument("model", type=click.Path(dir_okay=False))
+@click.argument("model", type=ModelFile())
 @input_files
 @click.option("--per-line", is_flag=True, help="Print each line's log10 probability (the report then goes to stderr).")
-@click.option("--also", multiple=True, metavar="MODEL", type=click.Path(dir_okay=False), help="Another model to score on the same text, in a column of its own; repeatable.")
+@click.option("--also", multiple=True, metavar="MODEL", type=ModelFile(), help="Another model to score on the same text, in a column of its own; repeatable.")
 @click.option("--device", default="cpu", show_default=True, help="Neural checkpoints: cpu, cuda, cuda:N, mps or auto.")
 @json_option
 @errors_option
@@ -442,7 +443,7 @@ def _model_report(app: App, path: str, blocks: Any, device: str, per_line: bool)
         from textseq.cli.neural import checkpoint_report
 
         report, per_sentence = checkpoint_report(app, path, blocks, device)
-        return {"model": path, **report, **({"per_line": per_sentence} if per_line else {})}
+        return {"model": display_name(path), **report, **({"per_line": per_sentence} if per_line else {})}
     from textseq.ngram.evaluate import evaluate
     from textseq.ngram.files import load_model
 
@@ -450,7 +451,7 @@ def _model_report(app: App, path: str, blocks: Any, device: str, per_line: bool)
     if not lm.scores_are_probabilities:
         app.console.warn(f"{path} holds {lm.smoothing or 'backoff'} scores, not probabilities: this 'perplexity' is not comparable with other models'")
     report, per_sentence = evaluate(lm, blocks)
-    result: dict[str, Any] = {"model": path, **report.as_dict()}
+    result: dict[str, Any] = {"model": display_name(path), **report.as_dict()}
     if per_line:
         result["per_line"] = per_sentence
     return result

@@ -163,7 +163,7 @@ def _read_binary(source, errors: str, limit: int | None) -> Vectors:
 def save_vectors(vectors: Vectors, path: str, binary: bool = False, precision: int = 9) -> None:
     """Write word2vec text (``.gz`` compressed by name) or binary, atomically. Text keeps
     ``precision`` significant digits (9: float32 values read back exactly)."""
-    with atomic_write(path, "wb") as raw:
+    with atomic_write(path) as raw:
         out = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) if str(path).endswith(".gz") else raw
         try:
             write_vectors(vectors, out, binary, precision)  # type: ignore[arg-type]

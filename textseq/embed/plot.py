@@ -66,7 +66,7 @@ def plot_words(vectors: Vectors, words: Sequence[str], path: str, title: str | N
         axes.set_title(title)
     figure.tight_layout()
     extension = str(path).rsplit(".", 1)[-1].lower() if "." in str(path) else "png"
-    with atomic_write(path, "wb") as out:
+    with atomic_write(path) as out:
         figure.savefig(out, format=extension, dpi=150)
     plt.close(figure)
     return points

@@ -71,7 +71,7 @@ def write_binary(model: BackoffModel, path: str | os.PathLike[str]) -> None:
     }
     encoded = json.dumps(header).encode("utf-8")
     start = -(-(len(MAGIC) + 8 + len(encoded)) // _ALIGN) * _ALIGN
-    with atomic_write(path, "wb") as handle:
+    with atomic_write(path) as handle:
         out: BinaryIO = handle  # type: ignore[assignment]
         out.write(MAGIC + struct.pack("<Q", len(encoded)) + encoded)
         out.write(b"\0" * (start - len(MAGIC) - 8 - len(encoded)))

@@ -181,6 +181,6 @@ def train_spm(
         if "required_chars" in message and options["byte_fallback"]:
             message += " (byte fallback takes 256 of the pieces: raise --vocab-size or pass --no-byte-fallback)"
         raise InputError(f"sentencepiece training failed: {message}") from None
-    with atomic_write(output, "wb") as handle:
+    with atomic_write(output) as handle:
         handle.write(model.getvalue())
     return _load_processor(model.getvalue()).get_piece_size()
