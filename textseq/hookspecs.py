@@ -15,8 +15,9 @@ names below, published under the entry-point group ``textseq``::
         register("shout", ShoutTokenizer, help="upper-cased words")
 
 Each ``register_*`` hook receives a ``register`` callback (the pattern of simonw/llm): the plugin
-never touches a registry itself, so textseq knows which plugin registered what, refuses two
-registrations of one name, and can drop everything from a plugin that fails half-way.
+never touches a registry itself, so textseq knows which plugin registered what, keeps the first
+of two registrations of one name (and warns about the other), and can drop everything from a
+plugin that fails half-way.
 The built-ins in :mod:`textseq.builtins` use exactly these hooks.
 """
 
@@ -137,7 +138,7 @@ def register_architectures(register: RegisterArchitecture) -> None:
 def register_commands(cli: click.Group) -> None:
     """Add click commands (or groups) to the ``textseq`` command line.
 
-    Use ``@cli.command()`` or ``cli.add_command(...)``. A command named like an existing one is an
-    error that names both plugins. Keep imports inside the command function so that ``textseq
-    --help`` stays fast.
+    Use ``@cli.command()`` or ``cli.add_command(...)``. A command named like an existing one is
+    skipped with a warning that names both plugins. Keep imports inside the command function so
+    that ``textseq --help`` stays fast.
     """

@@ -16,26 +16,47 @@ from textseq import __version__
 KINDS = ("tokenizer", "smoother", "embedder", "architecture", "command")
 
 _NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+PREFIX = "textseq-"
+
+PROJECT_DISTRIBUTIONS = ("textseq", "textseq-moses", "textseq-transformer")
+"""The distributions this project publishes (textseq and plugins/): a new plugin named like one
+would replace it when installed."""
 
 
 def plugin_names(name: str) -> dict[str, str]:
     """The names a package called ``name`` uses: distribution, module, entry point and part.
 
     ``textseq-shout`` gives the module ``textseq_shout`` and the part (and entry point) ``shout``;
-    a name without the ``textseq-`` prefix is used as it is."""
+    a name without the ``textseq-`` prefix is used as it is (:func:`write_plugin` requires it)."""
     if not _NAME.match(name):
         raise ValueError(f"plugin name {name!r}: use lower-case letters, digits and dashes, starting with a letter (e.g. textseq-shout)")
-    part = name.removeprefix("textseq-")
+    part = name.removeprefix(PREFIX)
     return {"dist": name, "module": name.replace("-", "_"), "part": part}
+
+
+def check_new_name(name: str) -> None:
+    """Refuse (``ValueError``) a name a new plugin must not have: one that is not a distribution
+    name, not ``textseq-NAME`` with a NAME, or one of this project's own distributions, which
+    installing the plugin would replace."""
+    if name == PREFIX:
+        raise ValueError(f"plugin name {name!r}: give a name after {PREFIX!r} (e.g. textseq-shout)")
+    plugin_names(name)
+    if name in PROJECT_DISTRIBUTIONS:
+        raise ValueError(f"plugin name {name!r} is a distribution of textseq's own, which installing the plugin would replace; "
+                         f"choose another {PREFIX}NAME")
+    if not name.startswith(PREFIX):
+        raise ValueError(f"plugin name {name!r}: name it {PREFIX}NAME (e.g. {PREFIX}{name}), the name every textseq plugin's "
+                         "distribution has")
 
 
 def write_plugin(name: str, kind: str, parent: Path) -> list[Path]:
     """Write the package ``parent/name`` for a plugin of ``kind``; the files written.
 
-    Raises ``ValueError`` for a bad name or kind and ``FileExistsError`` when the folder exists
-    (nothing of the user's is overwritten)."""
+    Raises ``ValueError`` for a bad name (see :func:`check_new_name`) or kind and
+    ``FileExistsError`` when the folder exists (nothing of the user's is overwritten)."""
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r} (one of {', '.join(KINDS)})")
+    check_new_name(name)
     names = plugin_names(name)
     root = parent / name
     if root.exists():

@@ -10,10 +10,12 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from typing import BinaryIO
 
 import click
 
 from textseq import __version__
+from textseq.cli.common import App
 from textseq.console import Console
 from textseq.errors import Terminated, TextseqError
 from textseq.streams import standard_output
@@ -104,17 +106,18 @@ def terminate_like_interrupt() -> None:
     signal.signal(signal.SIGTERM, _raise_terminated)
 
 
-def run(argv: Sequence[str] | None = None, console: Console | None = None) -> int:
-    """Run the command line; returns the exit code."""
-    console = console if console is not None else Console()
+def run(argv: Sequence[str] | None = None, console: Console | None = None, app: App | None = None) -> int:
+    """Run the command line; returns the exit code. ``app`` gives the commands their streams (tests
+    inject their own); its console then reports the errors too."""
+    console = app.console if app is not None else console if console is not None else Console()
     args = _join_prune_values(list(argv) if argv is not None else sys.argv[1:])
     try:
         group = build_cli(console)
-        group.main(args=args, prog_name="textseq", standalone_mode=False)
+        group.main(args=args, prog_name="textseq", standalone_mode=False, obj=app)
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as exc:
-        exc.show()
+        exc.show(file=console.stream)
         return exc.exit_code
     except TextseqError as exc:
         console.error(str(exc))
@@ -128,15 +131,23 @@ def run(argv: Sequence[str] | None = None, console: Console | None = None) -> in
     except OSError as exc:
         console.error(_os_error_line(exc))
         return 1
-    return _flush_stdout(console)
+    except Exception as exc:
+        from textseq.plugins import plugin_failure
+
+        message = plugin_failure(exc)  # None: not a plugin's fault, or TEXTSEQ_STRICT_PLUGINS wants the traceback
+        if message is None:
+            raise
+        console.error(message)
+        return 1
+    return _flush_stdout(console, app.stdout if app is not None else standard_output())
 
 
-def _flush_stdout(console: Console) -> int:
+def _flush_stdout(console: Console, stdout: BinaryIO) -> int:
     """What is still buffered for stdout, written now: a full disk or a closed pipe is reported
     here, not by the interpreter's last flush."""
     try:
         sys.stdout.flush()
-        standard_output().flush()
+        stdout.flush()
     except BrokenPipeError:
         _silence_stdout()
         return EXIT_BROKEN_PIPE

@@ -119,11 +119,16 @@ def parse_params(params: tuple[str, ...]) -> dict[str, Any]:
         key, sep, value = param.partition("=")
         if not sep or not key:
             raise click.BadParameter(f"expected KEY=VALUE, got {param!r}", param_hint="--param")
+        if value.strip().lstrip("+-").lower() in _NOT_FINITE:
+            raise click.BadParameter(f"{param!r}: {key} must be a finite number")
         try:
             options[key.replace("-", "_")] = json.loads(value)
         except ValueError:
             options[key.replace("-", "_")] = value
     return options
+
+
+_NOT_FINITE = {"nan", "inf", "infinity"}
 
 
 def echo_json(app: App, value: Any) -> None:

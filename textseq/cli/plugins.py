@@ -30,8 +30,9 @@ def plugins_command(app: App, as_json: bool, requirements: bool) -> None:
     """List the plugins, built-in and installed, with their version, hooks and what they registered.
 
     Third-party plugins are found through the 'textseq' entry-point group. TEXTSEQ_LOAD_PLUGINS=a,b
-    loads only those; TEXTSEQ_STRICT_PLUGINS=1 makes a broken plugin fatal instead of a warning;
-    TEXTSEQ_TRACE_PLUGINS=1 prints each hook call on stderr.
+    loads only those; TEXTSEQ_STRICT_PLUGINS=1 makes a broken plugin fatal instead of a warning
+    (and shows the traceback of a plugin's part that fails in use); TEXTSEQ_TRACE_PLUGINS=1
+    prints each hook call on stderr.
     """
     from textseq.plugins import get_plugins
 
@@ -68,9 +69,10 @@ Examples:
 @click.option("-C", "--directory", type=click.Path(file_okay=False), default=".", show_default=True, help="Where to write the package folder.")
 @pass_app
 def new_command(app: App, name: str, kind: str, directory: str) -> None:
-    """Write the skeleton of a plugin package NAME (e.g. textseq-shout): pyproject.toml with the
-    entry point, a hook implementation that works, a test that needs nothing installed, a README.
-    The part it registers is named after NAME without 'textseq-'."""
+    """Write the skeleton of a plugin package NAME, textseq-SOMETHING (e.g. textseq-shout):
+    pyproject.toml with the entry point, a hook implementation that works, a test that needs
+    nothing installed, a README. The part it registers is named SOMETHING. NAME cannot be one of
+    textseq's own distributions (textseq, textseq-moses, textseq-transformer)."""
     from textseq.plugin_template import write_plugin
 
     try:

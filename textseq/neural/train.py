@@ -222,7 +222,7 @@ def train(model: Any, codec: Codec, train_ids: np.ndarray, valid_ids: np.ndarray
         """A stop before the epoch's validation: the resumable checkpoint, and the model as the
         output too while no validated one exists (so that it can be sampled and evaluated)."""
         checkpoint(last_path(output), hidden)
-        if not os.path.exists(output):
+        if not os.path.isfile(output):  # a FIFO or device is written into as it is
             checkpoint(output, hidden)
 
     def record(entry: dict[str, Any]) -> None:
