@@ -488,6 +488,14 @@ def test_a_tokenizer_that_raises_is_one_error_line_naming_its_distribution(site,
     assert err == ["textseq: error: plugin 'textseq-bad 0.3' failed: ValueError: no tokens today"]
 
 
+@pytest.mark.parametrize(("raised", "shown"), [("SystemExit(3)", "SystemExit: 3"), ("OSError(5, 'Input/output error')", "OSError: [Errno 5] Input/output error")])
+def test_a_tokenizer_that_exits_or_fails_on_a_device_in_use_is_one_line_naming_it(site, monkeypatch, raised, shown):
+    install(site, "textseq-bad", "0.3", "bad", "textseq_bad", BAD_TOKENIZER.replace('ValueError("no tokens today\\nand a second line")', raised))
+    code, out, err = cli(monkeypatch, "tokenize", "-t", "bad", stdin=b"hi\n")
+    assert (code, out) == (1, "")
+    assert err == [f"textseq: error: plugin 'textseq-bad 0.3' failed: {shown}"]
+
+
 def test_a_smoother_that_raises_is_one_error_line(site, monkeypatch, corpus, tmp_path):
     install(site, "textseq-bad", "0.3", "bad", "textseq_bad", BAD_SMOOTHER)
     output = tmp_path / "m.arpa"

@@ -128,13 +128,12 @@ def run(argv: Sequence[str] | None = None, console: Console | None = None, app: 
     except (_StdoutClosed, BrokenPipeError):
         _silence_stdout()
         return EXIT_BROKEN_PIPE
-    except OSError as exc:
-        console.error(_os_error_line(exc))
-        return 1
-    except Exception as exc:
+    except BaseException as exc:  # a plugin's failure, even SystemExit, is one line naming the plugin
         from textseq.plugins import plugin_failure
 
         message = plugin_failure(exc)  # None: not a plugin's fault, or TEXTSEQ_STRICT_PLUGINS wants the traceback
+        if message is None and isinstance(exc, OSError):
+            message = _os_error_line(exc)
         if message is None:
             raise
         console.error(message)
