@@ -3,13 +3,14 @@
 #   make test    install everything (textseq and the plugins in plugins/) and run all their tests
 #   make man     regenerate man/ from the command definitions
 #   make bench   the benchmarks in bench/ (slow)
+#   make fuzz    the fuzz tests of every file reader, with 2,000 cases each instead of CI's 60
 
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test man bench clean
+.PHONY: demo test fuzz man bench clean
 
 PLUGINS := $(wildcard plugins/*/pyproject.toml)
 
@@ -45,6 +46,11 @@ demo: $(STAMP) corpora/grammar.txt
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+FUZZ_EXAMPLES ?= 2000
+
+fuzz: $(STAMP)
+	TEXTSEQ_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q tests/ -k fuzz
 
 man: $(STAMP)
 	$(BIN)/python tools/make_man.py
