@@ -116,8 +116,7 @@ def _args(recipe: Recipe, files: dict[str, str], output: str | None = None) -> l
 
 def _assert_one_error_line(err: str) -> None:
     assert "Traceback" not in err, err
-    errors = [line for line in err.splitlines() if line.startswith(("textseq: error:", "Error:"))]
-    assert len(errors) == 1, err
+    assert len(err.splitlines()) >= 1 and sum(line.startswith("textseq: error:") for line in err.splitlines()) == 1, err
 
 
 def _normal_output(recipe: Recipe, files: dict[str, str], folder: Path) -> str | None:

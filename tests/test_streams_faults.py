@@ -329,3 +329,18 @@ def test_sigterm_during_a_build_leaves_no_temporary_file(tmp_path: Path) -> None
     _, err = process.communicate(timeout=30)
     assert process.returncode == 143, err
     assert sorted(os.listdir(tmp_path)) == ["slow.py", "text.txt"]
+
+
+def test_running_out_of_memory_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    from textseq.cli import run
+    from textseq.cli.common import App
+    from textseq.console import Console
+
+    def exhausted(*args: object, **kwargs: object) -> None:
+        raise MemoryError()
+
+    monkeypatch.setattr("textseq.cli.vocab.read_blocks", exhausted)
+    err = io.StringIO()
+    code = run(["vocab"], app=App(stdin=io.BytesIO(b"a b\n"), stdout=io.BytesIO(), console=Console(err)))
+    assert code == 1
+    assert err.getvalue().splitlines() == ["textseq: error: out of memory: the input or the options ask for more than this machine has"]

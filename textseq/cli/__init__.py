@@ -116,8 +116,11 @@ def run(argv: Sequence[str] | None = None, console: Console | None = None, app: 
         group.main(args=args, prog_name="textseq", standalone_mode=False, obj=app)
     except click.exceptions.Exit as exc:
         return exc.exit_code
-    except click.ClickException as exc:
+    except click.exceptions.NoArgsIsHelpError as exc:
         exc.show(file=console.stream)
+        return exc.exit_code
+    except click.ClickException as exc:
+        console.error(_usage_line(exc))
         return exc.exit_code
     except TextseqError as exc:
         console.error(str(exc))
@@ -128,6 +131,9 @@ def run(argv: Sequence[str] | None = None, console: Console | None = None, app: 
     except (_StdoutClosed, BrokenPipeError):
         _silence_stdout()
         return EXIT_BROKEN_PIPE
+    except MemoryError:
+        console.error("out of memory: the input or the options ask for more than this machine has")
+        return 1
     except BaseException as exc:  # a plugin's failure, even SystemExit, is one line naming the plugin
         from textseq.plugins import plugin_failure
 
@@ -159,6 +165,14 @@ def _flush_stdout(console: Console, stdout: BinaryIO) -> int:
         _silence_stdout()
         return exc.exit_code
     return 0
+
+
+def _usage_line(exc: click.ClickException) -> str:
+    """Click's error in one line, with where to read the command's usage: a script's log keeps
+    the message with the error, not a usage synopsis three lines before it."""
+    message = " ".join(exc.format_message().split())
+    context = getattr(exc, "ctx", None)
+    return f"{message} (see '{context.command_path} --help')" if context is not None else message
 
 
 def _os_error_line(exc: OSError) -> str:
