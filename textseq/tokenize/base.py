@@ -21,7 +21,8 @@ class Tokenizer:
     normalization: str = "none"
     """The Unicode normalization applied when the user asks for none in particular."""
     reversible: bool = False
-    """Whether ``detokenize(tokenize(line)) == line`` for every line."""
+    """Whether ``detokenize(tokenize(line)) == line`` for every line; the tokenize command then
+    keeps a last line without a newline so, for the round trip to be exact to the byte."""
 
     def tokenize(self, line: str) -> list[str]:
         raise NotImplementedError
