@@ -32,8 +32,9 @@ a binary file), and holding it whole would take memory without bound."""
 ERROR_POLICIES = ("strict", "replace", "ignore")
 STDIN_NAME = "<stdin>"
 STDOUT_NAME = "<stdout>"
-_READ_ERRORS = (EOFError, OSError, lzma.LZMAError, zlib.error)
-"""What reading a (compressed) stream raises for damaged data or a failing device."""
+READ_ERRORS = (EOFError, OSError, lzma.LZMAError, zlib.error)
+"""What reading a (compressed) stream raises for damaged data or a failing device; a reader of its
+own turns them into :func:`read_error`."""
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _XZ_MAGIC = b"\xfd7zXZ\x00"
@@ -182,18 +183,21 @@ def iter_blocks(source: InputSource, errors: str = "strict", block_size: int = B
             yield _decode(whole, errors, source.name, offset, line)
             offset += len(whole)
             line += whole.count(b"\n")
-    except _READ_ERRORS as exc:
+    except READ_ERRORS as exc:
         if isinstance(exc, BrokenPipeError):
             raise
-        raise InputError(f"cannot read: {_reason(exc)}", source=source.name) from None
+        raise read_error(exc, source.name) from None
 
 
-def _reason(exc: BaseException) -> str:
+def read_error(exc: BaseException, source: str) -> InputError:
+    """The one-line error for a failed read of ``source`` (one of :data:`READ_ERRORS`)."""
     if isinstance(exc, zlib.error):
-        return f"corrupt compressed data ({exc})"
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror
-    return str(exc) or type(exc).__name__
+        reason = f"corrupt compressed data ({exc})"
+    elif isinstance(exc, OSError) and exc.strerror:
+        reason = exc.strerror
+    else:
+        reason = str(exc) or type(exc).__name__
+    return InputError(f"cannot read: {reason}", source=source)
 
 
 def iter_lines(source: InputSource, errors: str = "strict") -> Iterator[str]:

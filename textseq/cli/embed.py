@@ -13,6 +13,7 @@ import click
 
 from textseq.cli.common import App, FiniteFloat, errors_option, json_option, pass_app, quiet_option
 from textseq.console import format_duration
+from textseq.embed.limits import MAX_DIMENSIONS, MAX_NEGATIVE, MAX_THREADS, MAX_WINDOW, format_bytes
 from textseq.errors import InputError
 
 _vectors_argument = click.argument("vectors_path", metavar="VECS", type=click.Path(dir_okay=False, allow_dash=True))
@@ -220,7 +221,9 @@ def eval_command(app: App, vectors_path: str, analogies: tuple[str, ...], pairs:
     """Evaluate word vectors with gensim's protocol, so that the numbers compare one for one with
     KeyedVectors.evaluate_word_analogies and evaluate_word_pairs: analogy accuracy per section,
     semantic, syntactic and total (questions with unknown words skipped and counted as OOV), and
-    Spearman's rho against human similarity scores with the share of OOV pairs."""
+    Spearman's rho against human similarity scores with the share of OOV pairs. Blank lines and
+    '#' comments are skipped; a malformed line (not four words, not 'w1<TAB>w2<TAB>score', a
+    score that is not a number) is an error naming its line, where gensim skips it silently."""
     from textseq.embed.evaluate import evaluate_analogies, evaluate_pairs
 
     app.quiet(quiet)
@@ -257,8 +260,23 @@ def format_report(report: dict[str, Any]) -> str:
         width = max(len("pairs"), *(len(p) for p in report["pairs"]))
         lines.append(f"{'pairs':<{width}}  spearman  pearson   pairs    OOV")
         for path, r in report["pairs"].items():
-            lines.append(f"{path:<{width}}  {r['spearman']:8.4f}  {r['pearson']:7.4f}  {r['pairs']:>6,}  {100 * r['oov_ratio']:5.2f}%")
+            lines.append(f"{path:<{width}}  {_correlation(r['spearman']):>8}  {_correlation(r['pearson']):>7}  {r['pairs']:>6,}  "
+                         f"{100 * r['oov_ratio']:5.2f}%")
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _correlation(value: float | None) -> str:
+    """A correlation to 4 decimals; 'n/a' when undefined (every score, or every similarity, alike)."""
+    return "n/a" if value is None else f"{value:.4f}"
+
+
+def _check_output(app: App, output: str, binary: bool) -> None:
+    """Before the work: a binary file to a terminal is a usage error, an unwritable path a data error."""
+    from textseq.embed.io import check_output
+
+    if output == "-" and binary and _isatty(app.stdout):
+        raise click.UsageError("binary vectors would go to the terminal: redirect stdout, or give -O FILE (or drop --binary)")
+    check_output(output, binary, app.stdout)
 
 
 @click.command(
@@ -296,6 +314,9 @@ def plot_command(app: App, vectors_path: str, words: tuple[str, ...], output: st
     chosen = list(dict.fromkeys(chosen))
     if len(chosen) < 2:
         raise click.UsageError("give at least two words to plot")
+    if output == "-":
+        raise click.UsageError("a map is an image file: give -O FILE (.png; .svg, .pdf by name), not '-'")
+    _check_output(app, output, binary=False)
     vectors = _load(app, vectors_path, file_format, errors)
     for word in chosen:
         vectors.row(word)  # an unknown word is one clear error before anything is drawn
@@ -322,20 +343,30 @@ Examples:
 def convert_command(app: App, vectors_path: str, output: str, binary: bool, limit: int | None, file_format: str, errors: str, quiet: bool) -> None:
     """Convert vectors between word2vec text, word2vec binary, GloVe text and fastText .vec;
     the output is word2vec text or binary, which gensim, word2vec and fastText all read."""
-    from textseq.embed.io import load_vectors, output_is_binary, save_vectors, write_vectors
+    from textseq.embed.io import load_vectors, output_is_binary, save_vectors
 
     app.quiet(quiet)
     if vectors_path == "-":
         raise click.UsageError("VECS must be a file")
-    vectors = load_vectors(vectors_path, file_format, errors, limit=limit)
     binary = binary or (output != "-" and output_is_binary(output))
     if binary and output.endswith(".gz"):
         raise click.UsageError("binary vectors are not compressed: drop .gz or --binary")
-    if output == "-":
-        write_vectors(vectors, app.stdout, binary)
-    else:
-        save_vectors(vectors, output, binary)
-    app.console.info(f"wrote {len(vectors):,} vectors of {vectors.dim} dimensions to {output} ({'binary' if binary else 'text'})")
+    _check_output(app, output, binary)
+    vectors = load_vectors(vectors_path, file_format, errors, limit=limit)
+    save_vectors(vectors, output, binary, stdout=app.stdout)
+    app.console.info(f"wrote {len(vectors):,} vectors of {vectors.dim} dimensions to {_output_name(output)} "
+                     f"({'binary' if binary else 'text'})")
+
+
+def _output_name(output: str) -> str:
+    return "stdout" if output == "-" else output
+
+
+def _dimensions(ctx: click.Context, param: click.Parameter, value: int) -> int:
+    if value > MAX_DIMENSIONS:
+        raise click.BadParameter(f"{value:,} dimensions is more than the {MAX_DIMENSIONS:,} that vector files may have "
+                                 f"(one word's vector alone would take {format_bytes(4 * value)})")
+    return value
 
 
 @click.command(
@@ -347,20 +378,21 @@ Examples:
   textseq embed train --method cbow --hs -O book.vec book.tok           # hierarchical softmax
   textseq embed train --method glove --epochs 25 --window 10 -O book.vec book.tok
   textseq embed train --method ppmi-svd --dim 100 --window 5 --min-count 5 -O book.vec book.tok
-  textseq embed train --method ppmi-svd -p shift=5 --binary -O book.bin book.tok""",
+  textseq embed train --method ppmi-svd -p shift=5 --binary -O book.bin book.tok
+  textseq embed train -O - book.tok | gzip > book.vec.gz                 # vectors to stdout""",
 )
 @click.argument("files", nargs=-1, metavar="[FILE]...", type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("-O", "--output", required=True, type=click.Path(dir_okay=False), help="The vectors file to write (word2vec text; .gz compressed by name), atomically.")
+@click.option("-O", "--output", required=True, type=click.Path(dir_okay=False, allow_dash=True), help="The vectors file to write (word2vec text; .gz compressed by name), atomically; '-' for stdout.")
 @click.option("-m", "--method", default="skipgram", show_default=True, metavar="NAME", help="Training method: skipgram, cbow, glove, ppmi-svd, or a plugin's (see 'textseq plugins').")
-@click.option("--negative", type=click.IntRange(min=0), default=None, help="word2vec: noise words per prediction [default: 5; 0 with --hs].")
+@click.option("--negative", type=click.IntRange(0, MAX_NEGATIVE), default=None, help="word2vec: noise words per prediction [default: 5; 0 with --hs].")
 @click.option("--hs", is_flag=True, default=None, help="word2vec: hierarchical softmax over a Huffman tree (with --negative K too, both run).")
 @click.option("--sample", type=FiniteFloat(min=0.0), default=None, help="word2vec: subsampling threshold for frequent words [default: 1e-3].")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Passes over the text [default: the method's: word2vec 1, glove 25].")
-@click.option("--threads", type=click.IntRange(min=1), default=None, help="Training threads [default: 1, the only bit-reproducible setting].")
-@click.option("--dim", type=click.IntRange(min=1), default=100, show_default=True, help="Vector dimensions.")
-@click.option("--window", type=click.IntRange(min=1), default=5, show_default=True, help="Context words on each side.")
+@click.option("--threads", type=click.IntRange(1, MAX_THREADS), default=None, help="Training threads [default: 1, the only bit-reproducible setting].")
+@click.option("--dim", type=click.IntRange(min=1), callback=_dimensions, default=100, show_default=True, help=f"Vector dimensions (at most {MAX_DIMENSIONS:,}).")
+@click.option("--window", type=click.IntRange(1, MAX_WINDOW), default=5, show_default=True, help="Context words on each side.")
 @click.option("--min-count", type=click.IntRange(min=1), default=5, show_default=True, help="Ignore words seen fewer times.")
-@click.option("--seed", type=int, default=1, show_default=True, help="Random seed: the same seed gives the same vectors.")
+@click.option("--seed", type=click.IntRange(min=0), default=1, show_default=True, help="Random seed: the same seed gives the same vectors.")
 @click.option("--binary", is_flag=True, help="Write word2vec's binary format.")
 @click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE", help="An option for the method; repeatable.")
 @errors_option
@@ -383,6 +415,7 @@ def train_command(app: App, files: tuple[str, ...], output: str, method: str, ne
     from textseq.plugins import get_plugins
 
     app.quiet(quiet)
+    _check_output(app, output, binary)
     factory = get_plugins().registry("embedder").get(method).implementation
     options = parse_params(params)
     for name, value in (("negative", negative), ("hs", hs), ("sample", sample), ("epochs", epochs), ("threads", threads)):
@@ -408,9 +441,9 @@ def train_command(app: App, files: tuple[str, ...], output: str, method: str, ne
             vectors = trainer.train(corpus, dim=dim, window=window, seed=seed, monitor=ConsoleMonitor(app.console))
         except ValueError as exc:
             raise InputError(str(exc)) from None
-    save_vectors(vectors, output, binary)
+    save_vectors(vectors, output, binary, stdout=app.stdout)
     elapsed = time.perf_counter() - start
-    app.console.info(f"wrote {output}: {len(vectors):,} words x {vectors.dim} dimensions from {corpus.tokens:,} tokens "
+    app.console.info(f"wrote {_output_name(output)}: {len(vectors):,} words x {vectors.dim} dimensions from {corpus.tokens:,} tokens "
                      f"in {elapsed:.1f} s")
 
 

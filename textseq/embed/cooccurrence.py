@@ -12,9 +12,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from textseq.embed.corpus import TrainingCorpus
+from textseq.embed.corpus import Chunk, TrainingCorpus
+from textseq.embed.limits import check_memory
 
 CHUNK_TOKENS = 1 << 18
+BYTES_PER_PAIR = 112
+"""What counting a chunk holds at once per pair of it (keys, weights, their sorted copies and the
+merge's), an upper bound."""
 
 
 @dataclass
@@ -62,6 +66,8 @@ def cooccurrences(corpus: TrainingCorpus, window: int, harmonic: bool = False, c
     keys = np.empty(0, np.int64)
     totals = np.empty(0, np.float64)
     for chunk in corpus.chunks(chunk_tokens):
+        check_memory(pairs_within(chunk, window) * BYTES_PER_PAIR, f"counting co-occurrences within {window:,} words",
+                     "lower --window")
         ids = chunk.ids.astype(np.int64)
         sentence = chunk.sentence_of_token()
         pairs, weights = [], []
@@ -76,6 +82,14 @@ def cooccurrences(corpus: TrainingCorpus, window: int, harmonic: bool = False, c
     rows, cols = keys // vocab, keys % vocab
     keys, totals = _merge(keys, totals, *_sorted(cols * vocab + rows, totals))
     return Sparse(keys // vocab, keys % vocab, totals, vocab)
+
+
+def pairs_within(chunk: Chunk, window: int) -> int:
+    """The (word, later word) pairs at most ``window`` apart in the sentences of ``chunk``: a
+    sentence of n words has sum over d = 1 .. window of max(0, n - d) of them."""
+    lengths = np.diff(chunk.sentence_starts)
+    reach = np.clip(lengths - 1, 0, window)
+    return int(np.sum(reach * lengths - reach * (reach + 1) // 2))
 
 
 def _sorted(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -21,6 +21,7 @@ from typing import IO
 
 import numpy as np
 
+from textseq.embed.limits import MAX_DIMENSIONS, MAX_WINDOW, bounded, check_memory
 from textseq.ngram.corpus import BOS, EOS, CorpusBuilder
 
 MAX_SENTENCE = 10_000
@@ -120,10 +121,17 @@ def check_training_arguments(corpus: TrainingCorpus, dim: int, window: int) -> N
     """What every trainer needs before it starts; ValueError (a clear message) otherwise."""
     if len(corpus.words) < 2:
         raise ValueError("too few words for vectors: lower --min-count or give more text")
-    if window < 1:
-        raise ValueError("window must be >= 1")
-    if dim < 1:
-        raise ValueError("dim must be >= 1")
+    bounded("window", window, 1, MAX_WINDOW)
+    bounded("dim", dim, 1, MAX_DIMENSIONS)
+
+
+def check_training_memory(corpus: TrainingCorpus, dim: int, matrices: float, method: str, more: float = 0) -> None:
+    """Refuse, before allocating them, ``matrices`` float32 matrices of one row per word and
+    ``dim`` columns (and ``more`` bytes) that would not fit in memory: a MemoryNeeded
+    (ValueError) saying how much they need."""
+    words = len(corpus.words)
+    check_memory(matrices * words * dim * 4 + more, f"training {method} ({words:,} words x {dim:,} dimensions)",
+                 "lower --dim, or raise --min-count for fewer words")
 
 
 def training_corpus(blocks: Iterable[str], min_count: int = 5, on_block: Callable[[str], None] | None = None) -> TrainingCorpus:

@@ -13,6 +13,7 @@ convention). Spearman's rho uses average ranks for ties, as scipy does; no scipy
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,7 +88,12 @@ class PairsResult:
         return self.oov / (self.pairs + self.oov) if self.pairs + self.oov else 0.0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"spearman": self.spearman, "pearson": self.pearson, "pairs": self.pairs, "oov": self.oov, "oov_ratio": self.oov_ratio}
+        """For JSON: a correlation that is undefined (every score alike) is null, not NaN."""
+        def number(x: float) -> float | None:
+            return x if math.isfinite(x) else None
+
+        return {"spearman": number(self.spearman), "pearson": number(self.pearson), "pairs": self.pairs, "oov": self.oov,
+                "oov_ratio": self.oov_ratio}
 
 
 def evaluation_vocabulary(vectors: Vectors, restrict_vocab: int = RESTRICT_VOCAB, case_insensitive: bool = True) -> dict[str, int]:
@@ -100,7 +106,9 @@ def evaluation_vocabulary(vectors: Vectors, restrict_vocab: int = RESTRICT_VOCAB
 
 
 def evaluate_analogies(vectors: Vectors, path: str, restrict_vocab: int = RESTRICT_VOCAB, case_insensitive: bool = True) -> AnalogyResult:
-    """Accuracy on a Google-format analogy file (``: section`` lines, then ``a b c d``)."""
+    """Accuracy on a Google-format analogy file (``: section`` lines, then ``a b c d``; blank
+    lines and '#' comments skipped). A malformed line is an InputError naming it (gensim logs and
+    skips it, which hides a broken file behind a lower accuracy)."""
     vocab = evaluation_vocabulary(vectors, restrict_vocab, case_insensitive)
     result = AnalogyResult()
     questions: list[tuple[int, tuple[int, int, int], tuple[str, str, str, str]]] = []  # (section, rows, words)
@@ -110,13 +118,13 @@ def evaluate_analogies(vectors: Vectors, path: str, restrict_vocab: int = RESTRI
             if line.startswith(": "):
                 result.sections.append(Section(line.lstrip(": ").strip()))
                 continue
+            if not line.strip() or line.startswith("#"):
+                continue
             if not result.sections:
-                if not line.strip():
-                    continue
                 raise InputError("a question before the first ': section' line", source=source.name, line=line_no)
-            words = [w.upper() for w in line.split()] if case_insensitive else line.split()
-            if len(words) != 4:
-                continue  # gensim skips invalid lines without counting them
+            words = _question(line, source.name, line_no)
+            if case_insensitive:
+                words = [w.upper() for w in words]
             result.questions += 1
             if any(w not in vocab for w in words):
                 result.oov += 1
@@ -180,10 +188,40 @@ def rankdata(values: np.ndarray) -> np.ndarray:
     return ranks
 
 
+def _question(line: str, source: str, line_no: int) -> list[str]:
+    """The four words of an analogy line ``a b c d``."""
+    words = line.split()
+    if len(words) != 4:
+        hint = " (a section line starts with ': ')" if line.startswith(":") else ""
+        raise InputError(f"expected 4 words 'a b c d', found {len(words)}{hint}", source=source, line=line_no)
+    return words
+
+
+def _pair(line: str, delimiter: str, source: str, line_no: int, first: bool) -> tuple[str, str, float]:
+    """(w1, w2, score) of a line ``w1<TAB>w2<TAB>score``; the score a finite number."""
+    parts = line.split(delimiter)
+    separator = "tabs" if delimiter == "\t" else repr(delimiter)
+    if len(parts) != 3:
+        raise InputError(f"expected 'w1<TAB>w2<TAB>score' (3 fields separated by {separator}), found {len(parts)} field"
+                         f"{'' if len(parts) == 1 else 's'}", source=source, line=line_no)
+    a, b, score = parts
+    if not a.strip() or not b.strip():
+        raise InputError("a word is empty", source=source, line=line_no)
+    try:
+        value = float(score)
+    except ValueError:
+        hint = " (a header line? start it with '#')" if first else ""
+        raise InputError(f"the score {score.strip()[:30]!r} is not a number{hint}", source=source, line=line_no) from None
+    if not math.isfinite(value):
+        raise InputError(f"the score {score.strip()[:30]!r} is not a finite number", source=source, line=line_no)
+    return a, b, value
+
+
 def evaluate_pairs(vectors: Vectors, path: str, restrict_vocab: int = RESTRICT_VOCAB, case_insensitive: bool = True,
                    delimiter: str = "\t") -> PairsResult:
-    """Spearman's rho between human similarity scores (``w1<TAB>w2<TAB>score`` lines; '#'
-    comments) and the cosine similarities of the vectors."""
+    """Spearman's rho between human similarity scores (``w1<TAB>w2<TAB>score`` lines; blank
+    lines and '#' comments skipped) and the cosine similarities of the vectors. A malformed line
+    is an InputError naming it (gensim logs and skips it)."""
     vocab = evaluation_vocabulary(vectors, restrict_vocab, case_insensitive)
     gold: list[float] = []
     left: list[int] = []
@@ -191,17 +229,12 @@ def evaluate_pairs(vectors: Vectors, path: str, restrict_vocab: int = RESTRICT_V
     oov = 0
     source = open_input(path)
     try:
-        for line in iter_lines(source):
-            if not line or line.startswith("#"):
+        for line_no, line in enumerate(iter_lines(source), 1):
+            if not line.strip() or line.startswith("#"):
                 continue
-            parts = line.split(delimiter)
-            if len(parts) != 3:
-                continue
-            a, b, score = (p.upper() for p in parts) if case_insensitive else parts
-            try:
-                value = float(score)
-            except ValueError:
-                continue
+            a, b, value = _pair(line, delimiter, source.name, line_no, first=not gold and not oov)
+            if case_insensitive:
+                a, b = a.upper(), b.upper()
             if a not in vocab or b not in vocab:
                 oov += 1
                 continue
@@ -211,7 +244,8 @@ def evaluate_pairs(vectors: Vectors, path: str, restrict_vocab: int = RESTRICT_V
     finally:
         source.close()
     if not gold:
-        raise InputError("no word pairs with both words in the vocabulary (or none in the file's format 'w1<TAB>w2<TAB>score')", source=path)
+        what = f"none of its {oov:,} pairs has both words in the vocabulary" if oov else "no word pairs ('w1<TAB>w2<TAB>score' lines)"
+        raise InputError(what, source=source.name)
     unit = vectors.unit
     model = np.einsum("ij,ij->i", unit[left], unit[right])
     gold_array = np.array(gold)

@@ -45,7 +45,8 @@ import numba
 import numpy as np
 
 from textseq.embed.cooccurrence import Sparse, cooccurrences
-from textseq.embed.corpus import TrainingCorpus, check_training_arguments
+from textseq.embed.corpus import TrainingCorpus, check_training_arguments, check_training_memory
+from textseq.embed.limits import MAX_THREADS
 from textseq.embed.monitor import EpochReport, Monitor
 from textseq.embed.vectors import Vectors
 
@@ -53,6 +54,11 @@ GRAD_CLIP = 100.0
 """Each component of a vector gradient is clipped to [-GRAD_CLIP, GRAD_CLIP] (``glove.c``'s default)."""
 BLOCK_ENTRIES = 1 << 20
 """Co-occurrences per block: the unit of work of a thread and of a progress update."""
+
+_MATRICES = 4
+"""float32 matrices of vocabulary x dim that training holds: vectors, contexts and their AdaGrad sums."""
+_BYTES_PER_PAIR = 4 + 4 + 4 + 4 + 8 + 4
+"""Per co-occurrence while training: row, column, log count, weight, and the epoch's permutation (int64, then int32)."""
 
 # fast-math without 'nnan' and 'ninf', so that the finiteness test of a residual is kept
 _FASTMATH = {"reassoc", "contract", "arcp", "nsz", "afn"}
@@ -134,8 +140,8 @@ class GloVe:
         rate, x_max, power = _number("alpha", rate), _number("x_max", x_max), _number("power", power)
         if epochs < 1:
             raise ValueError("epochs must be >= 1")
-        if threads < 1:
-            raise ValueError("threads must be >= 1")
+        if not 1 <= threads <= MAX_THREADS:
+            raise ValueError(f"threads must be between 1 and {MAX_THREADS}")
         if not rate > 0:
             raise ValueError("alpha (the AdaGrad learning rate) must be > 0")
         if not x_max > 0:
@@ -155,6 +161,7 @@ class GloVe:
     def train(self, corpus: TrainingCorpus, *, dim: int = 100, window: int = 5, seed: int = 1,
               monitor: Monitor | None = None, **_: object) -> Vectors:
         check_training_arguments(corpus, dim, window)
+        check_training_memory(corpus, dim, _MATRICES, "GloVe")
         monitor = monitor or Monitor()
         vocab = len(corpus.words)
 
@@ -165,6 +172,7 @@ class GloVe:
         finally:
             monitor.end()
         nnz = counts.nnz
+        check_training_memory(corpus, dim, _MATRICES, "GloVe", more=nnz * _BYTES_PER_PAIR)
         rows = counts.rows.astype(np.int32)
         cols = counts.cols.astype(np.int32)
         log_values = np.log(counts.values).astype(np.float32)
@@ -217,7 +225,8 @@ class GloVe:
             if pool is not None:
                 pool.shutdown()
             monitor.end()
-        return Vectors(corpus.words, (words + contexts).astype(np.float32))
+        words += contexts
+        return Vectors(corpus.words, words)
 
 
 def _whole(name: str, value: object) -> int:

@@ -54,11 +54,14 @@ class Vectors:
 
     @property
     def norms(self) -> np.ndarray:
-        return np.linalg.norm(self.matrix, axis=1)
+        """The rows' lengths (infinite for a row whose squares overflow float32)."""
+        with np.errstate(over="ignore"):
+            return np.linalg.norm(self.matrix, axis=1)
 
     @property
     def unit(self) -> np.ndarray:
-        """The rows scaled to length 1 (zero rows stay zero), computed once."""
+        """The rows scaled to length 1 (zero rows stay zero, and so do rows too long for float32),
+        computed once."""
         if self._unit is None:
             norms = self.norms
             norms[norms == 0] = 1.0

@@ -36,6 +36,7 @@ numba is imported here only, when a trainer is made, never when textseq itself i
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -44,7 +45,8 @@ from typing import Any
 import numba
 import numpy as np
 
-from textseq.embed.corpus import MAX_SENTENCE, Chunk, TrainingCorpus, check_training_arguments
+from textseq.embed.corpus import MAX_SENTENCE, Chunk, TrainingCorpus, check_training_arguments, check_training_memory
+from textseq.embed.limits import MAX_NEGATIVE, MAX_THREADS, bounded
 from textseq.embed.monitor import EpochReport, Monitor
 from textseq.embed.vectors import Vectors
 
@@ -375,17 +377,16 @@ class Word2Vec:
         if iter is not None:
             epochs = iter
         hs = _as_bool(hs)
-        negative = (0 if hs else 5) if negative is None else int(negative)
-        if negative < 0 or (negative == 0 and not hs):
+        negative = (0 if hs else 5) if negative is None else _whole("negative", negative, 0, MAX_NEGATIVE)
+        if negative == 0 and not hs:
             raise ValueError("need negative >= 1, or hierarchical softmax (--hs) with negative >= 0")
-        if float(sample) < 0:
+        if _finite("sample", sample) < 0:
             raise ValueError("sample must be >= 0 (0: no subsampling)")
         if int(epochs) < 1:
             raise ValueError("epochs must be >= 1")
-        if int(threads) < 1:
-            raise ValueError("threads must be >= 1")
-        alpha = self.default_alpha if alpha is None else float(alpha)
-        if not alpha > 0 or not 0 <= float(min_alpha) <= alpha:
+        threads = _whole("threads", threads, 1, MAX_THREADS)
+        alpha = self.default_alpha if alpha is None else _finite("alpha", alpha)
+        if not alpha > 0 or not 0 <= _finite("min_alpha", min_alpha) <= alpha:
             raise ValueError("need alpha > 0 and 0 <= min_alpha <= alpha")
         self.negative, self.hs, self.sample, self.epochs = negative, hs, float(sample), int(epochs)
         self.alpha, self.min_alpha, self.cbow_mean, self.threads = alpha, float(min_alpha), _as_bool(cbow_mean), int(threads)
@@ -410,10 +411,13 @@ class Word2Vec:
     def train(self, corpus: TrainingCorpus, *, dim: int = 100, window: int = 5, seed: int = 1,
               monitor: Monitor | None = None, **_: object) -> Vectors:
         check_training_arguments(corpus, dim, window)
+        check_training_memory(corpus, dim, 1 + (self.negative > 0) + self.hs, "word2vec")
         monitor = monitor or Monitor()
         vocab = len(corpus.words)
         rng = np.random.default_rng(seed)
-        syn0 = ((rng.random((vocab, dim), dtype=np.float32) - np.float32(0.5)) / np.float32(dim)).astype(np.float32)
+        syn0 = rng.random((vocab, dim), dtype=np.float32)  # uniform in [-0.5/dim, 0.5/dim), computed in place
+        syn0 -= np.float32(0.5)
+        syn0 /= np.float32(dim)
         syn1neg = np.zeros((vocab if self.negative else 1, dim), np.float32)
         if self.hs:
             codes, points, lengths = huffman_tree(np.ascontiguousarray(corpus.counts, dtype=np.int64))
@@ -480,6 +484,18 @@ class Word2Vec:
         futures = {pool.submit(run, *job): tokens(job) for job in jobs}
         for future in as_completed(futures):
             yield (*future.result(), futures[future])
+
+
+def _whole(name: str, value: object, low: int, high: int) -> int:
+    """A whole number in [low, high] (a string of digits too, as a plugin's options may come)."""
+    return bounded(name, int(value) if isinstance(value, str) else value, low, high)
+
+
+def _finite(name: str, value: object) -> float:
+    number = float(value)  # type: ignore[arg-type]
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be a finite number, not {value!r}")
+    return number
 
 
 def _as_bool(value: object) -> bool:
