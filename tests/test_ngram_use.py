@@ -50,7 +50,7 @@ def test_corrupt_binary_files_are_clear_errors(tmp_path):
     with pytest.raises(InputError, match="truncated"):
         read_binary(truncated)
     newer = tmp_path / "v.tsbin"
-    newer.write_bytes(data.replace(b'"version": 1', b'"version": 9', 1))
+    newer.write_bytes(data.replace(b'"version": 2', b'"version": 9', 1))
     with pytest.raises(InputError, match="version 9 is not supported"):
         read_binary(newer)
 

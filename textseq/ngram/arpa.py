@@ -1,26 +1,45 @@
 """ARPA files: writing what KenLM's strict reader accepts, reading KenLM's and SRILM's.
 
-Reading accepts ``-99`` (and ``-inf``) for log 0, n-grams in any order within a section, a
-missing backoff (0), and names the line of anything malformed.
+Reading accepts ``-99`` (and ``-inf``, and anything lower) for log 0, n-grams in any order
+within a section, a missing backoff (0), and text before ``\\data\\``. It refuses, naming the
+line, what would give wrong numbers: a log10 probability that is NaN or positive (a probability
+above 1; up to ``ROUNDING`` above 0 is taken as rounding of a probability of 1 and read as 0,
+where KenLM refuses every positive value), a backoff that is NaN or +inf, an n-gram given twice,
+a word that is no unigram, an n-gram without its context, a model without ``<s>`` or ``</s>``
+(KenLM refuses those too), counts the file cannot hold, orders above ``MAX_ORDER``, and text after
+``\\end\\``.
+
+Two readers share the work: a fast one that splits whole sections at once, for files laid out
+as KenLM and SRILM write them, and a careful one, line by line, for any other layout and to
+name the line of whatever the fast one finds wrong. Both accept exactly the same files.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import repeat
 from typing import TextIO
 
 import numpy as np
 
 from textseq.errors import InputError
 from textseq.ngram.corpus import SPECIALS
+from textseq.ngram.kneser_ney import LOG_ZERO
 from textseq.ngram.model import BackoffModel, OrderTable
+from textseq.ngram.smoothers import MAX_ORDER
 
 _COUNT_LINE = re.compile(r"ngram\s+(\d+)\s*=\s*(\d+)\s*$")
 _SECTION = re.compile(r"\\(\d+)-grams:\s*$")
 _ROWS_PER_CHUNK = 200_000
 _SCORES_NOTE = "scores, not probabilities: they do not sum to 1"
 _SMOOTHING = re.compile(r"^#\s*smoothing:\s*(\S+)", re.MULTILINE)
+_REQUIRED = ("<s>", "</s>")
+ROUNDING = 1e-6
+"""The largest positive log10 probability read as rounding of 0 (about 4 units in float32's last
+place); above it a probability exceeds 1 and the file is refused."""
 
 
 def write_arpa(model: BackoffModel, out: TextIO, *, comment: str | None = None) -> None:
@@ -61,23 +80,33 @@ def write_arpa(model: BackoffModel, out: TextIO, *, comment: str | None = None) 
     out.write("\\end\\\n")
 
 
-Section = tuple[list[list[str]], np.ndarray, np.ndarray]
-"""Per order: the words as columns, log10 probabilities, log10 backoffs."""
+@dataclass
+class Section:
+    """One order of an ARPA file as read: the words as columns, log10 probabilities and backoffs
+    (validated, log 0 as -99), and where each row was."""
+
+    order: int
+    columns: list[list[str]]
+    logprob: np.ndarray
+    backoff: np.ndarray
+    line: int = 0
+    """Line of its ``\\N-grams:`` marker (0 from the fast reader)."""
+    lines: np.ndarray | None = None
+    """Line of each row, from the careful reader; None from the fast one."""
 
 
 class _Irregular(Exception):
-    """The fast reader met something it does not handle; the line-by-line reader will, and
-    will name the line if it is wrong."""
+    """The fast reader met something it does not handle, or something wrong; the careful reader
+    will read it, or name the line of what is wrong."""
 
 
 def read_arpa(handle: TextIO, source: str = "<arpa>") -> BackoffModel:
     """Parse an ARPA file into a :class:`BackoffModel`."""
     text = handle.read()
     try:
-        sections = _read_sections_fast(text)
+        model = _model_from_sections(_read_sections_fast(text), source)
     except _Irregular:
-        sections = _read_sections_by_line(text, source)
-    model = _model_from_sections(sections, source)
+        model = _model_from_sections(_read_sections_by_line(text, source), source)
     preamble = text[: text.find("\\data\\")]
     smoothing = _SMOOTHING.search(preamble)
     model.smoothing = smoothing.group(1) if smoothing else ""
@@ -85,49 +114,91 @@ def read_arpa(handle: TextIO, source: str = "<arpa>") -> BackoffModel:
     return model
 
 
+# --- the fast reader ---------------------------------------------------------------------------
+
+
 def _read_sections_fast(text: str) -> list[Section]:
-    """Whole sections at a time: one ``split`` per section, columns by slicing."""
+    """Whole sections at a time: one ``split`` per section, columns by slicing. Only the layout
+    KenLM and SRILM write: comments before ``\\data\\``, one blank line or none between the parts,
+    no blank line inside a section."""
     start = text.find("\\data\\\n")
-    if start < 0 or text[:start].strip() and not all(line.startswith("#") or not line.strip() for line in text[:start].splitlines()):
+    if start < 0 or (start > 0 and text[start - 1] != "\n"):
+        raise _Irregular
+    if not all(line.startswith("#") or not line.strip() for line in text[:start].split("\n")):
         raise _Irregular
     header_end = text.find("\n\n", start)
     if header_end < 0:
         raise _Irregular
-    declared = []
-    for line in text[start:header_end].splitlines()[1:]:
+    declared: list[int] = []
+    for line in text[start:header_end].split("\n")[1:]:
         match = _COUNT_LINE.match(line.strip())
-        if not match or int(match.group(1)) != len(declared) + 1:
+        if not match or _number(match.group(1)) != len(declared) + 1 or len(declared) == MAX_ORDER:
             raise _Irregular
-        declared.append(int(match.group(2)))
+        declared.append(_number(match.group(2)))
+    if not declared:
+        raise _Irregular
     sections: list[Section] = []
-    position = header_end
+    position = header_end  # always at a newline
     for n, count in enumerate(declared, start=1):
-        marker = f"\n\\{n}-grams:\n"
-        begin = text.find(marker, position)
-        if begin < 0:
-            raise _Irregular
-        begin += len(marker)
-        end = text.find("\n\\", begin)
+        begin = _after_marker(text, position, f"\\{n}-grams:\n")
+        end = text.find("\n\\", begin - 1)
         if end < 0:
             raise _Irregular
-        body = text[begin:end]
-        lines = body.count("\n") + (0 if body.endswith("\n") else 1) - body.count("\n\n")
-        if lines != count or "\r" in body:
+        body = text[begin:end] if end > begin else ""
+        if body and not body.endswith("\n"):
+            body += "\n"
+        if body.count("\n") != count or "\n\n" in body or "\r" in body or "\0" in body:
             raise _Irregular
-        fields = body.split()
-        width = len(fields) // count if count else n + 1
-        if width not in (n + 1, n + 2) or width * count != len(fields) or (n == len(declared) and width != n + 1):
-            raise _Irregular
-        try:
-            probs = np.array(fields[0::width], dtype=np.float64)
-            backoffs = np.array(fields[width - 1 :: width], dtype=np.float64) if width == n + 2 else np.zeros(count)
-        except ValueError:
-            raise _Irregular from None
-        sections.append(([fields[1 + k :: width] for k in range(n)], np.maximum(probs, -99.0), backoffs))
+        sections.append(_parse_body(body, n, count, top=n == len(declared)))
         position = end
-    if not text.rstrip().endswith("\\end\\"):
+    if text[position:].strip() != "\\end\\":
         raise _Irregular
     return sections
+
+
+def _number(digits: str) -> int:
+    """The whole number ``digits`` spell, or one larger than any file can hold: ``int`` refuses
+    numbers of more than 4,300 digits."""
+    return int(digits) if len(digits) <= 18 else 10**18
+
+
+def _after_marker(text: str, position: int, marker: str) -> int:
+    """Where the section ``marker`` that follows the newline(s) at ``position`` ends."""
+    at = position
+    while text.startswith("\n", at):
+        at += 1
+    if not text.startswith(marker, at):
+        raise _Irregular
+    return at + len(marker)
+
+
+def _parse_body(body: str, n: int, count: int, top: bool) -> Section:
+    """The ``count`` lines of one section, every one with the same number of fields: a marker
+    field put at each line end must land after every line's last field."""
+    if count == 0:
+        return Section(n, [[] for _ in range(n)], np.zeros(0), np.zeros(0))
+    width = len(body[: body.find("\n")].split())
+    if width not in (n + 1, n + 2) or (top and width != n + 1):
+        raise _Irregular
+    fields = body.replace("\n", "\t\0\n").split()
+    stride = width + 1
+    if len(fields) != stride * count or fields[width::stride].count("\0") != count:
+        raise _Irregular
+    try:
+        logprob = np.array(fields[0::stride], dtype=np.float64)
+        backoff = np.array(fields[width - 1 :: stride], dtype=np.float64) if width == n + 2 else np.zeros(count)
+    except ValueError:
+        raise _Irregular from None
+    if np.isnan(logprob).any() or (logprob > ROUNDING).any() or np.isnan(backoff).any() or np.isposinf(backoff).any():
+        raise _Irregular
+    return Section(n, [fields[1 + k :: stride] for k in range(n)], np.clip(logprob, LOG_ZERO, 0.0), np.maximum(backoff, LOG_ZERO))
+
+
+# --- the careful reader ------------------------------------------------------------------------
+
+
+class _BadLine(Exception):
+    """What is wrong with one line (the reader adds where)."""
 
 
 def _lines(text: str) -> Iterator[tuple[int, str]]:
@@ -135,9 +206,9 @@ def _lines(text: str) -> Iterator[tuple[int, str]]:
         yield number, line.rstrip("\r")
 
 
-def _read_sections_by_line(text: str, source: str) -> list[Section]:
-    """The careful reader: any layout ARPA allows, and the line of anything malformed."""
-    lines = _lines(text)
+def _read_counts(lines: Iterator[tuple[int, str]], source: str, total_lines: int) -> tuple[list[int], int]:
+    """The counts the ``\\data\\`` section declares for orders 1..N, checked against what a file
+    of ``total_lines`` lines can hold before anything is allocated; and the line it ends on."""
     declared: dict[int, int] = {}
     number = 0
     for number, line in lines:
@@ -154,22 +225,44 @@ def _read_sections_by_line(text: str, source: str) -> list[Section]:
         match = _COUNT_LINE.match(stripped)
         if not match:
             raise InputError(f"expected 'ngram N=COUNT', got {stripped[:60]!r}", source=source, line=number)
-        declared[int(match.group(1))] = int(match.group(2))
+        order, count = _number(match.group(1)), _number(match.group(2))
+        if not 1 <= order <= MAX_ORDER:
+            raise InputError(f"order {match.group(1)[:20]}: textseq reads orders 1 to {MAX_ORDER}", source=source, line=number)
+        if order in declared:
+            raise InputError(f"the count of {order}-grams is given twice", source=source, line=number)
+        if count > total_lines:
+            shown = f"{count:,}" if len(match.group(2)) <= 18 else f"{match.group(2)[:20]}..."
+            raise InputError(f"{shown} {order}-grams declared, more than the file's {total_lines:,} lines can hold",
+                             source=source, line=number)
+        declared[order] = count
     order = max(declared) if declared else 0
     if order < 1 or sorted(declared) != list(range(1, order + 1)):
         raise InputError("the \\data\\ section must declare orders 1..N", source=source, line=number)
+    if sum(declared.values()) > total_lines:
+        raise InputError(f"{sum(declared.values()):,} n-grams declared, more than the file's {total_lines:,} lines can hold",
+                         source=source, line=number)
+    return [declared[n] for n in range(1, order + 1)], number
 
+
+def _read_sections_by_line(text: str, source: str) -> list[Section]:
+    """The careful reader: any layout ARPA allows, and the line of anything malformed."""
+    lines = _lines(text)
+    declared, number = _read_counts(lines, source, text.count("\n") + 1)
+    order = len(declared)
     sections: list[Section] = []
     current = 0
     columns: list[list[str]] = []
     probs: list[float] = []
     backoffs: list[float] = []
+    rows_at: list[int] = []
+    marker_line = 0
 
     def finish() -> None:
         if current:
-            if len(probs) != declared[current]:
-                raise InputError(f"\\{current}-grams: has {len(probs)} entries, the header says {declared[current]}", source=source, line=number)
-            sections.append((columns, np.array(probs), np.array(backoffs)))
+            if len(probs) != declared[current - 1]:
+                raise InputError(f"\\{current}-grams: has {len(probs)} entries, the header says {declared[current - 1]}", source=source, line=number)
+            sections.append(Section(current, columns, np.array(probs, dtype=np.float64), np.array(backoffs, dtype=np.float64),
+                                    marker_line, np.array(rows_at, dtype=np.int64)))
 
     for number, line in lines:
         stripped = line.strip()
@@ -182,59 +275,153 @@ def _read_sections_by_line(text: str, source: str) -> list[Section]:
         section = _SECTION.match(stripped)
         if section:
             finish()
-            current = int(section.group(1))
+            current = _number(section.group(1))
             if current != len(sections) + 1 or current > order:
-                raise InputError(f"unexpected section \\{current}-grams:", source=source, line=number)
-            columns, probs, backoffs = [[] for _ in range(current)], [], []
+                raise InputError(f"unexpected section \\{section.group(1)[:20]}-grams:", source=source, line=number)
+            columns, probs, backoffs, rows_at, marker_line = [[] for _ in range(current)], [], [], [], number
             continue
         if current <= 0:
             raise InputError(f"n-gram line outside a section: {stripped[:60]!r}", source=source, line=number)
-        fields = stripped.split()
-        if len(fields) not in (current + 1, current + 2):
-            raise InputError(f"expected a log probability, {current} words and maybe a backoff, got {len(fields)} fields", source=source, line=number)
+        if len(probs) == declared[current - 1]:
+            raise InputError(f"\\{current}-grams: has more entries than the header's {declared[current - 1]}", source=source, line=number)
         try:
-            probs.append(max(float(fields[0]), -99.0))
-            backoffs.append(float(fields[current + 1]) if len(fields) == current + 2 else 0.0)
-        except ValueError:
-            raise InputError(f"not a number in {stripped[:60]!r}", source=source, line=number) from None
+            prob, words, backoff = _parse_line(stripped.split(), current, top=current == order)
+        except _BadLine as exc:
+            raise InputError(str(exc), source=source, line=number) from None
+        probs.append(prob)
+        backoffs.append(backoff)
+        rows_at.append(number)
         for k in range(current):
-            columns[k].append(fields[1 + k])
+            columns[k].append(words[k])
     if current != -1:
         raise InputError("the file ends before \\end\\", source=source, line=number)
     if len(sections) != order:
         raise InputError(f"the header declares {order} orders, the file has {len(sections)}", source=source, line=number)
+    for number, line in lines:
+        if line.strip():
+            raise InputError(f"text after \\end\\: {line.strip()[:60]!r}", source=source, line=number)
     return sections
 
 
-def _model_from_sections(sections: list[Section], source: str) -> BackoffModel:
+def _parse_line(fields: list[str], n: int, top: bool) -> tuple[float, list[str], float]:
+    """(log10 probability, words, log10 backoff) of one line of the ``n``-grams; the backoff of
+    the highest order is 0 whatever the line says."""
+    if not fields:
+        raise _BadLine(f"expected a log probability, {_words(n)} and maybe a backoff, got an empty line")
+    prob = _logprob(fields[0])
+    backoff = _backoff_or_none(fields[-1]) if len(fields) == n + 2 else None
+    words = len(fields) - 1 if backoff is None else n
+    if words != n:
+        raise _BadLine(f"expected a log probability, {_words(n)} and maybe a backoff, got {_words(words)}: {' '.join(fields)[:60]!r}")
+    return prob, fields[1 : 1 + n], 0.0 if top or backoff is None else backoff
+
+
+def _words(count: int) -> str:
+    return f"{count} word" if count == 1 else f"{count} words"
+
+
+def _logprob(field: str) -> float:
+    try:
+        value = float(field)
+    except ValueError:
+        raise _BadLine(f"not a number: {field[:30]!r}, where the line's log10 probability should be") from None
+    if math.isnan(value):
+        raise _BadLine("the log probability is NaN")
+    if value > ROUNDING:
+        raise _BadLine(f"the log10 probability {field[:30]} is positive: a probability above 1")
+    return min(max(value, LOG_ZERO), 0.0)
+
+
+def _backoff_or_none(field: str) -> float | None:
+    """The backoff ``field`` holds, or None when it is no number (then it is a word too many)."""
+    try:
+        value = float(field)
+    except ValueError:
+        return None
+    if math.isnan(value) or value == math.inf:
+        raise _BadLine(f"the backoff {field[:30]} is not a finite number")
+    return max(value, LOG_ZERO)
+
+
+# --- the model -----------------------------------------------------------------------------------
+
+
+def _fail(section: Section, row: int | None, message: str, source: str) -> None:
+    """Report what is wrong at ``row`` of ``section`` (None: the section) with its line; from the
+    fast reader, which knows no lines, leave it to the careful reader."""
+    if section.lines is None:
+        raise _Irregular
+    line = section.line if row is None else int(section.lines[row])
+    raise InputError(message, source=source, line=line)
+
+
+def _vocabulary(unigrams: Section, source: str) -> dict[str, int]:
+    """Word ids: the specials first (KenLM's numbering), then the unigrams in file order."""
+    words = unigrams.columns[0]
+    present = set(words)
+    if len(present) != len(words):
+        first: dict[str, int] = {}
+        for row, word in enumerate(words):
+            if word in first:
+                where = f" (also on line {int(unigrams.lines[first[word]])})" if unigrams.lines is not None else ""
+                _fail(unigrams, row, f"the unigram {word[:60]!r} is given twice{where}", source)
+            first[word] = row
     index: dict[str, int] = {}
     for special in SPECIALS:
         index.setdefault(special, len(index))
-    for word in sections[0][0][0]:
+    for word in words:
         index.setdefault(word, len(index))
+    return index
+
+
+def _gram(section: Section, row: int) -> str:
+    return " ".join(column[row] for column in section.columns)
+
+
+def _model_from_sections(sections: list[Section], source: str) -> BackoffModel:
+    index = _vocabulary(sections[0], source)
     words = [""] * len(index)
     for word, i in index.items():
         words[i] = word
     vocab = len(words)
     order = len(sections)
-    unigram_prob = np.full(vocab, -99.0)
+    unigram_prob = np.full(vocab, LOG_ZERO)
     unigram_backoff = np.zeros(vocab)
-    rows = np.fromiter(map(index.__getitem__, sections[0][0][0]), dtype=np.int64, count=len(sections[0][1]))
-    unigram_prob[rows] = sections[0][1]
-    unigram_backoff[rows] = sections[0][2]
+    unigrams = sections[0]
+    rows = np.fromiter(map(index.__getitem__, unigrams.columns[0]), dtype=np.int64, count=len(unigrams.logprob))
+    unigram_prob[rows] = unigrams.logprob
+    unigram_backoff[rows] = unigrams.backoff
     model = BackoffModel(words=words, orders=[OrderTable(np.full(vocab, -1), np.arange(vocab), unigram_prob, unigram_backoff)])
-    for n in range(2, order + 1):
-        columns, probs, backoffs = sections[n - 1]
-        try:
-            ids = [np.fromiter(map(index.__getitem__, column), dtype=np.int64, count=len(probs)) for column in columns]
-        except KeyError as exc:
-            raise InputError(f"the {n}-gram section uses a word that is not a unigram: {exc.args[0]!r}", source=source) from None
-        context = ids[0]
-        for k in range(2, n):
-            context = model.lookup(k, context, ids[k - 1])
-        if (context < 0).any():
-            at = int(np.flatnonzero(context < 0)[0])
-            bad = " ".join(column[at] for column in columns)
-            raise InputError(f"the {n}-gram {bad!r} has no entry for its context", source=source)
-        model.orders.append(OrderTable(context, ids[-1], probs, backoffs if n < order else np.zeros(len(probs))))
+    for section in sections[1:]:
+        model.orders.append(_order_table(model, section, index, top=section.order == order, source=source))
+    present = set(unigrams.columns[0])
+    for special in _REQUIRED:
+        if special not in present:
+            _fail(unigrams, None, f"the model has no {special} unigram (every ARPA model needs <s> and </s>)", source)
     return model
+
+
+def _order_table(model: BackoffModel, section: Section, index: dict[str, int], top: bool, source: str) -> OrderTable:
+    """The table of one order above the unigrams, its contexts found in the order below."""
+    n = section.order
+    size = len(section.logprob)
+    ids = [np.fromiter(map(index.get, column, repeat(-1)), dtype=np.int64, count=size) for column in section.columns]
+    for column in ids:
+        if (column < 0).any():
+            row = int(np.flatnonzero(column < 0)[0])
+            word = next(w for w in _gram(section, row).split() if w not in index)
+            _fail(section, row, f"the {n}-gram {_gram(section, row)[:60]!r} uses {word[:60]!r}, which is not a unigram", source)
+    context = ids[0]
+    for k in range(2, n):
+        context = model.lookup(k, context, ids[k - 1])
+    if (context < 0).any():
+        row = int(np.flatnonzero(context < 0)[0])
+        _fail(section, row, f"the {n}-gram {_gram(section, row)[:60]!r} has no entry for its context", source)
+    table = OrderTable(context, ids[-1], section.logprob, np.zeros(size) if top else section.backoff)
+    keys, rows = table.index(model.vocab_size)
+    twice = np.flatnonzero(keys[1:] == keys[:-1])
+    if len(twice):
+        first, again = int(rows[twice[0]]), int(rows[twice[0] + 1])
+        where = f" (also on line {int(section.lines[first])})" if section.lines is not None else ""
+        _fail(section, again, f"the {n}-gram {_gram(section, again)[:60]!r} is given twice{where}", source)
+    return table

@@ -76,6 +76,7 @@ every normalized estimator still sum to 1 (stupid backoff just drops them).
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -83,13 +84,10 @@ import numpy as np
 
 from textseq.ngram.corpus import BOS
 from textseq.ngram.counts import NgramCounts
-from textseq.ngram.kneser_ney import drop_pruned, prune_masks, adjusted_counts
+from textseq.ngram.kneser_ney import LOG_ZERO, adjusted_counts, drop_pruned, prune_masks
 from textseq.ngram.model import BackoffModel, OrderTable
 
 Warn = Callable[[str], None] | None
-
-LOG_ZERO = -99.0
-"""log10 of a probability of 0, as ARPA files write it."""
 _TINY = 1e-10
 """Masses below this are taken as 0 (sums of float probabilities are off by ~1e-16 per term)."""
 FALLBACK_DISCOUNT = 0.5
@@ -253,12 +251,20 @@ def _backed_off(counts: NgramCounts, parts: _Parts, keep: list[np.ndarray], name
 
 
 def _discount_option(value: float | Sequence[float] | None, name: str) -> tuple[float, ...] | None:
-    """A discount per order (the last one repeats), or None to estimate them."""
+    """A discount per order (the last one repeats), or None to estimate them.
+
+    Each is taken from every count, 1 included, so 0 <= D <= 1 keeps every probability
+    non-negative and every context's leftover mass at most 1."""
     if value is None:
         return None
-    values = (float(value),) if isinstance(value, (int, float)) else tuple(float(v) for v in value)
-    if not values or any(not np.isfinite(v) or v < 0 for v in values):
-        raise ValueError(f"{name} takes non-negative discounts (one, or one per order)")
+    given = [value] if isinstance(value, (numbers.Real, str)) else value
+    try:
+        values = tuple(float(v) for v in given if not isinstance(v, bool))
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} takes discounts that are numbers (one, or one per order), not {value!r}") from None
+    if not values or len(values) != len(given) or any(not 0.0 <= v <= 1.0 for v in values):
+        raise ValueError(f"{name} takes discounts between 0 and 1 (one, or one per order), not {value!r}: "
+                         "a discount may not exceed the count of 1 it is taken from")
     return values
 
 

@@ -7,6 +7,7 @@ leaves the OOV tokens out of both sums. These are the numbers KenLM's ``query`` 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
@@ -23,11 +24,24 @@ class EvalReport:
     oovs: int
     log10_prob: float
     log10_prob_oov: float
-    perplexity: float
-    perplexity_excluding_oovs: float
+    perplexity: float | None
+    """None where it is undefined (no tokens); inf where it is too large for a float."""
+    perplexity_excluding_oovs: float | None
+    """None where it is undefined (no tokens but OOVs)."""
 
-    def as_dict(self) -> dict[str, float | int]:
+    def as_dict(self) -> dict[str, float | int | None]:
         return asdict(self)
+
+
+def perplexity(log10_prob: float, tokens: int) -> float | None:
+    """10^(-log10_prob / tokens): None for no tokens, inf beyond the largest float (a model
+    that gives probability 0, log10 -99, to many events)."""
+    if tokens <= 0:
+        return None
+    try:
+        return float(10.0 ** (-log10_prob / tokens))
+    except OverflowError:
+        return math.inf
 
 
 def evaluate(model: BackoffModel, blocks: Iterable[str]) -> tuple[EvalReport, np.ndarray]:
@@ -51,7 +65,7 @@ def evaluate(model: BackoffModel, blocks: Iterable[str]) -> tuple[EvalReport, np
         oovs=oovs,
         log10_prob=total,
         log10_prob_oov=oov_total,
-        perplexity=float(10 ** (-total / tokens)) if tokens else float("nan"),
-        perplexity_excluding_oovs=float(10 ** (-(total - oov_total) / (tokens - oovs))) if tokens > oovs else float("nan"),
+        perplexity=perplexity(total, tokens),
+        perplexity_excluding_oovs=perplexity(total - oov_total, tokens - oovs),
     )
     return report, per_sentence

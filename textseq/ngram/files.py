@@ -3,24 +3,84 @@
 from __future__ import annotations
 
 import io
+import lzma
+import zlib
+from collections.abc import Callable
+from typing import TypeVar
 
 from textseq.errors import InputError
 from textseq.ngram.arpa import read_arpa, write_arpa
 from textseq.ngram.binary import is_binary_model, read_binary, write_binary
 from textseq.ngram.model import BackoffModel
-from textseq.streams import iter_blocks, open_input, open_output
+from textseq.streams import InputSource, open_input, open_output
+
+_ZIP_MAGIC = b"PK\x03\x04"
+_PICKLE_MAGIC = b"\x80"
+_UTF8_BOM = b"\xef\xbb\xbf"
+_READ_ERRORS = (EOFError, OSError, lzma.LZMAError, zlib.error)
+"""What reading a damaged compressed file raises."""
+T = TypeVar("T")
 
 
 def load_model(path: str) -> BackoffModel:
     """An n-gram model from textseq's binary format or an ARPA file (optionally compressed)."""
     source = open_input(path)
     try:
-        if is_binary_model(source.stream.peek(16)[:16] if hasattr(source.stream, "peek") else b""):  # type: ignore[attr-defined]
+        head = _reading(source, lambda: source.stream.peek(16)[:16] if hasattr(source.stream, "peek") else b"")  # type: ignore[attr-defined]
+        if is_binary_model(head):
+            _refuse_unmappable(path)
             return read_binary(path)
-        text = "".join(iter_blocks(source))
+        _refuse_other_formats(head, path)
+        text = _arpa_text(source)
     finally:
         source.close()
     return read_arpa(io.StringIO(text), source=path)
+
+
+def _reading(source: InputSource, read: Callable[[], T]) -> T:
+    """``read()``, with a damaged compressed file reported as textseq's error."""
+    try:
+        return read()
+    except _READ_ERRORS as exc:
+        raise InputError(f"cannot read: {exc}", source=source.name) from None
+
+
+def _refuse_unmappable(path: str) -> None:
+    """A binary model is memory-mapped: it must be a file of its own, not compressed."""
+    if path == "-":
+        raise InputError("a binary model cannot be read from standard input (it is memory-mapped): give its file name", source=path)
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(16)
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", source=path) from None
+    if not is_binary_model(head):
+        raise InputError("a binary model cannot be read compressed (it is memory-mapped): decompress it first", source=path)
+
+
+def _refuse_other_formats(head: bytes, path: str) -> None:
+    """Say what a file that is not an n-gram model is, where its first bytes tell."""
+    if head.startswith(_ZIP_MAGIC):
+        raise InputError("is a neural checkpoint (a zip archive), not an n-gram model: this command takes an ARPA or binary "
+                         "n-gram model", source=path)
+    if head.startswith(_PICKLE_MAGIC):
+        raise InputError("is not an n-gram model (a pickle file? an old torch checkpoint?): this command takes an ARPA or binary "
+                         "n-gram model", source=path)
+
+
+def _arpa_text(source: InputSource) -> str:
+    """The whole of ``source`` as UTF-8, which an ARPA file must be."""
+    data = _reading(source, source.stream.read)
+    start = len(_UTF8_BOM) if data.startswith(_UTF8_BOM) else 0
+    try:
+        return data[start:].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        at = start + exc.start
+        line = data.count(b"\n", 0, at) + 1
+        if b"\0" in data[: min(len(data), 4096)]:
+            raise InputError("is not an n-gram model: neither ARPA text nor textseq's binary format", source=source.name) from None
+        raise InputError(f"an ARPA file must be UTF-8 (invalid byte {data[at]:02x} at offset {at}); if it is Latin-1, "
+                         f"convert it: iconv -f latin1 -t utf-8 {source.name} > model.arpa", source=source.name, line=line) from None
 
 
 def save_model(model: BackoffModel, path: str | None, *, binary: bool = False, comment: str | None = None) -> None:

@@ -30,14 +30,38 @@ from textseq.ngram.counts import NgramCounts
 from textseq.ngram.model import BackoffModel, OrderTable
 
 FALLBACK_DISCOUNTS = (0.5, 1.0, 1.5)
+LOG_ZERO = -99.0
+"""log10 of a probability of 0, as ARPA files write it."""
 
 
 @dataclass(frozen=True)
 class Discounts:
+    """D1, D2 and D3+: what is taken from an adjusted count of 1, 2, and 3 or more.
+
+    A discount may not exceed the count it is taken from (0 <= D1 <= 1, 0 <= D2 <= 2,
+    0 <= D3+ <= 3): then no probability is negative and no context gives away more than its
+    mass (gamma <= 1), so every distribution still sums to one."""
+
     d1: float
     d2: float
     d3: float
     fallback: bool = False
+
+    def __post_init__(self) -> None:
+        values = []
+        for name, value in (("D1", self.d1), ("D2", self.d2), ("D3+", self.d3)):
+            if isinstance(value, bool):
+                raise ValueError(f"discount {name} must be a number, not {value!r}")
+            try:
+                values.append(float(value))
+            except (TypeError, ValueError):
+                raise ValueError(f"discount {name} must be a number, not {value!r}") from None
+        for limit, (name, value) in enumerate(zip(("D1", "D2", "D3+"), values), start=1):
+            if not (0.0 <= value <= limit):  # also false for NaN
+                raise ValueError(f"discount {name}={value:g} is outside 0..{limit}: a discount may not exceed the count it is "
+                                 "taken from (0 <= D1 <= 1, 0 <= D2 <= 2, 0 <= D3+ <= 3)")
+        for field_name, value in zip(("d1", "d2", "d3"), values):
+            object.__setattr__(self, field_name, value)
 
     def of(self, counts: np.ndarray) -> np.ndarray:
         """The discount for each adjusted count (0 for a count of 0)."""
@@ -159,11 +183,17 @@ def estimate(
         else:
             interpolated = uninterpolated[n - 1] + gammas[n - 1][table.context] * lower[table.suffix]
         lower = interpolated
-        with np.errstate(divide="ignore"):
-            logprob = np.minimum(0.0, np.log10(interpolated))
-        backoff = np.log10(gammas[n]) if n < top else np.zeros(len(table))
+        logprob = _log10_or_zero(interpolated, at_most=0.0)
+        backoff = _log10_or_zero(gammas[n]) if n < top else np.zeros(len(table))
         tables.append(OrderTable(context=table.context.copy(), word=table.word.copy(), logprob=logprob, backoff=backoff))
     return drop_pruned(tables, keep, counts)
+
+
+def _log10_or_zero(values: np.ndarray, at_most: float = np.inf) -> np.ndarray:
+    """log10, with ARPA's -99 for 0 (all discounts 0 leaves unseen words nothing)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        result = np.minimum(np.log10(values), at_most)
+    return np.where(values > 0, result, LOG_ZERO)
 
 
 def drop_pruned(tables: list[OrderTable], keep: list[np.ndarray], counts: NgramCounts) -> BackoffModel:

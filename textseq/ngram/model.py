@@ -66,6 +66,8 @@ class BackoffModel:
         if order == 1:
             return words.astype(np.int64)
         keys, rows = self.orders[order - 1].index(self.vocab_size)
+        if len(keys) == 0:  # an empty order (count pruning can empty the highest): nothing is found
+            return np.full(len(words), -1, dtype=np.int64)
         wanted = context_rows.astype(np.int64) * self.vocab_size + words
         if len(wanted) > 4096:  # searching in sorted order is about twice as fast
             ordered, order_of = sort_with_order(np.maximum(wanted, 0))
@@ -74,7 +76,7 @@ class BackoffModel:
         else:
             at = np.searchsorted(keys, wanted)
         at_clipped = np.minimum(at, len(keys) - 1)
-        found = (context_rows >= 0) & (len(keys) > 0) & (keys[at_clipped] == wanted)
+        found = (context_rows >= 0) & (keys[at_clipped] == wanted)
         return np.where(found, rows[at_clipped], -1)
 
     def ngram_words(self, order: int) -> np.ndarray:

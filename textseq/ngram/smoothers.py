@@ -7,7 +7,11 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:  # numpy stays unimported until a model is built
     from textseq.ngram.counts import NgramCounts
+    from textseq.ngram.kneser_ney import Discounts
     from textseq.ngram.model import BackoffModel
+
+MAX_ORDER = 10
+"""The highest n-gram order textseq builds and reads (lmplz's default limit is 6; SRILM's 9)."""
 
 
 class Smoother(Protocol):
@@ -20,12 +24,21 @@ class ModifiedKneserNey:
     """Interpolated modified Kneser-Ney, numerically identical to KenLM's lmplz (the default)."""
 
     def __init__(self, discounts: Sequence[float] | None = None) -> None:
-        if discounts is not None and len(discounts) != 3:
-            raise ValueError("modified-kneser-ney takes three discounts: D1, D2, D3+")
-        self.discounts = tuple(discounts) if discounts else None
+        self.discounts: Discounts | None = None
+        if discounts is None:
+            return
+        from textseq.ngram.kneser_ney import Discounts
+
+        try:
+            values = [] if isinstance(discounts, (str, bytes)) else list(discounts)
+        except TypeError:
+            values = []
+        if len(values) != 3:
+            raise ValueError(f"modified-kneser-ney takes three discounts: D1, D2, D3+ (not {discounts!r})")
+        self.discounts = Discounts(*values)
 
     def estimate(self, counts: NgramCounts, *, prune: Sequence[int] = (), warn: Callable[[str], None] | None = None) -> BackoffModel:
-        from textseq.ngram.kneser_ney import Discounts, estimate
+        from textseq.ngram.kneser_ney import estimate
 
-        fixed = [Discounts(*self.discounts)] * len(counts.orders) if self.discounts else ()
+        fixed = [self.discounts] * len(counts.orders) if self.discounts else ()
         return estimate(counts, prune=prune, discounts=fixed, warn=warn)
