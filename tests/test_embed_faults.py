@@ -316,7 +316,7 @@ def test_check_output(tmp_path):
     with pytest.raises(OutputError, match="binary vectors are not written to a terminal"):
         check_output("-", binary=True, stdout=_Terminal())
     (tmp_path / "file").write_text("")
-    with pytest.raises(OutputError, match="folder does not exist"):
+    with pytest.raises(OutputError, match="cannot write: Not a directory"):
         check_output(str(tmp_path / "file" / "v.vec"))
 
 

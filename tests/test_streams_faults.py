@@ -344,3 +344,16 @@ def test_running_out_of_memory_is_one_line(monkeypatch: pytest.MonkeyPatch) -> N
     code = run(["vocab"], app=App(stdin=io.BytesIO(b"a b\n"), stdout=io.BytesIO(), console=Console(err)))
     assert code == 1
     assert err.getvalue().splitlines() == ["textseq: error: out of memory: the input or the options ask for more than this machine has"]
+
+
+@pytest.mark.parametrize("command", [["ngram", "build", "-o", "2"], ["embed", "train", "--dim", "4"]])
+def test_a_long_job_checks_its_output_before_it_reads(command: list[str], tmp_path: Path) -> None:
+    """The input would fail (invalid UTF-8): the missing folder is found first, before any work."""
+    from textseq.cli import run
+    from textseq.cli.common import App
+    from textseq.console import Console
+
+    err = io.StringIO()
+    code = run([*command, "-O", str(tmp_path / "missing" / "out")], app=App(stdin=io.BytesIO(b"a b\n\xff\n"), stdout=io.BytesIO(), console=Console(err)))
+    assert code == 1
+    assert err.getvalue() == f"textseq: error: {tmp_path / 'missing'}: folder does not exist\n"

@@ -406,6 +406,31 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
         raise
 
 
+def check_writable(path: str) -> None:
+    """That :func:`atomic_write` will be able to write ``path``, checked before the long work that
+    makes what goes there (training, counting): not a folder; a file in a folder that exists and
+    takes a new file (tried); a FIFO or device that is writable. '-' (stdout) always is."""
+    if path == "-":
+        return
+    kind = _file_kind(path)
+    if kind == "directory":
+        raise OutputError("is a directory", source=path)
+    real = os.path.realpath(path)
+    if kind == "special":
+        if not os.access(real, os.W_OK):
+            raise OutputError("cannot write: permission denied", source=path)
+        return
+    folder = os.path.dirname(real)
+    if not os.path.isdir(folder):
+        raise OutputError("folder does not exist", source=os.path.dirname(os.path.abspath(path)) or path)
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{os.path.basename(real)}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise OutputError(f"cannot write: {exc.strerror or exc}", source=path) from None
+    os.close(fd)
+    os.unlink(probe)
+
+
 def _file_kind(path: str) -> str:
     """'missing', 'regular', 'directory' or 'special' (FIFO, device, socket), links followed."""
     try:

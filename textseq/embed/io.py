@@ -16,7 +16,6 @@ import io
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Iterator
 from itertools import chain
 from typing import BinaryIO
@@ -26,7 +25,19 @@ import numpy as np
 from textseq.embed.limits import MAX_DIMENSIONS
 from textseq.embed.vectors import Vectors
 from textseq.errors import InputError, OutputError
-from textseq.streams import READ_ERRORS, STDOUT_NAME, FullWriter, InputSource, atomic_write, iter_blocks, open_input, open_output, read_error, standard_output
+from textseq.streams import (
+    READ_ERRORS,
+    STDOUT_NAME,
+    FullWriter,
+    InputSource,
+    atomic_write,
+    check_writable,
+    iter_blocks,
+    open_input,
+    open_output,
+    read_error,
+    standard_output,
+)
 
 FORMATS = ("auto", "word2vec", "word2vec-binary", "glove")
 HEAD_BYTES = 1 << 16
@@ -300,29 +311,12 @@ def _check_finite_rows(matrix: np.ndarray, words: list[str], name: str) -> None:
 
 def check_output(path: str, binary: bool = False, stdout: BinaryIO | None = None) -> None:
     """That vectors can be written to ``path`` ('-': standard output), checked before the work
-    that makes them, as :func:`textseq.streams.atomic_write` will write it: not a folder, a file
-    in a folder that exists and takes a new file (tried), or a device or FIFO that is writable;
-    and binary vectors not to a terminal."""
+    that makes them (:func:`textseq.streams.check_writable`); binary vectors not to a terminal."""
     if path == "-":
         if binary and _isatty(stdout if stdout is not None else sys.stdout.buffer):
             raise OutputError("binary vectors are not written to a terminal: redirect stdout, or write a file", source=STDOUT_NAME)
         return
-    if os.path.isdir(path):
-        raise OutputError("is a directory, not a file", source=path)
-    real = os.path.realpath(path)
-    if os.path.exists(real) and not os.path.isfile(real):
-        if not os.access(real, os.W_OK):
-            raise OutputError("cannot write: permission denied", source=path)
-        return
-    folder = os.path.dirname(real)
-    if not os.path.isdir(folder):
-        raise OutputError("folder does not exist", source=os.path.dirname(os.path.abspath(path)) or path)
-    try:
-        fd, probe = tempfile.mkstemp(prefix=f".{os.path.basename(real)}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise OutputError(f"cannot write in this folder: {exc.strerror or exc}", source=folder) from None
-    os.close(fd)
-    os.unlink(probe)
+    check_writable(path)
 
 
 def _isatty(stream: object) -> bool:
