@@ -4,20 +4,16 @@ are exact to the byte."""
 
 from __future__ import annotations
 
-import io
 import json
 import random
-import sys
 from pathlib import Path
-from unittest import mock
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from textseq.cli import run
+from helpers import cli, one_error
 from textseq.cli.tokenize import keeping_a_missing_final_newline
-from textseq.console import Console
 from textseq.errors import InputError
 from textseq.streams import read_text_blocks
 from textseq.tokenize.base import tokenize_blocks
@@ -53,32 +49,6 @@ def models(tmp_path_factory) -> dict[str, Path]:
     return made
 
 
-def cli(*args: str, stdin: bytes = b"") -> tuple[int, bytes, str]:
-    """Run the command line in this process: (exit code, stdout, stderr)."""
-    out, err = io.BytesIO(), io.StringIO()
-    stdout = io.TextIOWrapper(out, encoding="utf-8")
-    with mock.patch.object(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin), encoding="utf-8")), \
-            mock.patch.object(sys, "stdout", stdout), mock.patch.object(sys, "stderr", err):
-        code = run(list(args), Console(err))
-        stdout.flush()
-    return code, out.getvalue(), err.getvalue()
-
-
-def one_error(err: str) -> str:
-    """The one line a data error prints (exit 1), checked to be the only one."""
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("textseq: error: "), err
-    return lines[0]
-
-
-def usage_error(err: str) -> str:
-    """The message of a usage error (its one 'textseq: error:' line), with no traceback."""
-    assert "Traceback" not in err, err
-    errors = [line for line in err.splitlines() if line.startswith("textseq: error: ")]
-    assert len(errors) == 1, err
-    return errors[0]
-
-
 # --- 1. --sample, --nbest and --ids out of range -------------------------------------------------
 
 @pytest.mark.parametrize("kind,alpha,says", [
@@ -89,11 +59,11 @@ def usage_error(err: str) -> str:
     ("char", "0.1", "only with unigram and bpe models; this is a char model"),
     ("word", "0.1", "this is a word model"),
 ])
-def test_sample_out_of_range_for_the_model_is_a_usage_error(models, kind, alpha, says):
+def test_sample_out_of_range_for_the_model_is_a_one_error(models, kind, alpha, says):
     code, out, err = cli("tokenize", "--spm", str(models[kind]), "--sample", alpha, stdin=b"the cat sat\n")
     assert code == 2
     assert out == b""
-    assert says in usage_error(err)
+    assert says in one_error(err)
 
 
 @pytest.mark.parametrize("kind,alpha", [("unigram", "0"), ("unigram", "0.3"), ("unigram", "50"), ("bpe", "0"), ("bpe", "0.5"), ("bpe", "1")])
@@ -112,16 +82,16 @@ def test_sample_in_range_works_and_round_trips(models, kind, alpha):
     ("bpe", ["--sample", "0.1", "--nbest", "5"], "does not apply to a bpe model"),
     ("unigram", ["--nbest", "5"], "--nbest works only with --sample"),
 ])
-def test_nbest_out_of_range_is_a_usage_error(models, kind, options, says):
+def test_nbest_out_of_range_is_a_one_error(models, kind, options, says):
     code, out, err = cli("tokenize", "--spm", str(models[kind]), *options, stdin=b"the cat sat\n")
     assert code == 2
-    assert says in usage_error(err)
+    assert says in one_error(err)
 
 
-def test_nbest_without_spm_is_a_usage_error():
+def test_nbest_without_spm_is_a_one_error():
     code, _, err = cli("tokenize", "--nbest", "3", stdin=b"a b\n")
     assert code == 2
-    assert "--nbest works only with the spm tokenizer" in usage_error(err)
+    assert "--nbest works only with the spm tokenizer" in one_error(err)
 
 
 @pytest.mark.parametrize("nbest", ["2", "512", "-1"])
@@ -248,7 +218,7 @@ def test_any_trainer_failure_is_one_input_error_without_cpp_noise(tmp_path):
 def test_training_options_sentencepiece_refuses_are_usage_errors(tmp_path, option, value, says):
     code, _, err = cli("tokenize", "train-spm", "-O", str(tmp_path / "m.model"), option, value, stdin=b"some text\n")
     assert code == 2
-    assert says in usage_error(err)
+    assert says in one_error(err)
 
 
 # --- 3. long lines: split for training, not skipped -------------------------------------------
