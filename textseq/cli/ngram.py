@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import click
@@ -23,9 +24,9 @@ from textseq.cli.common import (
     read_blocks,
 )
 from textseq.errors import InputError
+from textseq.ngram.smoothers import MAX_ORDER
 from textseq.streams import display_name, open_output
 
-MAX_ORDER = 10
 _order_option = click.option("-o", "--order", type=click.IntRange(1, MAX_ORDER), default=3, show_default=True, help="N-gram order (1-10).")
 _memory_option = click.option("--memory", default=None, metavar="SIZE", help="Count a chunk of about SIZE (e.g. 500M, 2G) at a time and merge, so that memory follows the number of distinct n-grams, not the length of the corpus.")
 
@@ -111,12 +112,14 @@ def count_command(app: App, files: tuple[str, ...], order: int, top: int | None,
 
 
 def _parse_prune(value: str | None, order: int) -> list[int]:
-    if not value:
+    """``--prune``'s thresholds, one per order (the last repeats): whole numbers separated by
+    commas or spaces, one for every separator."""
+    if value is None:
         return []
-    try:
-        thresholds = [int(v) for v in value.replace(",", " ").split()]
-    except ValueError:
-        raise click.BadParameter("thresholds are whole numbers, e.g. --prune 0,1,1", param_hint="--prune") from None
+    pieces = value.split(",") if "," in value else value.split()
+    if not pieces or not all(piece.strip().isdigit() and piece.strip().isascii() for piece in pieces):
+        raise click.BadParameter(f"expected whole numbers, one per order, e.g. --prune 0,1,1; got {value!r}", param_hint="--prune")
+    thresholds = [int(piece) for piece in pieces]
     if any(t < 0 for t in thresholds) or any(b < a for a, b in zip(thresholds, thresholds[1:])):
         raise click.BadParameter("thresholds must be non-negative and must not decrease with the order", param_hint="--prune")
     if len(thresholds) > order:
@@ -163,10 +166,11 @@ def build_command(app: App, files: tuple[str, ...], order: int, output: str, smo
     from textseq.ngram.counts import count_ngrams
     from textseq.ngram.files import save_model
     from textseq.plugins import get_plugins
-
+    from textseq.streams import check_writable
 
     app.quiet(quiet)
     thresholds = _parse_prune(prune, order)
+    check_writable(output)
     options = parse_params(params)
     if discounts:
         try:
@@ -192,7 +196,10 @@ def build_command(app: App, files: tuple[str, ...], order: int, output: str, smo
         counts, words, sentences, tokens = _count(app, files, errors, order, memory, vocabulary)
     if tokens == 0:
         raise InputError("no text to build a model from (the input is empty)", source=", ".join(files) or "<stdin>")
-    model = smoother.estimate(counts, prune=thresholds, warn=app.console.warn)
+    try:
+        model = smoother.estimate(counts, prune=thresholds, warn=app.console.warn)
+    except ValueError as exc:  # what an estimator finds wrong with its options only once it sees the counts
+        raise click.UsageError(f"smoothing '{smoothing}': {exc}") from None
     model.words = words
     model.smoothing = smoothing
     if prune_entropy is not None:
@@ -233,8 +240,9 @@ Examples:
 @click.option("-k", "--top", type=click.IntRange(min=1), default=10, show_default=True, help="How many words.")
 @click.option("--sentence-start", is_flag=True, help="The history begins a sentence (prepend <s>).")
 @json_option
+@errors_option
 @pass_app
-def next_command(app: App, model: str, history: str | None, top: int, sentence_start: bool, as_json: bool) -> None:
+def next_command(app: App, model: str, history: str | None, top: int, sentence_start: bool, as_json: bool, errors: str) -> None:
     """The distribution of the next word after HISTORY (tokens separated by spaces), most likely
     first: the table of the lecture slide. With no HISTORY, one history per line of stdin."""
     import numpy as np
@@ -244,7 +252,7 @@ def next_command(app: App, model: str, history: str | None, top: int, sentence_s
 
     lm = load_model(model)
     index = lm.word_index
-    histories = [history] if history is not None else [line for line in _stdin_lines(app)]
+    histories = [history] if history is not None else _stdin_lines(app, errors)
     column = "probability" if lm.scores_are_probabilities else "score"
     results = []
     for text in histories:
@@ -262,10 +270,10 @@ def next_command(app: App, model: str, history: str | None, top: int, sentence_s
             out.write("".join(f"{row['word']}\t{row[column]:.6g}\n" for row in result["next"]))
 
 
-def _stdin_lines(app: App) -> list[str]:
+def _stdin_lines(app: App, errors: str) -> list[str]:
     from textseq.streams import iter_lines, open_input
 
-    return [line for line in iter_lines(open_input("-", app.stdin))]
+    return list(iter_lines(open_input("-", app.stdin), errors))
 
 
 @click.command(
@@ -324,7 +332,7 @@ An LSTM sample of 10,000 tokens or more on CPU (no --top-k or --top-p) is drawn,
 @click.option("--greedy", is_flag=True, help="Always the most likely token (same as --temperature 0).")
 @click.option("--beam", type=click.IntRange(min=1), default=None, metavar="K", help="Beam search of width K instead of drawing: the most probable continuations (--num-samples of them).")
 @click.option("--stop", default=None, metavar="STRING", help="End a sample when its text ends with STRING (kept).")
-@click.option("--seed", type=int, default=None, help="Random seed: the same seed (on the same device) gives the same text.")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Random seed, a whole number from 0: the same seed (on the same device) gives the same text.")
 @click.option("--device", default="cpu", show_default=True, help="Neural checkpoints: cpu, cuda, cuda:N, mps or auto.")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
               help="Neural checkpoints on CPU: threads for the matrix products and the compiled loop [default: the cores not busy with other work].")
@@ -392,12 +400,14 @@ Examples:
 @click.option("--per-line", is_flag=True, help="Print each line's log10 probability (the report then goes to stderr).")
 @click.option("--also", multiple=True, metavar="MODEL", type=ModelFile(), help="Another model to score on the same text, in a column of its own; repeatable.")
 @click.option("--device", default="cpu", show_default=True, help="Neural checkpoints: cpu, cuda, cuda:N, mps or auto.")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="Neural checkpoints on CPU: threads for the matrix products [default: the cores not busy with other work].")
 @json_option
 @errors_option
 @quiet_option
 @pass_app
-def eval_command(app: App, model: str, files: tuple[str, ...], per_line: bool, also: tuple[str, ...], device: str, as_json: bool,
-                 errors: str, quiet: bool) -> None:
+def eval_command(app: App, model: str, files: tuple[str, ...], per_line: bool, also: tuple[str, ...], device: str, threads: int | None,
+                 as_json: bool, errors: str, quiet: bool) -> None:
     """Perplexity of a language model (n-gram model or neural checkpoint) on a token stream;
     bits per character too for a character-level checkpoint. With --also, several models on the
     same text, side by side.
@@ -411,7 +421,7 @@ def eval_command(app: App, model: str, files: tuple[str, ...], per_line: bool, a
     blocks: Any = read_blocks(app, files, errors, "scoring")
     if also:
         blocks = list(blocks)
-    reports = [_model_report(app, path, blocks, device, per_line) for path in (model, *also)]
+    reports = [_model_report(app, path, blocks, device, per_line, threads) for path in (model, *also)]
     with open_output(None, app.stdout) as out:
         if per_line:
             per_sentence = reports[0].pop("per_line")
@@ -419,7 +429,7 @@ def eval_command(app: App, model: str, files: tuple[str, ...], per_line: bool, a
             app.console.table(model, [(name, value) for name, value in _report_rows(reports[0])])
         elif as_json:
             value = reports[0] if not also else reports
-            out.write(json.dumps(value, indent=2) + "\n")
+            out.write(json.dumps(_json_safe(value), indent=2, allow_nan=False) + "\n")
         else:
             names = [name for name, _ in _report_rows(reports[0])]
             for report in reports[1:]:
@@ -435,14 +445,14 @@ def eval_command(app: App, model: str, files: tuple[str, ...], per_line: bool, a
                 out.write("".join(f"{name:<{width}}  {columns[0][name]}\n" for name in names))
 
 
-def _model_report(app: App, path: str, blocks: Any, device: str, per_line: bool) -> dict[str, Any]:
+def _model_report(app: App, path: str, blocks: Any, device: str, per_line: bool, threads: int | None = None) -> dict[str, Any]:
     """The evaluation of one model (n-gram or neural) as a dict, 'model' first."""
     from textseq.neural.checkpoint import is_checkpoint
 
     if is_checkpoint(path):
         from textseq.cli.neural import checkpoint_report
 
-        report, per_sentence = checkpoint_report(app, path, blocks, device)
+        report, per_sentence = checkpoint_report(app, path, blocks, device, threads)
         return {"model": display_name(path), **report, **({"per_line": per_sentence} if per_line else {})}
     from textseq.ngram.evaluate import evaluate
     from textseq.ngram.files import load_model
@@ -457,10 +467,32 @@ def _model_report(app: App, path: str, blocks: Any, device: str, per_line: bool)
     return result
 
 
+def _json_safe(value: Any) -> Any:
+    """``value`` with every figure that is not a finite number (undefined: no tokens; too large
+    for a float) as null, which JSON has, where NaN and Infinity are not JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(item) for item in value]
+    return value
+
+
+def _figure(value: float | None, digits: int) -> str:
+    """A report's number for the table: 'n/a' where it is undefined (no tokens), 'inf' beyond a
+    float, and a large one in exponent notation rather than 100 digits."""
+    if value is None or math.isnan(value):
+        return "n/a"
+    if math.isinf(value):
+        return "inf"
+    return f"{value:.{digits}f}" if abs(value) < 1e12 else f"{value:.{digits}e}"
+
+
 def _report_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
-    rows = [("perplexity", f"{report['perplexity']:.3f}"), ("perplexity excluding OOVs", f"{report['perplexity_excluding_oovs']:.3f}")]
+    rows = [("perplexity", _figure(report["perplexity"], 3)), ("perplexity excluding OOVs", _figure(report["perplexity_excluding_oovs"], 3))]
     if "bits_per_character" in report:
-        rows.append(("bits per character", f"{report['bits_per_character']:.4f}"))
-    rows += [("log10 probability", f"{report['log10_prob']:.4f}"), ("tokens", f"{report['tokens']:,}"),
+        rows.append(("bits per character", _figure(report["bits_per_character"], 4)))
+    rows += [("log10 probability", _figure(report["log10_prob"], 4)), ("tokens", f"{report['tokens']:,}"),
              ("OOVs", f"{report['oovs']:,}"), ("sentences", f"{report['sentences']:,}")]
     return rows
