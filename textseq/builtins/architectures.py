@@ -87,7 +87,10 @@ CHAR_TRAINING: dict[str, Any] = {"batch_size": 32, "bptt": 64, "optimizer": "ada
 line gives none): the recipe that took char-medium to 1.44 nats/char on tinyshakespeare in 20
 minutes on two cores (bench/neural-char)."""
 
-_SIZES = ("embedding_size", "hidden_size", "layers", "context")
+_SIZES: dict[str, int] = {"embedding_size": 1 << 16, "hidden_size": 1 << 16, "layers": 64, "context": 1024}
+"""Each size option and its largest value: far beyond any network these commands train, and small
+enough that the shapes a checkpoint's config declares can be worked out (on torch's meta device)
+without overflowing, before anything is allocated."""
 _PROBABILITIES = ("dropout", "locked_dropout", "embedding_dropout", "weight_drop")
 _FLAGS = ("tie_weights", "residual", "direct")
 _CHOICES: dict[str, tuple[str, ...]] = {"nonlinearity": ("tanh", "relu")}
@@ -136,6 +139,8 @@ def _check(name: str, key: str, value: Any) -> Any:
     if key in _SIZES:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name}: {key} must be a whole number >= 1, not {value!r}")
+        if value > _SIZES[key]:
+            raise ValueError(f"{name}: {key} must be at most {_SIZES[key]:,}, not {value:,}")
         return value
     if key in _PROBABILITIES:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:

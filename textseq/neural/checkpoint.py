@@ -59,26 +59,95 @@ def is_checkpoint(path: str) -> bool:
 
 
 def load_checkpoint(path: str, map_location: Any = "cpu") -> dict[str, Any]:
-    """The checkpoint's dict, loaded without running code; one clear error otherwise."""
+    """The checkpoint's dict, loaded without running code, its layout checked (see
+    :func:`check_layout`); one clear error otherwise."""
+    payload = _read(path, map_location)
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise InputError(f"not a textseq checkpoint (no '{FORMAT}' format mark)", source=path)
+    _check_version(payload.get("version"), path)
+    check_layout(payload, path)
+    return payload
+
+
+def _read(path: str, map_location: Any) -> Any:
+    """``torch.load`` of ``path``. It parses a zip archive and a pickle, and a damaged file makes
+    it raise exceptions of almost any type, from its own code and the pickle machinery's: each is
+    one unreadable file here. Its warnings (a damaged protocol number, say) are not shown: what
+    it loads is checked after."""
     import pickle
+    import warnings
 
     import torch
 
     if not os.path.isfile(path):
         raise InputError("no such checkpoint file", source=path)
     try:
-        payload = torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unsupported content"
-        raise InputError(f"refused: the file holds more than weights and data, and loading it could run code ({first})",
+        raise InputError(f"refused: the file holds more than weights and data, and loading it could run code ({_first_line(exc)})",
                          source=path) from None
-    except (RuntimeError, EOFError, OSError, ValueError) as exc:
-        raise InputError(f"not a readable checkpoint ({str(exc).strip().splitlines()[0] if str(exc).strip() else exc!r})",
-                         source=path) from None
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise InputError(f"not a textseq checkpoint (no '{FORMAT}' format mark)", source=path)
-    version = payload.get("version")
-    if not isinstance(version, int) or version > VERSION:
+    except MemoryError:
+        raise InputError("not a readable checkpoint (it declares more data than fits in memory)", source=path) from None
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        raise InputError(f"not a readable checkpoint ({_first_line(exc)})", source=path) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _check_version(version: Any, path: str) -> None:
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise InputError(f"the checkpoint's format version is {version!r}, not a whole number", source=path)
+    if version > VERSION:
         raise InputError(f"checkpoint format version {version} is newer than this textseq reads ({VERSION}): upgrade textseq",
                          source=path)
-    return payload
+    if version < 1:
+        raise InputError(f"unknown checkpoint format version {version}", source=path)
+
+
+def check_layout(payload: dict[str, Any], path: str) -> None:
+    """That the entries every reader uses are there and of the right kinds: ``arch`` a name,
+    ``config`` a dict keyed by option names, ``plugin`` None or a dict of strings, ``codec`` a
+    dict, ``model`` a dict of tensors by name. What they hold is checked by their readers
+    (:meth:`~textseq.neural.codec.Codec.from_state`, :func:`~textseq.neural.loading.load_model`)."""
+    import torch
+
+    require(payload, "arch", str, path)
+    if not payload["arch"]:
+        raise InputError("the checkpoint names no architecture ('arch' is empty)", source=path)
+    config = require(payload, "config", dict, path)
+    if not all(isinstance(key, str) for key in config):
+        raise InputError("the checkpoint's 'config' has a key that is not an option name", source=path)
+    plugin = payload.get("plugin")
+    if plugin is not None and not (isinstance(plugin, dict) and all(isinstance(v, (str, type(None))) for v in plugin.values())):
+        raise InputError("the checkpoint's 'plugin' entry is damaged (expected names of a plugin and its distribution)", source=path)
+    require(payload, "codec", dict, path)
+    weights = require(payload, "model", dict, path)
+    for name, value in weights.items():
+        if not isinstance(name, str) or not isinstance(value, torch.Tensor):
+            raise InputError(f"the checkpoint's weights are damaged: entry {name!r} is not a tensor", source=path)
+
+
+_KINDS = {str: "a string", dict: "a dict", list: "a list", int: "a whole number", float: "a number", bool: "true or false"}
+
+
+def require(mapping: dict[str, Any], key: str, kind: type | tuple[type, ...], path: str, owner: str = "the checkpoint") -> Any:
+    """``mapping[key]``, which must be there and a ``kind`` (an int is no bool; a float may be an
+    int), else one error naming ``owner`` (what ``mapping`` is) and the entry."""
+    if key not in mapping:
+        raise InputError(f"'{key}' is missing from {owner}", source=path)
+    value = mapping[key]
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    accepted = kinds + ((int,) if float in kinds else ())
+    if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, accepted):
+        wanted = " or ".join(_kind_name(k) for k in kinds)
+        raise InputError(f"'{key}' in {owner} is {_kind_name(type(value))}, not {wanted}", source=path)
+    return value
+
+
+def _kind_name(kind: type) -> str:
+    return "None" if kind is type(None) else _KINDS.get(kind, f"a {kind.__name__}")

@@ -53,17 +53,17 @@ class Codec:
         return {"char": "characters", "word": "words", "spm": "pieces"}[self.level]
 
     @classmethod
-    def build(cls, level: str, blocks: Iterable[str], *, spm_model: bytes | None = None, min_count: int = 1,
-              max_size: int | None = None) -> tuple[Codec, np.ndarray]:
-        """A codec from the training text, and that text's ids (int32)."""
+    def build(cls, level: str, blocks: Iterable[str], *, spm_model: bytes | None = None, spm_source: str = "<sentencepiece model>",
+              min_count: int = 1, max_size: int | None = None) -> tuple[Codec, np.ndarray]:
+        """A codec from the training text, and that text's ids (int32); ``spm_source`` names where
+        ``spm_model``'s bytes came from, for an error."""
         if level == "spm":
             if spm_model is None:
                 raise ValueError("the spm level needs a sentencepiece model (--spm MODEL)")
-            from textseq.tokenize.spm import _load_processor
-
-            processor = _load_processor(spm_model)
+            processor = load_spm(spm_model, spm_source)
             pieces = [processor.IdToPiece(i) for i in range(processor.GetPieceSize())]
             codec = cls("spm", [UNK, EOS, *pieces], spm_model)
+            codec._processor = processor
             return codec, codec.encode(blocks)
         text = "".join(blocks)
         if level == "char":
@@ -143,9 +143,7 @@ class Codec:
     @property
     def processor(self) -> Any:
         if self._processor is None:
-            from textseq.tokenize.spm import _load_processor
-
-            self._processor = _load_processor(self.spm_model or b"")
+            self._processor = load_spm(self.spm_model or b"", "<sentencepiece model>")
         return self._processor
 
     def to_state(self) -> dict[str, Any]:
@@ -159,8 +157,52 @@ class Codec:
 
     @classmethod
     def from_state(cls, state: dict[str, Any], source: str = "<checkpoint>") -> Codec:
+        """The codec a checkpoint stored, checked: the specials where the encoder puts them, one
+        character a token at the character level, and a sentencepiece model that loads and has
+        as many pieces as the token list (two fewer)."""
+        if not isinstance(state, dict):
+            raise InputError("the checkpoint's tokenizer is damaged: it is not a dict", source=source)
+        level = state.get("level")
+        if not isinstance(level, str) or level not in LEVELS:
+            raise InputError(f"the checkpoint's tokenizer is damaged: level {level!r} is none of {', '.join(LEVELS)}", source=source)
+        tokens = state.get("tokens")
+        if not isinstance(tokens, (list, tuple)) or not all(isinstance(token, str) for token in tokens):
+            raise InputError("the checkpoint's tokenizer is damaged: its tokens are not a list of strings", source=source)
+        specials = [UNK] if level == "char" else [UNK, EOS]
+        if list(tokens[: len(specials)]) != specials:
+            raise InputError(f"the checkpoint's tokenizer is damaged: its tokens do not start with {' '.join(specials)}", source=source)
+        if level != "spm" and len(set(tokens)) != len(tokens):
+            raise InputError("the checkpoint's tokenizer is damaged: a token is listed twice", source=source)
+        if level == "char" and any(len(token) != 1 for token in tokens[1:]):
+            raise InputError("the checkpoint's tokenizer is damaged: a character-level token is not one character", source=source)
+        if level != "spm":
+            return cls(level, list(tokens))
+        codec = cls(level, list(tokens), _spm_bytes(state.get("spm_model"), source))
         try:
-            model = state.get("spm_model")
-            return cls(state["level"], list(state["tokens"]), bytes(model.numpy().tobytes()) if model is not None else None)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise InputError(f"the checkpoint's tokenizer is damaged ({exc})", source=source) from None
+            codec._processor = load_spm(codec.spm_model or b"", source)
+        except InputError as exc:
+            raise InputError(f"the checkpoint's tokenizer is damaged: its sentencepiece model does not load ({exc.message})",
+                             source=source) from None
+        if codec._processor.GetPieceSize() + len(specials) != len(tokens):
+            raise InputError(f"the checkpoint's tokenizer is damaged: {len(tokens) - len(specials):,} tokens for a sentencepiece "
+                             f"model of {codec._processor.GetPieceSize():,} pieces", source=source)
+        return codec
+
+
+def _spm_bytes(model: Any, source: str) -> bytes:
+    """The bytes of a checkpoint's sentencepiece model, stored as a one-dimensional uint8 tensor."""
+    import torch
+
+    if not isinstance(model, torch.Tensor) or model.dtype != torch.uint8 or model.dim() != 1:
+        raise InputError("the checkpoint's tokenizer is damaged: its sentencepiece model is not a byte string", source=source)
+    return bytes(model.cpu().numpy().tobytes())
+
+
+def load_spm(model: bytes, source: str) -> Any:
+    """A sentencepiece processor of ``model``'s bytes; an error names ``source``, where they came from."""
+    from textseq.tokenize.spm import _load_processor
+
+    try:
+        return _load_processor(model)
+    except InputError as exc:
+        raise InputError(exc.message, source=source) from None

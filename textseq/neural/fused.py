@@ -19,7 +19,10 @@ that falls within a rounding error of a boundary between two tokens can go the o
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -38,17 +41,41 @@ CHUNK = 64
 """Tokens drawn a call: few enough to stream smoothly, enough that a call's cost is spread thin."""
 
 
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM held back while numba loads and compiles, then handed to their handlers.
+
+    numba's compiler runs Python code in LLVM's callbacks and in weakref finalizers, where a
+    KeyboardInterrupt is printed as "Exception ignored" and dropped, and the run goes on; so a
+    signal that comes during a compile (some seconds, on first use) is kept for its end. A second
+    one ends the process at once, with the status its handler would give (128 + the signal's
+    number): sampling has nothing half-written, its text goes to stdout."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+
+    def hold(signum: int, frame: Any) -> None:
+        if received:
+            os._exit(128 + signum)
+        received.append(signum)
+
+    previous = {number: signal.signal(number, hold) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler if handler is not None else signal.SIG_DFL)
+        if received:
+            signal.raise_signal(received[0])
+
+
 class FusedLSTM:
     """An LSTM :class:`~textseq.neural.stepping.RecurrentStepper`'s weights laid out for the
     compiled loop (:func:`textseq.neural.lstm_kernel.generate`): each layer's as ``[unit, gate,
     input]``, so a unit's four gate rows are read together; ``threads`` for its parallel loops."""
 
     def __init__(self, stepper: RecurrentStepper, threads: int | None = None) -> None:
-        import numba
-
-        from textseq.neural import lstm_kernel
-
-        self.generate = lstm_kernel.generate
         size = stepper.hidden
 
         def unit_major(rows: np.ndarray) -> np.ndarray:
@@ -62,13 +89,34 @@ class FusedLSTM:
         biases = [bias.reshape(4, size).T for (_, bias), _ in stepper.upper] or [np.zeros((size, 4), np.float32)]
         self.upper_bias = np.ascontiguousarray(np.stack(biases), dtype=np.float32)
         self.decoder, self.decoder_bias = stepper.decoder
-        numba.set_num_threads(max(1, min(threads or os.cpu_count() or 1, numba.config.NUMBA_NUM_THREADS)))
+        self.layers = stepper.layers
+        self._compiled = False
+        with signals_held():
+            import numba
+
+            from textseq.neural import lstm_kernel
+
+            numba.set_num_threads(max(1, min(threads or os.cpu_count() or 1, numba.config.NUMBA_NUM_THREADS)))
+            self.generate = lstm_kernel.generate
+
+    def compile(self) -> None:
+        """Compile the loop for these arrays' types (or load it from numba's cache), with a call
+        that draws nothing, SIGINT and SIGTERM held meanwhile (:func:`signals_held`); done by the
+        first :meth:`tokens`, after the tokens that the numpy step draws first."""
+        if self._compiled:
+            return
+        hs = np.zeros((self.layers, self.first.shape[0]), dtype=np.float32)
+        with signals_held():
+            self.generate(self.first, self.table, self.upper, self.upper_bias, self.decoder, self.decoder_bias, hs, hs.copy(), 0,
+                          np.empty(0), 1.0, -1, np.empty(CHUNK, dtype=np.int64))
+        self._compiled = True
 
     def tokens(self, hidden: Any, token: int, rng: np.random.Generator, temperature: float, count: int,
                end_id: int) -> Iterator[int]:
         """Up to ``count`` tokens drawn after feeding ``token`` to the state ``hidden`` (an LSTM
         state of one stream), the end token not yielded. ``rng`` is left where one
         ``rng.random()`` a token drawn would have left it, however the caller stops."""
+        self.compile()
         hs = np.array(np.asarray(hidden[0])[:, 0], dtype=np.float32)
         cs = np.array(np.asarray(hidden[1])[:, 0], dtype=np.float32)
         inverse = 0.0 if temperature == 0 else 1.0 / temperature

@@ -49,22 +49,109 @@ def build_model(arch: str, config: dict[str, Any], vocab_size: int, *, source: s
                 origin: dict[str, Any] | None = None) -> Any:
     """The network of architecture ``arch`` with ``config`` over its defaults."""
     registration = architecture(arch, source=source, origin=origin)
-    defaults = dict(registration.metadata.get("default_config") or {})
-    return registration.implementation({**defaults, **config}, vocab_size)
+    return registration.implementation(_with_defaults(registration, config), vocab_size)
+
+
+def _with_defaults(registration: Any, config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` over the architecture's default config."""
+    return {**dict(registration.metadata.get("default_config") or {}), **config}
 
 
 def load_model(path: str, device: Any = "cpu") -> tuple[Any, Codec, dict[str, Any]]:
     """(model in eval mode on ``device``, codec, checkpoint) from a checkpoint file."""
     payload = load_checkpoint(path, map_location=device)
     codec = Codec.from_state(payload["codec"], source=path)
-    model = build_model(payload["arch"], dict(payload["config"]), codec.vocab_size, source=path, origin=payload.get("plugin"))
-    try:
-        model.load_state_dict(payload["model"])
-    except RuntimeError as exc:
-        raise InputError(f"the weights do not fit architecture '{payload['arch']}' ({str(exc).splitlines()[0]})", source=path) from None
+    model = model_from_checkpoint(payload, codec, path)
     model.to(device)
     model.eval()
     return model, codec, payload
+
+
+def model_from_checkpoint(payload: dict[str, Any], codec: Codec, source: str) -> Any:
+    """The network a loaded checkpoint describes, with its weights, on the CPU.
+
+    The config is checked and the shapes it implies are worked out on torch's meta device, where
+    nothing is allocated, and compared with the file's tensors before the network is built: a
+    config that declares a huge size is refused, never allocated."""
+    arch = payload["arch"]
+    registration = architecture(arch, source=source, origin=payload.get("plugin"))
+    config = _with_defaults(registration, payload["config"])
+    weights = payload["model"]
+    check_weights(weights, expected_tensors(registration, arch, config, codec.vocab_size, source), arch, source)
+    model = registration.implementation(config, codec.vocab_size)
+    try:
+        model.load_state_dict(weights)
+    except RuntimeError as exc:
+        raise InputError(f"the weights do not fit architecture '{arch}' ({' '.join(str(exc).split())})", source=source) from None
+    return model
+
+
+def expected_tensors(registration: Any, arch: str, config: dict[str, Any], vocab_size: int, source: str) -> dict[str, Any]:
+    """The state dict (meta tensors: shapes and dtypes, no data) of architecture ``arch`` built
+    with ``config`` for ``vocab_size`` tokens."""
+    import torch
+
+    try:
+        with _shapes_only(), torch.device("meta"):
+            network = registration.implementation(config, vocab_size)
+    except (ValueError, TypeError, KeyError, RuntimeError, OverflowError) as exc:
+        raise InputError(f"the checkpoint's config does not make a network: {' '.join(str(exc).split())}", source=source) from None
+    return dict(network.state_dict())
+
+
+def _shapes_only() -> Any:
+    """A torch function mode in which the random initializers do nothing: on the meta device they
+    would have nothing to fill, yet ``normal_`` there goes through a Python decomposition whose
+    first use imports torch's compiler (over a second)."""
+    import torch
+    from torch.nn import init
+    from torch.overrides import TorchFunctionMode
+
+    skipped = {init.normal_, init.uniform_, init.trunc_normal_, init.kaiming_uniform_, init.kaiming_normal_, init.xavier_uniform_,
+               init.xavier_normal_, init.orthogonal_, torch.Tensor.normal_, torch.Tensor.uniform_}
+
+    class ShapesOnly(TorchFunctionMode):
+        def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+            kwargs = kwargs or {}
+            if func in skipped:
+                return args[0] if args else kwargs["tensor"]
+            return func(*args, **kwargs)
+
+    return ShapesOnly()
+
+
+def check_weights(weights: dict[str, Any], expected: dict[str, Any], arch: str, source: str) -> None:
+    """That the file's tensors are the ones the architecture has: the same names, shapes and kinds
+    of numbers, every value finite."""
+    missing = [name for name in expected if name not in weights]
+    if missing:
+        raise InputError(f"the weights lack tensor '{missing[0]}' of architecture '{arch}'"
+                         + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""), source=source)
+    extra = [name for name in weights if name not in expected]
+    if extra:
+        raise InputError(f"the weights hold tensor '{extra[0]}', which architecture '{arch}' with this config does not have",
+                         source=source)
+    for name, want in expected.items():
+        _check_tensor(name, weights[name], want, arch, source)
+
+
+def _check_tensor(name: str, tensor: Any, want: Any, arch: str, source: str) -> None:
+    import torch
+
+    if tensor.layout != torch.strided or tensor.is_meta:
+        raise InputError(f"tensor '{name}' is not a plain tensor of numbers", source=source)
+    if tuple(tensor.shape) != tuple(want.shape):
+        raise InputError(f"tensor '{name}' is {_shape(tensor)} in the file, but architecture '{arch}' with this config and "
+                         f"vocabulary expects {_shape(want)}", source=source)
+    if want.is_floating_point() != tensor.is_floating_point() or (not want.is_floating_point() and tensor.dtype != want.dtype):
+        raise InputError(f"tensor '{name}' holds {str(tensor.dtype).removeprefix('torch.')} numbers, "
+                         f"not {str(want.dtype).removeprefix('torch.')}", source=source)
+    if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+        raise InputError(f"tensor '{name}' holds NaN or infinite values", source=source)
+
+
+def _shape(tensor: Any) -> str:
+    return "[" + ", ".join(str(size) for size in tensor.shape) + "]"
 
 
 class NeuralLM:

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import math
 import os
+import signal
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
 
+from textseq.errors import Terminated, TextseqError
 from textseq.neural.checkpoint import save_checkpoint
 from textseq.neural.codec import Codec
 from textseq.neural.data import batchify, window_count, windows
@@ -26,6 +29,7 @@ from textseq.neural.data import batchify, window_count, windows
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("plateau", "cosine", "none")
 DEFAULT_LR = {"sgd": 20.0, "adam": 2e-3, "adamw": 2e-3}
+FLOAT32_MAX = 3.4028234663852886e38
 
 
 @dataclass
@@ -62,6 +66,11 @@ class TrainSettings:
                 raise ValueError(f"{name.replace('_', '-')} must be >= 1")
         if not self.lr > 0:
             raise ValueError("the learning rate must be > 0")
+        if not (self.lr <= FLOAT32_MAX and self.weight_decay <= FLOAT32_MAX and self.lr * self.weight_decay <= FLOAT32_MAX):
+            raise ValueError(f"the learning rate, the weight decay and their product must be at most {FLOAT32_MAX:.4g} "
+                             "(the largest float32, what the weights are updated in)")
+        if not -(1 << 63) <= self.seed < 1 << 64:
+            raise ValueError("the seed must be between -2**63 and 2**64 - 1")
 
 
 class Reporter(Protocol):
@@ -110,21 +119,37 @@ def last_path(output: str) -> str:
 
 
 def pick_device(name: str) -> Any:
+    """The torch device ``name`` names (auto, cpu, cuda, cuda:N, mps); ValueError for one that
+    this machine does not have, before anything is put on it."""
     import torch
 
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        if _mps_available():
             return torch.device("mps")
         return torch.device("cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda: no CUDA device here (torch.cuda.is_available() is false)")
-    if name == "mps" and not (getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()):
-        raise ValueError("--device mps: no Apple GPU here")
-    if name not in ("cpu", "cuda", "mps") and not name.startswith("cuda:"):
-        raise ValueError(f"unknown device {name!r}: auto, cpu, cuda, cuda:N or mps")
-    return torch.device(name)
+    if name == "cpu":
+        return torch.device("cpu")
+    if name == "mps":
+        if not _mps_available():
+            raise ValueError("mps: no Apple GPU here")
+        return torch.device("mps")
+    if name == "cuda" or (name.startswith("cuda:") and name[5:].isdigit()):
+        if not torch.cuda.is_available():
+            raise ValueError(f"{name}: no CUDA device here (torch.cuda.is_available() is false)")
+        index = int(name[5:]) if name != "cuda" else 0
+        if index >= torch.cuda.device_count():
+            raise ValueError(f"{name}: no such CUDA device (this machine has {torch.cuda.device_count()}: cuda:0 to "
+                             f"cuda:{torch.cuda.device_count() - 1})")
+        return torch.device(name)
+    raise ValueError(f"unknown device {name!r}: auto, cpu, cuda, cuda:N or mps")
+
+
+def _mps_available() -> bool:
+    import torch
+
+    return getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
 
 
 def stream_loss(model: Any, ids: np.ndarray, device: Any, batch_size: int = 1, bptt: int = 256,
@@ -167,12 +192,15 @@ def stream_loss(model: Any, ids: np.ndarray, device: Any, batch_size: int = 1, b
 
 def train(model: Any, codec: Codec, train_ids: np.ndarray, valid_ids: np.ndarray, settings: TrainSettings, *,
           arch: str, config: dict[str, Any], output: str, device: Any, resume: dict[str, Any] | None = None,
-          reporter: Reporter | None = None, log: Any = None, origin: dict[str, Any] | None = None) -> Progress:
+          resume_source: str = "<checkpoint>", reporter: Reporter | None = None, log: Any = None,
+          origin: dict[str, Any] | None = None) -> Progress:
     """Train ``model`` (already on ``device``) and write checkpoints; returns the final progress.
 
-    ``resume`` is a loaded checkpoint to continue from; ``origin`` the plugin that registers
-    ``arch`` (None for a built-in), recorded in the checkpoint. ``log`` is a text stream that gets one
-    JSON object per step and per validation."""
+    ``resume`` is a loaded checkpoint to continue from (read from ``resume_source``, which its
+    errors name); ``origin`` the plugin that registers ``arch`` (None for a built-in), recorded in
+    the checkpoint. ``log`` is a text stream that gets one JSON object per step and per
+    validation. A loss that is no longer finite stops the run with :class:`TextseqError`, and no
+    checkpoint ever holds weights that are not finite."""
     import json
 
     import torch
@@ -191,22 +219,12 @@ def train(model: Any, codec: Codec, train_ids: np.ndarray, valid_ids: np.ndarray
     progress = Progress()
     state = None
     if resume is not None:
-        model.load_state_dict(resume["model"])
-        optimizer.load_state_dict(resume["optimizer"])
-        if scheduler is not None and resume.get("scheduler") is not None:
-            scheduler.load_state_dict(resume["scheduler"])
-        saved = resume["progress"]
-        progress = Progress(epoch=saved["epoch"], row=saved["row"], step=saved["step"], best_loss=saved["best_loss"],
-                            stale=saved["stale"], done=saved["done"], history=list(saved["history"]))
-        state = map_state(saved["hidden"], lambda tensor: tensor.to(device))
-        if progress.epoch < settings.epochs:
-            progress.done = False
-        # torch.load(map_location=device) moves every tensor, these byte states too; torch wants them on the CPU
-        torch.set_rng_state(saved["rng"]["torch"].cpu())
-        if device.type == "cuda" and saved["rng"].get("cuda") is not None:
-            torch.cuda.set_rng_state(saved["rng"]["cuda"].cpu(), device)
+        from textseq.neural.resume import restore
+
+        progress, state = restore(resume, model, optimizer, scheduler, settings, device, resume_source)
 
     def checkpoint(path: str, hidden: Any) -> None:
+        _check_finite(model, progress.step)
         rng = {"torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state(device) if device.type == "cuda" else None}
         save_checkpoint(path, {
             "arch": arch, "config": dict(config), "plugin": origin, "codec": codec.to_state(), "model": model.state_dict(),
@@ -231,7 +249,7 @@ def train(model: Any, codec: Codec, train_ids: np.ndarray, valid_ids: np.ndarray
             log.flush()
 
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if settings.bf16 and device.type == "cuda" else None
-    stop_request = _CtrlC()
+    stop_request = _StopRequest()
     started = time.monotonic()
     reporter.begin(total_steps, settings.batch_size * settings.bptt)
     model.train()
@@ -258,8 +276,9 @@ def train(model: Any, codec: Codec, train_ids: np.ndarray, valid_ids: np.ndarray
                 value = float(loss.detach())
                 record({"step": progress.step, "epoch": progress.epoch + 1, "loss": value, "lr": optimizer.param_groups[0]["lr"]})
                 reporter.step(progress.step, value)
-                if stop_request.pressed:
-                    raise KeyboardInterrupt
+                if blown_up(value, codec.vocab_size):
+                    raise diverged(progress.step, f"the training loss is {value:.4g}")
+                stop_request.check()
                 if settings.time_budget is not None and time.monotonic() - started >= settings.time_budget:
                     reporter.note(f"time budget of {settings.time_budget:g} s reached after step {progress.step}")
                     stop_inside_epoch(state)
@@ -269,6 +288,8 @@ def train(model: Any, codec: Codec, train_ids: np.ndarray, valid_ids: np.ndarray
                 progress.row = 0
                 state = None
                 entry = _validate(model, codec, valid_ids, settings, device, progress)
+                if blown_up(entry["valid_loss"], codec.vocab_size):
+                    raise diverged(progress.step, f"the validation loss is {entry['valid_loss']:.4g}")
                 progress.history.append(entry)
                 record(entry)
                 reporter.epoch(entry)
@@ -284,13 +305,14 @@ def train(model: Any, codec: Codec, train_ids: np.ndarray, valid_ids: np.ndarray
                         reporter.note(f"stopping early: no better validation loss for {progress.stale} epochs")
                         progress.done = True
                 checkpoint(last_path(output), state)
+                stop_request.check()
                 continue
             stop_inside_epoch(state)
             return progress
         progress.done = True
         checkpoint(last_path(output), state)
         return progress
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C, and SIGTERM (textseq.errors.Terminated)
         checkpoint(last_path(output), state)
         reporter.note(f"interrupted: a resumable checkpoint is in {last_path(output)} (--resume {last_path(output)})")
         raise
@@ -299,31 +321,58 @@ def train(model: Any, codec: Codec, train_ids: np.ndarray, valid_ids: np.ndarray
         reporter.end()
 
 
-class _CtrlC:
-    """Ctrl-C during training is taken at the end of the current step, so that the checkpoint
-    written then is exactly resumable; a second Ctrl-C interrupts at once."""
+BLOWN_UP = 100.0
+"""A loss above this many times that of guessing every token uniformly (ln V nats) is no model's:
+the weights have blown up (SGD at --lr 1e30 makes losses of 1e29 nats long before they overflow
+to inf or NaN)."""
+
+
+def blown_up(loss: float, vocab_size: int) -> bool:
+    """Whether ``loss`` (mean nats a token) says the run has diverged: not finite, or beyond :data:`BLOWN_UP`."""
+    return not math.isfinite(loss) or loss > BLOWN_UP * math.log(max(vocab_size, 2))
+
+
+def diverged(step: int, detail: str) -> TextseqError:
+    """The error that ends a run that has diverged: nothing of it is saved."""
+    return TextseqError(f"training diverged at step {step}: {detail}; no checkpoint of it was written (try a lower --lr, or --clip)")
+
+
+def _check_finite(model: Any, step: int) -> None:
+    """Refuse to save weights that are not all finite (a step can make them so while its loss,
+    computed before the update, still was)."""
+    import torch
+
+    for name, parameter in model.named_parameters():
+        if not bool(torch.isfinite(parameter.detach()).all()):
+            raise diverged(step, f"weight '{name}' holds values that are not finite")
+
+
+class _StopRequest:
+    """Ctrl-C (SIGINT) and SIGTERM during training are taken at the end of the current step, so
+    that the checkpoint written then is exactly resumable; a second one interrupts at once.
+    :meth:`check` raises KeyboardInterrupt, or :class:`~textseq.errors.Terminated` for SIGTERM."""
 
     def __init__(self) -> None:
-        import signal
-        import threading
-
-        self.pressed = False
-        self._previous: Any = None
+        self.received: int | None = None
+        self._previous: dict[int, Any] = {}
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._press)
+            for number in (signal.SIGINT, signal.SIGTERM):
+                self._previous[number] = signal.signal(number, self._receive)
 
-    def _press(self, signum: int, frame: Any) -> None:
-        import signal
+    def _receive(self, signum: int, frame: Any) -> None:
+        self.received = signum
+        self.restore()
 
-        self.pressed = True
-        signal.signal(signal.SIGINT, self._previous)
+    def check(self) -> None:
+        if self.received == signal.SIGTERM:
+            raise Terminated()
+        if self.received is not None:
+            raise KeyboardInterrupt
 
     def restore(self) -> None:
-        import signal
-
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-            self._previous = None
+        for number, handler in self._previous.items():
+            signal.signal(number, handler if handler is not None else signal.SIG_DFL)
+        self._previous = {}
 
 
 def clip_gradients(model: Any, clip: float, mode: str = "norm") -> None:
