@@ -303,7 +303,7 @@ def test_a_signal_while_reading_ends_quietly(signum: int, code: int) -> None:
     process.send_signal(signum)
     _, err = process.communicate(timeout=30)
     assert process.returncode == code
-    assert b"Traceback" not in err
+    assert err == b""
 
 
 def test_sigterm_during_a_build_leaves_no_temporary_file(tmp_path: Path) -> None:

@@ -49,12 +49,23 @@ class _StdoutClosed(Exception):
     into exit 1 before :func:`run` could see it."""
 
 
+class _Stopped(Exception):
+    """Ctrl-C or SIGTERM during a command, raised in place of the KeyboardInterrupt, which click
+    would answer with a blank line on stderr before :func:`run` could see it."""
+
+    def __init__(self, terminated: bool) -> None:
+        super().__init__()
+        self.exit_code = Terminated.exit_code if terminated else EXIT_INTERRUPTED
+
+
 class TextseqGroup(click.Group):
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
         except BrokenPipeError:
             raise _StdoutClosed() from None
+        except KeyboardInterrupt as exc:
+            raise _Stopped(isinstance(exc, Terminated)) from None
 
 
 def build_cli(console: Console | None = None) -> click.Group:
@@ -124,6 +135,8 @@ def run(argv: Sequence[str] | None = None, console: Console | None = None, app: 
         return exc.exit_code
     except TextseqError as exc:
         console.error(str(exc))
+        return exc.exit_code
+    except _Stopped as exc:
         return exc.exit_code
     except (click.Abort, KeyboardInterrupt) as exc:
         terminated = isinstance(exc, Terminated) or isinstance(exc.__cause__, Terminated)  # click turns both into Abort
