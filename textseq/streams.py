@@ -383,14 +383,7 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
         with _direct_write(target) as handle:
             yield handle
         return
-    real = os.path.realpath(target)
-    folder = os.path.dirname(real)
-    if not os.path.isdir(folder):
-        raise OutputError("folder does not exist", source=os.path.dirname(os.path.abspath(target)) or target)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(real)}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise OutputError(f"cannot write: {exc.strerror or exc}", source=target) from None
+    fd, tmp, real = _temporary_beside(target)
     try:
         with os.fdopen(fd, "wb") as handle:
             yield handle
@@ -415,20 +408,27 @@ def check_writable(path: str) -> None:
     kind = _file_kind(path)
     if kind == "directory":
         raise OutputError("is a directory", source=path)
-    real = os.path.realpath(path)
     if kind == "special":
-        if not os.access(real, os.W_OK):
+        if not os.access(path, os.W_OK):
             raise OutputError("cannot write: permission denied", source=path)
         return
-    folder = os.path.dirname(real)
-    if not os.path.isdir(folder):
-        raise OutputError("folder does not exist", source=os.path.dirname(os.path.abspath(path)) or path)
-    try:
-        fd, probe = tempfile.mkstemp(prefix=f".{os.path.basename(real)}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise OutputError(f"cannot write: {exc.strerror or exc}", source=path) from None
+    fd, probe, _ = _temporary_beside(path)
     os.close(fd)
     os.unlink(probe)
+
+
+def _temporary_beside(target: str) -> tuple[int, str, str]:
+    """A new temporary file in the folder of ``target``'s real path (a link's target's folder):
+    its descriptor, its path and that real path."""
+    real = os.path.realpath(target)
+    folder = os.path.dirname(real)
+    if not os.path.isdir(folder):
+        raise OutputError("folder does not exist", source=os.path.dirname(os.path.abspath(target)) or target)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(real)}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise OutputError(f"cannot write: {exc.strerror or exc}", source=target) from None
+    return fd, tmp, real
 
 
 def _file_kind(path: str) -> str:
