@@ -9,9 +9,9 @@ from textseq.cli.common import App
 from textseq.console import Console
 
 
-def cli(*args: str, stdin: bytes = b"") -> tuple[int, bytes, str]:
+def cli(*args: str, stdin: bytes = b"", stdout: io.BytesIO | None = None) -> tuple[int, bytes, str]:
     """Run ``textseq ARGS`` in this process, as :func:`textseq.cli.run` runs it: (exit code, stdout, stderr)."""
-    out, err = io.BytesIO(), io.StringIO()
+    out, err = stdout if stdout is not None else io.BytesIO(), io.StringIO()
     code = run(list(args), app=App(stdin=io.BytesIO(stdin), stdout=out, console=Console(err)))
     return code, out.getvalue(), err.getvalue()
 

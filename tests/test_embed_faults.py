@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 
 from fuzzing import bounded
+from helpers import cli
 from textseq.embed.evaluate import evaluate_analogies, evaluate_pairs
 from textseq.embed.io import check_output, detect_format, load_vectors, save_vectors
 from textseq.embed.vectors import Vectors
-from textseq.errors import InputError, OutputError, TextseqError
+from textseq.errors import InputError, OutputError
 
 SMALL_MEMORY = 64 << 20
 """What a reader may add while it opens a file of a few hundred bytes."""
@@ -43,25 +44,8 @@ class _Terminal(io.BytesIO):
 
 
 def _cli(args: list[str], stdin: bytes = b"", stdout: io.BytesIO | None = None) -> tuple[int, bytes, str]:
-    """``textseq embed ARGS`` in process, its exit code, stdout and stderr as run() would give them."""
-    import click
-
-    from textseq.cli.common import App
-    from textseq.cli.embed import embed_group
-    from textseq.console import Console
-
-    out, err = stdout if stdout is not None else io.BytesIO(), io.StringIO()
-    app = App(stdin=io.BytesIO(stdin), stdout=out, console=Console(err))
-    try:
-        embed_group.main(args, prog_name="textseq embed", standalone_mode=False, obj=app)
-        code = 0
-    except TextseqError as exc:
-        err.write(f"textseq: error: {exc}\n")
-        code = exc.exit_code
-    except click.ClickException as exc:
-        err.write(exc.format_message() + "\n")
-        code = exc.exit_code
-    return code, out.getvalue(), err.getvalue()
+    """``textseq embed ARGS`` in process: its exit code, stdout and stderr."""
+    return cli("embed", *args, stdin=stdin, stdout=stdout)
 
 
 # --- declared sizes ----------------------------------------------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import io
 import json
 import os
 
@@ -11,6 +10,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from helpers import cli
 from textseq.embed.evaluate import evaluate_analogies, evaluate_pairs, rankdata, spearman
 from textseq.embed.io import load_vectors, save_vectors
 from textseq.embed.vectors import UnknownWordError, Vectors
@@ -257,23 +257,8 @@ def test_most_similar_and_cosmul_equal_gensim():
 # --- the command line, in process ---------------------------------------------------------------
 
 def _cli(args: list[str], stdin: bytes = b"") -> tuple[int, str, str]:
-    from textseq.cli.common import App
-    from textseq.cli.embed import embed_group
-    from textseq.console import Console
-    from textseq.errors import TextseqError
-
-    out, err = io.BytesIO(), io.StringIO()
-    app = App(stdin=io.BytesIO(stdin), stdout=out, console=Console(err))
-    try:
-        embed_group.main(args, prog_name="textseq embed", standalone_mode=False, obj=app)
-        code = 0
-    except TextseqError as exc:
-        err.write(f"textseq: error: {exc}\n")
-        code = exc.exit_code
-    except __import__("click").ClickException as exc:
-        err.write(exc.format_message() + "\n")
-        code = exc.exit_code
-    return code, out.getvalue().decode("utf-8"), err.getvalue()
+    code, out, err = cli("embed", *args, stdin=stdin)
+    return code, out.decode("utf-8"), err
 
 
 @pytest.fixture
