@@ -14,7 +14,7 @@ import click
 
 from textseq.cli.common import App, FiniteFloat, errors_option, input_files, pass_app, quiet_option
 from textseq.console import format_duration
-from textseq.errors import InputError
+from textseq.errors import InputError, OutputError
 
 HOLD_OUT = 0.1
 """Share of the training text held out for validation when no --valid is given (nanoGPT's 90/10)."""
@@ -239,7 +239,7 @@ def _open_log(path: str | None) -> Any:
     try:
         return open(path, "a", encoding="utf-8")
     except OSError as exc:
-        raise InputError(f"cannot write the log ({exc.strerror})", source=path) from None
+        raise OutputError(f"cannot write the log ({exc.strerror})", source=path) from None
 
 
 def _hold_out(text: str, codec: Any, ids: Any) -> int:
