@@ -19,8 +19,8 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from conftest import SUBPROCESS_ENV, textseq_command  # noqa: E402
+import helpers  # noqa: E402
 from fuzzing import bounded  # noqa: E402
-
 from textseq.cli import run  # noqa: E402
 from textseq.console import Console  # noqa: E402
 from textseq.neural.lock import lock_path  # noqa: E402
@@ -423,3 +423,13 @@ def test_spm_that_is_not_a_model_names_the_file(tmp_path, capsys, text):
     assert code == 1
     line = error_line(stderr)
     assert line.startswith(f"textseq: error: {bogus}: ") and "<bytes>" not in line
+
+
+def test_eval_of_a_checkpoint_on_empty_text_reports_undefined_figures_as_an_ngram_model_does(tmp_path, trained):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    code, out, err = helpers.cli("eval", "--json", trained, str(empty))
+    assert code == 0, err
+    report = json.loads(out, parse_constant=lambda name: pytest.fail(f"{name} is not JSON"))
+    assert report["tokens"] == 0
+    assert report["perplexity"] is None and report["bits_per_character"] is None

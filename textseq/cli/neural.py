@@ -412,7 +412,4 @@ def checkpoint_report(app: App, path: str, blocks: Any, device: str, threads: in
 
     where, _ = _device(device, threads)
     model, codec, _ = load_model(path, where)
-    try:
-        return evaluate(model, codec, blocks, where)
-    except ValueError as exc:
-        raise InputError(str(exc)) from None
+    return evaluate(model, codec, blocks, where)

@@ -21,7 +21,7 @@ def evaluate(model: Any, codec: Codec, blocks: Any, device: Any) -> tuple[dict[s
     subword levels) or its newline (character level)."""
     ids = codec.encode(blocks)
     if not len(ids):
-        raise ValueError("no tokens to score")
+        return _empty_report(codec), np.zeros(0)
     total, count, per_token = stream_loss(model, ids, device, batch_size=1, start_token=max(codec.line_end_id, 0))
     line_ends = ids == codec.line_end_id
     oov = ids == 0
@@ -41,6 +41,16 @@ def evaluate(model: Any, codec: Codec, blocks: Any, device: Any) -> tuple[dict[s
     if codec.level == "char":
         report["bits_per_character"] = total / count / math.log(2.0)
     return report, line_log10_probs(per_token, line_ends)
+
+
+def _empty_report(codec: Codec) -> dict[str, Any]:
+    """The report of a text with no tokens: the figures that divide by the count are undefined
+    (None), as they are for an n-gram model."""
+    report: dict[str, Any] = {"level": codec.level, "tokens": 0, "oovs": 0, "sentences": 0, "log10_prob": 0.0, "log10_prob_oov": 0.0,
+                              "loss": None, "perplexity": None, "perplexity_excluding_oovs": None}
+    if codec.level == "char":
+        report["bits_per_character"] = None
+    return report
 
 
 def line_log10_probs(per_token_nll: np.ndarray, ends_line: np.ndarray) -> np.ndarray:
