@@ -433,3 +433,18 @@ def test_eval_of_a_checkpoint_on_empty_text_reports_undefined_figures_as_an_ngra
     report = json.loads(out, parse_constant=lambda name: pytest.fail(f"{name} is not JSON"))
     assert report["tokens"] == 0
     assert report["perplexity"] is None and report["bits_per_character"] is None
+
+
+def test_the_log_of_a_diverging_run_is_strict_json(tmp_path, capsys, monkeypatch, text):
+    from textseq.neural import train as training
+
+    def blow_up(model, clip, mode):
+        for parameter in model.parameters():
+            parameter.grad.fill_(float("inf"))
+
+    monkeypatch.setattr(training, "clip_gradients", blow_up)
+    log = tmp_path / "log.jsonl"
+    code, stderr = cli(capsys, "train", "-q", *TINY, "--max-steps", "3", "--log", str(log), "-O", str(tmp_path / "x.pt"), text)
+    assert code == 1
+    records = [json.loads(line, parse_constant=lambda name: pytest.fail(f"{name} is not JSON")) for line in log.read_text().splitlines()]
+    assert records and records[-1]["loss"] is None

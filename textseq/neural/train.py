@@ -245,7 +245,8 @@ def train(model: Any, codec: Codec, train_ids: np.ndarray, valid_ids: np.ndarray
 
     def record(entry: dict[str, Any]) -> None:
         if log is not None:
-            log.write(json.dumps({**entry, "time": round(time.time(), 3)}) + "\n")
+            finite = {key: None if isinstance(value, float) and not math.isfinite(value) else value for key, value in entry.items()}
+            log.write(json.dumps({**finite, "time": round(time.time(), 3)}, allow_nan=False) + "\n")  # strict JSON: null for NaN
             log.flush()
 
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if settings.bf16 and device.type == "cuda" else None
