@@ -6,12 +6,17 @@ from __future__ import annotations
 
 import json
 import random
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import SUBPROCESS_ENV
 from helpers import cli, one_error
 from textseq.cli.tokenize import keeping_a_missing_final_newline
 from textseq.errors import InputError
@@ -397,3 +402,47 @@ def test_spm_tokens_never_hold_whitespace(models):
     tok = SpmTokenizer(models["unigram"])
     tokens = tok.tokenize("the\tcat\u3000sat\u2028on\x0bthe mat")
     assert all(token and not any(c.isspace() for c in token) for token in tokens), tokens
+
+
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_ends_spm_training_at_once_even_inside_its_cpp_code(tmp_path, signum, status):
+    """The trainer is replaced by compiled code that holds no GIL and does not return to Python for
+    about a minute, as sentencepiece's C++ training does on a large corpus."""
+    script = tmp_path / "slow_trainer.py"
+    script.write_text(
+        "import sys, time\n"
+        "import numba, sentencepiece\n"
+        "@numba.njit(nogil=True, cache=False)\n"
+        "def spin(seconds):\n"
+        "    end = seconds * 1e9\n"
+        "    x = 0.0\n"
+        "    i = 0\n"
+        "    while i < end:\n"
+        "        x += i * 1e-9\n"
+        "        i += 1\n"
+        "    return x\n"
+        "spin(1e-6)\n"
+        "def train(sentence_iterator, model_writer, **options):\n"
+        "    list(sentence_iterator)\n"
+        "    print('training', flush=True)\n"
+        "    spin(60.0)\n"
+        "sentencepiece.SentencePieceTrainer.train = train\n"
+        "from textseq.cli import main\n"
+        "sys.argv = ['textseq'] + sys.argv[1:]\n"
+        "main()\n")
+    text = tmp_path / "text.txt"
+    text.write_text("the cat sat on the mat\n" * 50)
+    process = subprocess.Popen([sys.executable, str(script), "tokenize", "train-spm", "--vocab-size", "400", "-O", str(tmp_path / "m.model"), str(text)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=SUBPROCESS_ENV)
+    assert process.stdout.readline() == b"training\n"
+    time.sleep(0.3)
+    process.send_signal(signum)
+    started = time.monotonic()
+    try:
+        _, err = process.communicate(timeout=10)
+    finally:
+        process.kill()
+    assert process.returncode == status, err
+    assert time.monotonic() - started < 5
+    assert err == b""
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["slow_trainer.py", "text.txt"]

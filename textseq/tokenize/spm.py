@@ -15,8 +15,9 @@ import io
 import math
 import random
 import re
+import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -405,7 +406,7 @@ def train_spm(
         options["num_threads"] = threads
     model = io.BytesIO()
     try:
-        sentencepiece.SentencePieceTrainer.train(sentence_iterator=iter(text), model_writer=model, **options)
+        _interruptibly(lambda: sentencepiece.SentencePieceTrainer.train(sentence_iterator=iter(text), model_writer=model, **options))
     except RuntimeError as exc:
         if text.sentences == 0:
             raise InputError("no text to train on (the input is empty)") from None
@@ -414,6 +415,27 @@ def train_spm(
         handle.write(model.getvalue())
     pieces = _load_processor(model.getvalue()).get_piece_size()
     return TrainedModel(pieces=pieces, split_lines=text.split_lines, reserved_lines=text.reserved_lines)
+
+
+def _interruptibly(call: Callable[[], object]) -> None:
+    """Run ``call`` in a worker thread while this one waits: Python runs signal handlers only in
+    the main thread and only between bytecodes, so Ctrl-C and SIGTERM would otherwise wait for
+    the whole of sentencepiece's C++ training (which releases the GIL); now they end the command
+    at once, and the daemon worker ends with the process."""
+    failure: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            call()
+        except BaseException as exc:  # handed to the waiting thread, which raises it
+            failure.append(exc)
+
+    worker = threading.Thread(target=work, name="sentencepiece-trainer", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(0.1)
+    if failure:
+        raise failure[0]
 
 
 def _refuse_tiny_vocabulary(text: Iterable[str], vocab_size: int, model_type: str, byte_fallback: bool,
