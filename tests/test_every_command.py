@@ -15,7 +15,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ import click
 import pytest
 
 from conftest import ROOT, SUBPROCESS_ENV, textseq_command
+from helpers import read_through_nonblocking_pipe
 from textseq.cli import build_cli, run
 from textseq.cli.common import App, DefaultGroup
 from textseq.console import Console
@@ -55,7 +55,7 @@ RECIPES: dict[str, Recipe] = {
     "ngram next": Recipe(("ngram", "next", "{model}", "the"), output=None),
     "ngram convert": Recipe(("ngram", "convert", "{model}"), suffix=".tsbin", stdout=False),
     "eval": Recipe(("eval", "{model}", "{text}"), output=None),
-    "sample": Recipe(("sample", "{model}", "-n", "20", "--seed", "1"), output=None),
+    "sample": Recipe(("sample", "{model}", "-n", "20", "--num-samples", "100", "--seed", "1"), output=None),
     "embed train": Recipe(("embed", "train", "--dim", "8", "--epochs", "1", "--min-count", "1", "{text}"), suffix=".vec", stdout=False),
     "embed neighbors": Recipe(("embed", "neighbors", "{vectors}", "the", "-k", "2"), output=None),
     "embed analogy": Recipe(("embed", "analogy", "{vectors}", "the", "a", "of"), output=None),
@@ -225,19 +225,9 @@ def test_a_nonblocking_pipe_unbuffered_gets_everything(name: str, fixtures: dict
     args = _args(RECIPES[name], fixtures)
     expected = subprocess.run([*textseq_command(), *args], capture_output=True, env=SUBPROCESS_ENV, timeout=120)
     assert expected.returncode == 0, expected.stderr
-    read_end, write_end = os.pipe()
-    os.set_blocking(write_end, False)
-    process = subprocess.Popen([*textseq_command(), *args], stdout=write_end, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                               env={**SUBPROCESS_ENV, "PYTHONUNBUFFERED": "1"})
-    os.close(write_end)
-    time.sleep(0.3)
-    chunks = []
-    while chunk := os.read(read_end, 1 << 12):
-        chunks.append(chunk)
-        time.sleep(0.001)
-    os.close(read_end)
-    assert process.wait(120) == 0, process.stderr.read()  # type: ignore[union-attr]
-    assert b"".join(chunks) == expected.stdout
+    code, out, err = read_through_nonblocking_pipe([*textseq_command(), *args], SUBPROCESS_ENV)
+    assert code == 0, err
+    assert out == expected.stdout
 
 
 def _float_options() -> Iterator[tuple[str, click.Parameter]]:

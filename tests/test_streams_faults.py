@@ -12,13 +12,13 @@ import stat
 import subprocess
 import sys
 import threading
-import time
 import zlib
 from pathlib import Path
 
 import pytest
 
 from conftest import SUBPROCESS_ENV, textseq_command
+from helpers import read_through_nonblocking_pipe
 from textseq import streams
 from textseq.errors import InputError, OutputError
 from textseq.streams import FullWriter, as_regular_file, atomic_write, iter_lines, open_input, open_output
@@ -182,21 +182,10 @@ def test_a_full_disk_on_stdout_is_one_line_and_exit_1(tmp_path: Path, args: list
 
 
 def _read_nonblocking_pipe(args: list[str], tmp_path: Path) -> tuple[int, bytes, bytes]:
-    """Run textseq with stdout a non-blocking pipe that is read only after a pause, unbuffered."""
+    """Run textseq on 60,000 words with stdout a full non-blocking pipe, unbuffered."""
     text = tmp_path / "in.txt"
     text.write_bytes(b"".join(b"word%d " % i + (b"\n" if i % 10 == 0 else b"") for i in range(60000)))
-    read_end, write_end = os.pipe()
-    os.set_blocking(write_end, False)
-    process = subprocess.Popen([*textseq_command(), *args, str(text)], stdout=write_end, stderr=subprocess.PIPE,
-                               env={**SUBPROCESS_ENV, "PYTHONUNBUFFERED": "1"})
-    os.close(write_end)
-    time.sleep(0.5)
-    chunks = []
-    while chunk := os.read(read_end, 1 << 16):
-        chunks.append(chunk)
-    os.close(read_end)
-    process.wait(60)
-    return process.returncode, b"".join(chunks), process.stderr.read()  # type: ignore[union-attr]
+    return read_through_nonblocking_pipe([*textseq_command(), *args, str(text)], SUBPROCESS_ENV, pause=0.5)
 
 
 @pytest.mark.parametrize("args", [["tokenize"], ["ngram", "count", "-o", "1"]])
