@@ -346,3 +346,13 @@ def test_a_long_job_checks_its_output_before_it_reads(command: list[str], tmp_pa
     code = run([*command, "-O", str(tmp_path / "missing" / "out")], app=App(stdin=io.BytesIO(b"a b\n\xff\n"), stdout=io.BytesIO(), console=Console(err)))
     assert code == 1
     assert err.getvalue() == f"textseq: error: {tmp_path / 'missing'}: folder does not exist\n"
+
+
+def test_run_works_where_stdout_has_no_byte_buffer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A notebook or an embedding program may give sys.stdout as a plain text stream."""
+    from textseq.cli import run
+
+    text = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", text)
+    assert run(["--version"]) == 0
+    assert text.getvalue().startswith("textseq ")

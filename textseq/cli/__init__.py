@@ -157,15 +157,16 @@ def run(argv: Sequence[str] | None = None, console: Console | None = None, app: 
             raise
         console.error(message)
         return 1
-    return _flush_stdout(console, app.stdout if app is not None else standard_output())
+    return _flush_stdout(console, app.stdout if app is not None else standard_output() if hasattr(sys.stdout, "buffer") else None)
 
 
-def _flush_stdout(console: Console, stdout: BinaryIO) -> int:
+def _flush_stdout(console: Console, stdout: BinaryIO | None) -> int:
     """What is still buffered for stdout, written now: a full disk or a closed pipe is reported
     here, not by the interpreter's last flush."""
     try:
         sys.stdout.flush()
-        stdout.flush()
+        if stdout is not None:
+            stdout.flush()
     except BrokenPipeError:
         _silence_stdout()
         return EXIT_BROKEN_PIPE
