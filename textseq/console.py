@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
 
+from textseq.streams import isatty
+
 PROGRAM = "textseq"
 
 
@@ -23,7 +25,7 @@ class Console:
     def __init__(self, stream: TextIO | None = None, *, quiet: bool = False, progress: bool | None = None) -> None:
         self.stream = stream if stream is not None else sys.stderr
         self.quiet = quiet
-        is_tty = _isatty(self.stream)
+        is_tty = isatty(self.stream)
         self.show_progress = (is_tty and not quiet) if progress is None else progress
         self._rich: Any = None
         self._styled = is_tty and "NO_COLOR" not in os.environ
@@ -130,10 +132,3 @@ def format_duration(seconds: float) -> str:
 
 def _ignore(_completed: float) -> None:
     return None
-
-
-def _isatty(stream: TextIO) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False

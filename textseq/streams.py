@@ -299,6 +299,14 @@ def total_size(paths: Iterable[str | None]) -> int | None:
     return total
 
 
+def isatty(stream: object) -> bool:
+    """Whether ``stream`` is a terminal; False for what has no ``isatty`` or is closed."""
+    try:
+        return bool(stream.isatty())  # type: ignore[attr-defined]
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
 class FullWriter:
     """A binary stream that writes all it is given or fails: it goes on after a short write, waits
     when a non-blocking pipe is full (a raw ``stdout`` under ``PYTHONUNBUFFERED=1`` returns None or
@@ -351,10 +359,7 @@ class FullWriter:
         return OutputError(f"cannot write: {exc.strerror or exc}", source=self.name)
 
     def isatty(self) -> bool:
-        try:
-            return bool(self._stream.isatty())
-        except (AttributeError, ValueError):
-            return False
+        return isatty(self._stream)
 
     def fileno(self) -> int:
         return self._stream.fileno()
@@ -475,10 +480,7 @@ class TextOutput:
 
     def __init__(self, stream: BinaryIO) -> None:
         self._stream = stream
-        try:
-            self._interactive = stream.isatty()
-        except (AttributeError, ValueError):
-            self._interactive = False
+        self._interactive = isatty(stream)
 
     def write(self, text: str) -> None:
         self._stream.write(text.encode("utf-8"))

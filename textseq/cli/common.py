@@ -12,7 +12,7 @@ from typing import Any, BinaryIO, TypeVar
 import click
 
 from textseq.console import Console
-from textseq.streams import ERROR_POLICIES, as_regular_file, read_text_blocks, standard_output, total_size
+from textseq.streams import ERROR_POLICIES, as_regular_file, isatty, read_text_blocks, standard_output, total_size
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -99,17 +99,10 @@ def read_blocks(app: App, files: tuple[str, ...], errors: str, description: str 
     """Blocks of whole lines from every input in turn (stdin when none), with a progress bar on a
     terminal and a hint when stdin is a terminal."""
     paths = list(files) or ["-"]
-    if "-" in paths and _isatty(app.stdin):
+    if "-" in paths and isatty(app.stdin):
         app.console.info("reading text from the terminal: type it and end with Ctrl-D, or give a FILE (see --help)")
     with app.console.progress(description, total=total_size(paths)) as update:
         yield from read_text_blocks(paths, errors, app.stdin, progress=update, complete_last_line=complete_last_line)
-
-
-def _isatty(stream: Any) -> bool:
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError):
-        return False
 
 
 def parse_params(params: tuple[str, ...]) -> dict[str, Any]:

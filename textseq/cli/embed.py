@@ -15,6 +15,7 @@ from textseq.cli.common import App, FiniteFloat, errors_option, json_option, pas
 from textseq.console import format_duration
 from textseq.embed.limits import MAX_DIMENSIONS, MAX_NEGATIVE, MAX_THREADS, MAX_WINDOW, format_bytes
 from textseq.errors import InputError
+from textseq.streams import isatty
 
 _vectors_argument = click.argument("vectors_path", metavar="VECS", type=click.Path(dir_okay=False, allow_dash=True))
 _format_option = click.option(
@@ -38,7 +39,7 @@ def _stdin_queries(app: App, arity: int, what: str) -> list[tuple[int, list[str]
     from textseq.streams import STDIN_NAME, iter_lines, open_input
 
     source = open_input("-", app.stdin)
-    if _isatty(app.stdin):
+    if isatty(app.stdin):
         app.console.info(f"reading queries from the terminal, {what} per line: end with Ctrl-D, or give them as arguments (see --help)")
     queries = []
     try:
@@ -52,13 +53,6 @@ def _stdin_queries(app: App, arity: int, what: str) -> list[tuple[int, list[str]
     finally:
         source.close()
     return queries
-
-
-def _isatty(stream: Any) -> bool:
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError):
-        return False
 
 
 def _given(values: tuple[str | None, ...], arity: int, what: str) -> list[str] | None:
@@ -274,7 +268,7 @@ def _check_output(app: App, output: str, binary: bool) -> None:
     """Before the work: a binary file to a terminal is a usage error, an unwritable path a data error."""
     from textseq.embed.io import check_output
 
-    if output == "-" and binary and _isatty(app.stdout):
+    if output == "-" and binary and isatty(app.stdout):
         raise click.UsageError("binary vectors would go to the terminal: redirect stdout, or give -O FILE (or drop --binary)")
     check_output(output, binary, app.stdout)
 

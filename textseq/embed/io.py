@@ -32,6 +32,7 @@ from textseq.streams import (
     InputSource,
     atomic_write,
     check_writable,
+    isatty,
     iter_blocks,
     open_input,
     open_output,
@@ -313,17 +314,10 @@ def check_output(path: str, binary: bool = False, stdout: BinaryIO | None = None
     """That vectors can be written to ``path`` ('-': standard output), checked before the work
     that makes them (:func:`textseq.streams.check_writable`); binary vectors not to a terminal."""
     if path == "-":
-        if binary and _isatty(stdout if stdout is not None else sys.stdout.buffer):
+        if binary and isatty(stdout if stdout is not None else sys.stdout.buffer):
             raise OutputError("binary vectors are not written to a terminal: redirect stdout, or write a file", source=STDOUT_NAME)
         return
     check_writable(path)
-
-
-def _isatty(stream: object) -> bool:
-    try:
-        return bool(stream.isatty())  # type: ignore[attr-defined]
-    except (AttributeError, ValueError):
-        return False
 
 
 def save_vectors(vectors: Vectors, path: str, binary: bool = False, precision: int = 9, stdout: BinaryIO | None = None) -> None:
