@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
+import pytest
 from hypothesis import given
 
 from fuzzing import check_reader, fuzz_settings, mutations
@@ -85,49 +86,26 @@ def test_valid_files_open(tmp_path):
     assert _open_analogies(write("q.txt", ANALOGIES))["questions"] == 10
 
 
-@fuzz_settings
-@given(data=mutations(WORD2VEC_TEXT))
-def test_word2vec_text_reader(data, tmp_path_factory):
-    check_reader(_open_vectors(), data, tmp_path_factory.mktemp("w2v"), ".vec")
+READERS = {
+    "word2vec text": (WORD2VEC_TEXT, _open_vectors(), ".vec"),
+    "word2vec text, told the format": (WORD2VEC_TEXT, _open_vectors("word2vec"), ".vec"),
+    "word2vec binary": (WORD2VEC_BINARY, _open_vectors(), ".bin"),
+    "word2vec binary, told the format": (WORD2VEC_BINARY, _open_vectors("word2vec-binary"), ".bin"),
+    "glove text": (GLOVE_TEXT, _open_vectors(), ".txt"),
+    "fasttext vec": (FASTTEXT_VEC, _open_vectors(), ".vec"),
+    "pairs": (PAIRS, _open_pairs, ".tsv"),
+    "analogies": (ANALOGIES, _open_analogies, ".txt"),
+}
+"""Each reader by name: (a valid file, how to open and use it, its file name's suffix)."""
 
 
-@fuzz_settings
-@given(data=mutations(WORD2VEC_TEXT))
-def test_word2vec_text_reader_told_the_format(data, tmp_path_factory):
-    check_reader(_open_vectors("word2vec"), data, tmp_path_factory.mktemp("w2vt"), ".vec")
+@pytest.mark.parametrize("reader", sorted(READERS))
+def test_mutated_files_open_or_fail_cleanly(reader, tmp_path_factory):
+    valid, open_file, suffix = READERS[reader]
 
+    @fuzz_settings
+    @given(data=mutations(valid))
+    def fuzz(data):
+        check_reader(open_file, data, tmp_path_factory.mktemp("fuzzed"), suffix)
 
-@fuzz_settings
-@given(data=mutations(WORD2VEC_BINARY))
-def test_word2vec_binary_reader(data, tmp_path_factory):
-    check_reader(_open_vectors(), data, tmp_path_factory.mktemp("bin"), ".bin")
-
-
-@fuzz_settings
-@given(data=mutations(WORD2VEC_BINARY))
-def test_word2vec_binary_reader_told_the_format(data, tmp_path_factory):
-    check_reader(_open_vectors("word2vec-binary"), data, tmp_path_factory.mktemp("binf"), ".bin")
-
-
-@fuzz_settings
-@given(data=mutations(GLOVE_TEXT))
-def test_glove_text_reader(data, tmp_path_factory):
-    check_reader(_open_vectors(), data, tmp_path_factory.mktemp("glove"), ".txt")
-
-
-@fuzz_settings
-@given(data=mutations(FASTTEXT_VEC))
-def test_fasttext_vec_reader(data, tmp_path_factory):
-    check_reader(_open_vectors(), data, tmp_path_factory.mktemp("ft"), ".vec")
-
-
-@fuzz_settings
-@given(data=mutations(PAIRS))
-def test_pairs_reader(data, tmp_path_factory):
-    check_reader(_open_pairs, data, tmp_path_factory.mktemp("pairs"), ".tsv")
-
-
-@fuzz_settings
-@given(data=mutations(ANALOGIES))
-def test_analogies_reader(data, tmp_path_factory):
-    check_reader(_open_analogies, data, tmp_path_factory.mktemp("analogies"), ".txt")
+    fuzz()
