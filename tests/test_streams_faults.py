@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SUBPROCESS_ENV, textseq_command
+from helpers import SUBPROCESS_ENV, textseq_command
 from helpers import read_through_nonblocking_pipe
 from textseq import streams
 from textseq.errors import InputError, OutputError

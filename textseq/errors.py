@@ -44,14 +44,23 @@ class PluginError(TextseqError):
     """A plugin failed to load or register, or two plugins claim one name."""
 
 
-class UnknownNameError(TextseqError):
-    """A name (tokenizer, smoother, ...) that no loaded plugin registered.
+class ParameterError(TextseqError):
+    """A value given to a library function that it cannot work with (exit 2).
 
-    Raised from the library; the CLI reports it as a usage error (exit 2) because the name came
-    from an option.
+    ``parameter`` names the function's parameter, never a command-line flag: the library does not
+    know the CLI. The CLI reports it as a usage error naming the option of that name (parameter
+    ``prune`` -> ``--prune``), because on the command line the value came from an option.
     """
 
     exit_code = 2
+
+    def __init__(self, message: str, *, parameter: str | None = None) -> None:
+        super().__init__(message)
+        self.parameter = parameter
+
+
+class UnknownNameError(ParameterError):
+    """A name (tokenizer, smoother, ...) that no loaded plugin registered."""
 
 
 class Terminated(KeyboardInterrupt):

@@ -67,7 +67,7 @@ class RegisterEmbedder(Protocol):
     The trainer has ``train(corpus, *, dim, window, seed, monitor) -> Vectors``: ``corpus`` is a
     :class:`textseq.embed.corpus.TrainingCorpus` (``words``, ``counts``, ``tokens`` and
     ``chunks()``, which replays the token stream once per call), ``monitor`` a
-    :class:`textseq.embed.monitor.Monitor` to report progress and each epoch's loss to, and the
+    :class:`textseq.progress.Monitor` to report progress and each epoch's loss to, and the
     result a :class:`textseq.embed.vectors.Vectors` with one row per word of ``corpus.words``."""
 
     def __call__(self, name: str, factory: Callable[..., Any], *, help: str = "") -> None: ...

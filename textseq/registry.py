@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from textseq.errors import PluginError, UnknownNameError
+from textseq.errors import ParameterError, PluginError, UnknownNameError
 
 KINDS: Mapping[str, str] = {
     "tokenizer": "register_tokenizers",
@@ -53,6 +54,32 @@ class Registry:
         except KeyError:
             known = ", ".join(sorted(self._entries)) or "none"
             raise UnknownNameError(f"unknown {self.kind} '{name}' (known: {known})") from None
+
+    def build(self, name: str, options: Mapping[str, Any] | None = None, *, parameter: str | None = None) -> Any:
+        """The part ``name`` made by its factory with the user's ``options``: the one place where a
+        factory's complaints become :class:`ParameterError` (an unknown name, options it does
+        not take, a value it refuses, a package it needs that is missing). ``parameter`` is the
+        caller's parameter that chose the name."""
+        factory = self.get(name).implementation
+        options = dict(options or {})
+        try:
+            signature = inspect.signature(factory)
+        except (TypeError, ValueError):  # a builtin or C extension: let the call say it
+            signature = None
+        if signature is not None:
+            try:
+                signature.bind(**options)
+            except TypeError:
+                accepted = [p for p in signature.parameters if p not in ("self", "args", "kwargs", "options", "_")]
+                raise ParameterError(f"{self.kind} '{name}' does not take the options given ({', '.join(sorted(options))}); "
+                                     f"it takes: {', '.join(accepted) or 'none'}", parameter=parameter) from None
+        try:
+            return factory(**options)
+        except ImportError as exc:
+            raise ParameterError(f"{self.kind} '{name}' needs {exc.name or 'a package that is missing'}: pip install "
+                                 f"{exc.name or 'it'}", parameter=parameter) from None
+        except (TypeError, ValueError) as exc:
+            raise ParameterError(f"{self.kind} '{name}': {exc}", parameter=parameter) from None
 
     def names(self) -> list[str]:
         return sorted(self._entries)

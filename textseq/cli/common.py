@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import sys
@@ -12,6 +13,7 @@ from typing import Any, BinaryIO, TypeVar
 import click
 
 from textseq.console import Console
+from textseq.errors import ParameterError
 from textseq.streams import ERROR_POLICIES, as_regular_file, isatty, read_text_blocks, standard_output, total_size
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -32,7 +34,32 @@ class App:
         return self
 
 
-pass_app = click.make_pass_decorator(App, ensure=True)
+_pass_app_object = click.make_pass_decorator(App, ensure=True)
+
+
+def pass_app(function: F) -> F:
+    """Give the command its :class:`App` first, and report the library's
+    :class:`~textseq.errors.ParameterError` as the usage error of the option it names."""
+
+    @functools.wraps(function)
+    def command(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except ParameterError as exc:
+            raise usage_error(exc) from None
+
+    return _pass_app_object(command)  # type: ignore[return-value]
+
+
+def usage_error(exc: ParameterError) -> click.UsageError:
+    """``exc`` as click's usage error: 'Invalid value for '--NAME'' where the current command has a
+    parameter of that name, a plain usage line otherwise."""
+    context = click.get_current_context(silent=True)
+    if context is not None and exc.parameter is not None:
+        for param in context.command.params:
+            if param.name == exc.parameter:
+                return click.BadParameter(exc.message, ctx=context, param=param)
+    return click.UsageError(exc.message, ctx=context)
 
 
 class FiniteFloat(click.FloatRange):

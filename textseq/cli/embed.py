@@ -12,7 +12,6 @@ from typing import Any
 import click
 
 from textseq.cli.common import App, FiniteFloat, errors_option, json_option, pass_app, quiet_option
-from textseq.console import format_duration
 from textseq.embed.limits import MAX_DIMENSIONS, MAX_NEGATIVE, MAX_THREADS, MAX_WINDOW, format_bytes
 from textseq.errors import InputError
 from textseq.streams import isatty
@@ -404,6 +403,7 @@ def train_command(app: App, files: tuple[str, ...], output: str, method: str, ne
     import time
 
     from textseq.cli.common import parse_params, read_blocks
+    from textseq.cli.progress import ConsoleMonitor
     from textseq.embed.corpus import training_corpus
     from textseq.embed.io import save_vectors
     from textseq.plugins import get_plugins
@@ -454,37 +454,6 @@ def _prepare_in_background(trainer: Any) -> Any:
     thread = threading.Thread(target=prepare if hasattr(trainer, "prepare") else (lambda: None), daemon=True)
     thread.start()
     return thread
-
-
-class ConsoleMonitor:
-    """Shows a trainer's progress on the console: a bar on a terminal, a line per epoch always."""
-
-    def __init__(self, console: Any) -> None:
-        from contextlib import ExitStack
-
-        self.console = console
-        self._stack = ExitStack()
-        self._update: Any = None
-        self._seconds: list[float] = []
-
-    def begin(self, description: str, total: float, unit: str) -> None:
-        self._update = self._stack.enter_context(self.console.progress(description, total=total, unit=unit))
-
-    def update(self, done: float) -> None:
-        if self._update is not None:
-            self._update(done)
-
-    def epoch_done(self, report: Any) -> None:
-        self._seconds.append(report.seconds)
-        left = (report.epochs - report.epoch) * sum(self._seconds) / len(self._seconds)
-        speed = report.items / max(report.seconds, 1e-9)
-        eta = f", ETA {format_duration(left)}" if report.epoch < report.epochs else ""
-        self.console.info(f"epoch {report.epoch}/{report.epochs}: loss {report.loss:.6f}, {report.items:,} {report.unit} "
-                          f"in {report.seconds:.1f} s ({speed:,.0f} {report.unit}/s){eta}")
-
-    def end(self) -> None:
-        self._stack.close()
-        self._update = None
 
 
 @click.group(

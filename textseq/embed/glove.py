@@ -47,7 +47,7 @@ import numpy as np
 from textseq.embed.cooccurrence import Sparse, cooccurrences
 from textseq.embed.corpus import TrainingCorpus, check_training_arguments, check_training_memory
 from textseq.embed.limits import MAX_THREADS
-from textseq.embed.monitor import EpochReport, Monitor
+from textseq.progress import EpochReport, Monitor
 from textseq.embed.vectors import Vectors
 
 GRAD_CLIP = 100.0

@@ -47,7 +47,7 @@ import numpy as np
 
 from textseq.embed.corpus import MAX_SENTENCE, Chunk, TrainingCorpus, check_training_arguments, check_training_memory
 from textseq.embed.limits import MAX_NEGATIVE, MAX_THREADS, bounded
-from textseq.embed.monitor import EpochReport, Monitor
+from textseq.progress import EpochReport, Monitor
 from textseq.embed.vectors import Vectors
 
 MAX_EXP = 6.0

@@ -12,15 +12,12 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from conftest import ROOT  # noqa: E402
+from helpers import ROOT, SMALL, TEXT, read_log  # noqa: E402
 from textseq.neural.checkpoint import FORMAT, load_checkpoint, save_checkpoint  # noqa: E402
 from textseq.neural.codec import Codec  # noqa: E402
 from textseq.neural.data import batchify, windows  # noqa: E402
 from textseq.neural.train import clip_gradients, last_path  # noqa: E402
 from textseq.errors import InputError  # noqa: E402
-
-SMALL = ["-c", "embedding_size=16", "-c", "hidden_size=32", "-c", "layers=1", "-c", "dropout=0.2"]
-TEXT = "the cat sat on the mat\nthe dog sat on the log\na cat and a dog\n" * 40
 
 
 @pytest.fixture(scope="module")
@@ -32,13 +29,6 @@ def story(tmp_path_factory):
                               capture_output=True, check=True).stdout
         (folder / name).write_bytes(text)
     return folder
-
-
-def read_log(path):
-    """The JSON lines of a --log file, without their wall-clock times."""
-    entries = [json.loads(line) for line in path.read_text().splitlines()]
-    assert all(isinstance(e.pop("time"), float) for e in entries)
-    return entries
 
 
 def test_batches_are_columns_of_the_stream_and_targets_shift_by_one():
@@ -202,7 +192,7 @@ def test_ctrl_c_leaves_a_resumable_checkpoint(tmp_path, story):
     import signal
     import time
 
-    from conftest import textseq_command
+    from helpers import textseq_command
 
     log = tmp_path / "log.jsonl"
     out = tmp_path / "i.pt"

@@ -7,7 +7,7 @@ import pytest
 
 pytest.importorskip("numba")
 
-from conftest import Recorder, margins  # noqa: E402
+from helpers import Recorder, margins  # noqa: E402
 from textseq.embed.cooccurrence import cooccurrences  # noqa: E402
 from textseq.embed.corpus import training_corpus  # noqa: E402
 from textseq.embed.glove import GloVe, train_block, weighting  # noqa: E402

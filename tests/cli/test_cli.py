@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import textseq_command
+from helpers import textseq_command
 
 COMMANDS = [["tokenize"], ["tokenize", "train-spm"], ["detokenize"], ["vocab"], ["plugins"], [],
             ["ngram"], ["ngram", "count"], ["ngram", "build"], ["ngram", "next"], ["ngram", "convert"], ["eval"], ["sample"],

@@ -135,14 +135,14 @@ def test_sentences_option(textseq):
 
 @pytest.fixture(scope="module")
 def spm_model(tmp_path_factory, request):
-    from conftest import require_shared
+    from helpers import require_shared
 
     corpus = require_shared("corpora", "tinyshakespeare", "input.txt")
     folder = tmp_path_factory.mktemp("spm")
     sample = folder / "train.txt"
     sample.write_text("".join(corpus.read_text(encoding="utf-8").splitlines(keepends=True)[:8000]), encoding="utf-8")
     model = folder / "shakes.model"
-    from conftest import textseq_command
+    from helpers import textseq_command
 
     done = subprocess.run(
         [*textseq_command(), "tokenize", "train-spm", "-O", str(model), "--model-type", "bpe", "--vocab-size", "1000", "--seed", "1"],

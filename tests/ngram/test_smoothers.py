@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import require_shared
+from helpers import require_shared
 from textseq.console import Console
 from textseq.ngram.arpa import read_arpa, write_arpa
 from textseq.ngram.classic import (

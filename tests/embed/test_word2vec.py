@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("numba")
 
-from conftest import Recorder, margins  # noqa: E402
+from helpers import Recorder, margins  # noqa: E402
 from textseq.embed.corpus import training_corpus  # noqa: E402
 from textseq.embed.word2vec import (  # noqa: E402
     Cbow, SkipGram, huffman_tree, keep_probabilities, learning_rate, noise_buckets, noise_sample, noise_table, split_jobs,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -14,68 +13,7 @@ from textseq.errors import PluginError
 from textseq.plugins import BUILTIN_PLUGINS, Plugins
 from textseq.console import Console
 
-GOOD = '''
-from textseq import hookimpl
-from textseq.tokenize.base import Tokenizer
-
-class Shout(Tokenizer):
-    def __init__(self, suffix="!"):
-        self.suffix = suffix
-    def tokenize(self, line):
-        return [w.upper() + self.suffix for w in line.split()]
-
-@hookimpl
-def register_tokenizers(register):
-    register("shout", Shout, help="upper-cased words")
-
-@hookimpl
-def register_commands(cli):
-    import click
-
-    @cli.command()
-    @click.argument("name")
-    def hello(name):
-        """Say hello. Example: textseq hello you"""
-        click.echo(f"hello {name}")
-'''
-
-BROKEN_IMPORT = "import no_such_module_anywhere\n"
-
-BROKEN_REGISTER = '''
-from textseq import hookimpl
-
-@hookimpl
-def register_tokenizers(register):
-    register("half", object)
-    raise RuntimeError("oops in the middle")
-'''
-
-CLASH = '''
-from textseq import hookimpl
-
-@hookimpl
-def register_tokenizers(register):
-    register("word", object)
-'''
-
-CLASH_COMMAND = '''
-from textseq import hookimpl
-
-@hookimpl
-def register_commands(cli):
-    @cli.command("vocab")
-    def vocab():
-        pass
-'''
-
-
-def install(site: Path, dist: str, version: str, entry_name: str, module: str, source: str) -> None:
-    """A distribution as pip would leave it: a module and a .dist-info with the entry point."""
-    (site / f"{module}.py").write_text(textwrap.dedent(source), encoding="utf-8")
-    info = site / f"{module}-{version}.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n", encoding="utf-8")
-    (info / "entry_points.txt").write_text(f"[textseq]\n{entry_name} = {module}\n", encoding="utf-8")
+from helpers import BROKEN_IMPORT, BROKEN_REGISTER, CLASH, CLASH_COMMAND, GOOD, install
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from typing import Any
 
 from textseq import hookspecs
 
-GUIDE = Path(__file__).resolve().parent.parent / "docs" / "plugins.md"
+GUIDE = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"
 
 
 def hooks() -> dict[str, Any]:

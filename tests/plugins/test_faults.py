@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given
 
 from fuzzing import check_reader, fuzz_settings, mutations
-from test_plugins import CLASH, CLASH_COMMAND, GOOD, install
+from helpers import CLASH, CLASH_COMMAND, GOOD, install
 
 from textseq import hookimpl
 from textseq.cli import run

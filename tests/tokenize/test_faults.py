@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import SUBPROCESS_ENV
+from helpers import SUBPROCESS_ENV
 from helpers import cli, one_error
 from textseq.cli.tokenize import keeping_a_missing_final_newline
 from textseq.errors import InputError

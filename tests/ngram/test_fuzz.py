@@ -18,6 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fuzzing import bounded, check_reader, fuzz_settings, mutations
+from helpers import ROOT
 from textseq.errors import InputError
 from textseq.lm import NgramLM
 from textseq.ngram import arpa
@@ -31,7 +32,6 @@ from textseq.ngram.files import load_model
 from textseq.ngram.model import BackoffModel
 from textseq.ngram.smoothers import ModifiedKneserNey
 
-ROOT = Path(__file__).resolve().parent.parent
 SENTENCES = "i grew up in norway .\nthe ferry was late .\nzebra the of\n\nin norway the\n"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import COUNTRIES, LANGUAGES, mean_similarity
+from helpers import COUNTRIES, LANGUAGES, mean_similarity
 from textseq.embed.corpus import training_corpus
 from textseq.embed.io import load_vectors
 from textseq.embed.cooccurrence import Sparse, cooccurrences

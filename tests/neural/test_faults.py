@@ -18,7 +18,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from conftest import SUBPROCESS_ENV, textseq_command  # noqa: E402
+from helpers import SUBPROCESS_ENV, textseq_command  # noqa: E402
 import helpers  # noqa: E402
 from fuzzing import bounded  # noqa: E402
 from textseq.cli import run  # noqa: E402

@@ -22,7 +22,7 @@ from pathlib import Path
 import click
 import pytest
 
-from conftest import ROOT, SUBPROCESS_ENV, textseq_command
+from helpers import ROOT, SUBPROCESS_ENV, textseq_command
 from helpers import read_through_nonblocking_pipe
 from textseq.cli import build_cli, run
 from textseq.cli.common import App, DefaultGroup

@@ -14,7 +14,7 @@ torch = pytest.importorskip("torch")
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 
-from test_neural_train import SMALL, TEXT, read_log  # noqa: E402
+from helpers import SMALL, TEXT, read_log  # noqa: E402
 
 
 @pytest.fixture
