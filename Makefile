@@ -1,8 +1,9 @@
 # Set-up and the everyday jobs, on a fresh machine from a clean clone.
 #   make demo    the main job on the project's own corpus
 #   make test    install everything (textseq and the plugins in plugins/) and run all their tests
+#   make lint    ruff (lint and format, checked) and mypy, as CI runs them; make fix applies ruff's fixes and format
 #   make man     regenerate man/ from the command definitions
-#   make bench   the benchmarks in bench/ (slow)
+#   make bench   every benchmark in bench/, one after the other, stopping at the first that fails (hours)
 #   make fuzz    the fuzz tests of every file reader, with 2,000 cases each instead of CI's 60
 
 PYTHON ?= python3
@@ -10,7 +11,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test fuzz man bench clean
+.PHONY: demo test lint fix fuzz man bench clean
 
 PLUGINS := $(wildcard plugins/*/pyproject.toml)
 
@@ -18,7 +19,7 @@ $(STAMP): pyproject.toml $(PLUGINS)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0          # the CPU wheel; an unpinned torch pulls a CUDA build
-	$(BIN)/pip install -q -e '.[test,bench,plot]'
+	$(BIN)/pip install -q -e '.[test,lint,bench,plot]'
 	$(BIN)/pip install -q $(foreach plugin,$(PLUGINS),-e $(dir $(plugin)))   # the plugins in plugins/, tested with textseq
 	$(BIN)/pip install -q -e '.[reference]' || echo "kenlm did not build: the tests that compare with it will skip"
 	touch $@
@@ -47,6 +48,17 @@ demo: $(STAMP) corpora/grammar.txt
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+# What ruff reads and mypy checks is set in pyproject.toml ([tool.ruff], [tool.mypy]): ruff every
+# Python file in the tree but the ignored ones, mypy textseq/.
+lint: $(STAMP)
+	$(BIN)/ruff check
+	$(BIN)/ruff format --check
+	$(BIN)/mypy
+
+fix: $(STAMP)
+	$(BIN)/ruff check --fix
+	$(BIN)/ruff format
+
 FUZZ_EXAMPLES ?= 2000
 
 fuzz: $(STAMP)
@@ -55,8 +67,14 @@ fuzz: $(STAMP)
 man: $(STAMP)
 	$(BIN)/python tools/make_man.py
 
+# The order: the quick and self-contained first; each script after the one whose data it reuses
+# (glove: embed's corpus; neural-seeds: neural's text; neural-sample: neural-char's checkpoint).
+# A reference tool that is not installed is skipped with a note, and neural-throughput measures
+# nothing without a CUDA device; bench/README.md says what each needs and takes.
+BENCH := tokenizing ngram embed glove neural neural-seeds neural-char neural-sample neural-throughput transformer
+
 bench: $(STAMP)
-	$(BIN)/python bench/tokenize
+	for script in $(BENCH); do echo "== bench/$$script.py" >&2; $(BIN)/python bench/$$script.py || exit 1; done
 
 clean:
-	rm -rf $(VENV) $(DEMO) corpora/grammar.txt bench/data bench/out
+	rm -rf $(VENV) $(DEMO) corpora/grammar.txt bench/data bench/out .mypy_cache .ruff_cache

@@ -21,6 +21,7 @@ Standalone: Python 3.10+ standard library only.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import re
@@ -635,7 +636,7 @@ _STRIP = ".,;:!?\"'()"
 
 def _bare(token: str) -> str:
     word = token.strip(_STRIP)
-    return word[:-2] if word.endswith("'s") else word
+    return word.removesuffix("'s")
 
 
 def _agrees(kind: str, cue: str, target: str) -> bool:
@@ -657,7 +658,7 @@ def _agrees(kind: str, cue: str, target: str) -> bool:
 AGREEMENT_HEADS: dict[str, str] = {
     **{w: "animal" for w in ANIMALS if w not in INVARIANT_PLURALS},
     **{w: "object" for w in OBJECTS if w not in INVARIANT_PLURALS},
-    **{w: "person" for w in PROFESSIONS},
+    **dict.fromkeys(PROFESSIONS, "person"),
 }  # nouns that head number-agreement sentences, by the kind of predicate that fits them
 _SINGULAR: dict[str, str] = {plural(word): word for word in AGREEMENT_HEADS}
 
@@ -1400,10 +1401,8 @@ def write_atomically(path: str, data: bytes) -> None:
         os.chmod(temporary, _file_mode(path))
         os.replace(temporary, path)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(temporary)
-        except OSError:
-            pass
         raise
 
 

@@ -120,7 +120,7 @@ class Console:
 
 def format_duration(seconds: float) -> str:
     """``42 s``, ``3 min 07 s``, ``2 h 05 min`` (for ETAs)."""
-    seconds = int(round(seconds)) if seconds == seconds and seconds != float("inf") else 0
+    seconds = int(round(seconds)) if seconds == seconds and seconds != float("inf") else 0  # noqa: RUF046 - numpy < 2 rounds to a float
     if seconds < 60:
         return f"{seconds} s"
     minutes, seconds = divmod(seconds, 60)

@@ -6,7 +6,6 @@ code below, never a traceback.
 
 from __future__ import annotations
 
-
 SOURCE_ALIASES: dict[str, str] = {}
 """Temporary copies by the name the user gave (a FIFO's model copied to a file), so that a message
 names what the user typed."""

@@ -109,8 +109,8 @@ class Plugins:
         if name in self._info:
             self._fail(f"plugin name '{name}' is claimed by {self._provenance_of(name)} and by {newcomer}", "the second is skipped")
             return
-        if self.manager.is_registered(plugin):
-            first = self.manager.get_name(plugin)
+        first = self.manager.get_name(plugin)
+        if first is not None:
             self._fail(f"plugin '{name}' of {newcomer} is {_object_name(plugin)}, which plugin '{first}' of "
                        f"{self._provenance_of(first)} registered already", "the second is skipped")
             return
@@ -210,7 +210,7 @@ class Plugins:
 
     # registries ----------------------------------------------------------------------------
 
-    def _call_each(self, hook_name: str, make_kwargs: Callable[[str], dict[str, Any]], on_success: Callable[[str], None], on_failure: Callable[[str], None]) -> None:
+    def _call_each(self, hook_name: str, make_kwargs: Callable[[str], dict[str, Any]], on_success: Callable[[str], None], on_failure: Callable[[str], object]) -> None:
         """Call ``hook_name`` on each plugin separately, so that one plugin's failure is its own."""
         caller = getattr(self.manager.hook, hook_name)
         for impl in caller.get_hookimpls():  # in registration order
@@ -238,7 +238,7 @@ class Plugins:
         def make_kwargs(plugin_name: str) -> dict[str, Any]:
             batch = pending.setdefault(plugin_name, [])
 
-            def register(name: str, implementation: Any, *, help: str = "", **metadata: Any) -> None:  # noqa: A002
+            def register(name: str, implementation: Any, *, help: str = "", **metadata: Any) -> None:
                 _check_registration(kind, name, implementation, help, metadata)
                 batch.append(Registration(kind, name, implementation, plugin_name, help, metadata))
 
@@ -261,7 +261,7 @@ class Plugins:
         skipped with a warning naming both plugins."""
         import click
 
-        owners = {name: "textseq" for name in cli.commands}
+        owners = dict.fromkeys(cli.commands, "textseq")
         staging: dict[str, click.Group] = {}
 
         def make_kwargs(plugin_name: str) -> dict[str, Any]:
@@ -317,7 +317,7 @@ class Plugins:
         return sorted(self._info.values(), key=lambda i: (not i.builtin, i.name))
 
 
-def _check_registration(kind: str, name: Any, implementation: Any, help: Any, metadata: Mapping[str, Any]) -> None:  # noqa: A002
+def _check_registration(kind: str, name: Any, implementation: Any, help: Any, metadata: Mapping[str, Any]) -> None:
     """Refuse, while the plugin's hook runs (so the plugin is skipped), a registration that would
     fail later inside textseq, far from the plugin's code."""
     if not isinstance(name, str) or not name or any(c.isspace() for c in name):
@@ -418,7 +418,7 @@ _plugins: Plugins | None = None
 
 def get_plugins(console: Console | None = None) -> Plugins:
     """The process-wide plugin manager, loaded on first use."""
-    global _plugins
+    global _plugins  # noqa: PLW0603 - the one process-wide manager
     if _plugins is None:
         _plugins = Plugins(console)
     return _plugins
@@ -426,7 +426,7 @@ def get_plugins(console: Console | None = None) -> Plugins:
 
 def set_plugins(plugins: Plugins | None) -> None:
     """Replace the process-wide plugin manager (tests)."""
-    global _plugins
+    global _plugins  # noqa: PLW0603 - the one process-wide manager
     _plugins = plugins
 
 

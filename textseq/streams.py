@@ -21,7 +21,7 @@ import tempfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import BinaryIO, Protocol, cast
 
 from textseq.errors import SOURCE_ALIASES, InputError, OutputError
 
@@ -98,6 +98,7 @@ class InputSource:
 def open_input(path: str | os.PathLike[str] | None, stdin: BinaryIO | None = None) -> InputSource:
     """Open ``path`` (``'-'`` or None: standard input) for reading bytes, decompressing
     gzip, bzip2 and xz transparently by their magic bytes."""
+    raw: BinaryIO
     if path is None or str(path) == "-":
         raw = stdin if stdin is not None else sys.stdin.buffer
         name = STDIN_NAME
@@ -117,18 +118,23 @@ def open_input(path: str | os.PathLike[str] | None, stdin: BinaryIO | None = Non
         except OSError:
             size = None
     wrapped = not hasattr(raw, "peek")
-    buffered = io.BufferedReader(raw) if wrapped else raw  # type: ignore[arg-type]
+    buffered: BinaryIO = io.BufferedReader(cast("io.RawIOBase", raw)) if wrapped else raw
     try:
-        head = buffered.peek(16)[:16]  # type: ignore[attr-defined]
+        head = _peek(buffered)
     except OSError as exc:
         if name != STDIN_NAME:
             raw.close()
         raise InputError(f"cannot read: {exc.strerror or exc}", source=name) from None
     if not head:  # at end already; on a terminal, reading on would wait for a second Ctrl-D
-        return InputSource(name=name, stream=io.BytesIO(b""), size=size, _raw=buffered, _detach=wrapped)  # type: ignore[arg-type]
+        return InputSource(name=name, stream=io.BytesIO(b""), size=size, _raw=buffered, _detach=wrapped)
     kind = _compression_of(head)
-    stream = _decompressing(buffered, kind)  # type: ignore[arg-type]
-    return InputSource(name=name, stream=stream, size=size, _raw=buffered if kind else None, _detach=wrapped)  # type: ignore[arg-type]
+    stream = _decompressing(buffered, kind)
+    return InputSource(name=name, stream=stream, size=size, _raw=buffered if kind else None, _detach=wrapped)
+
+
+def _peek(stream: BinaryIO) -> bytes:
+    """The first bytes of ``stream`` (up to 16), left to be read; nothing for a stream that cannot peek."""
+    return bytes(stream.peek(16)[:16]) if hasattr(stream, "peek") else b""
 
 
 def _decode(data: bytes, errors: str, source: str, offset: int, line: int) -> str:
@@ -256,7 +262,7 @@ def as_regular_file(path: str) -> Iterator[str]:
     source = open_input(path)
     try:
         raw = source._raw if source._raw is not None else source.stream
-        head = raw.peek(16)[:16] if hasattr(raw, "peek") else b""  # type: ignore[union-attr]
+        head = _peek(raw)
         if head and not head.startswith(_MODEL_MAGICS) and not _looks_like_text(head):
             raise InputError("not a model file (neither text nor a format textseq knows)", source=path)
         fd, copy = tempfile.mkstemp(prefix=".textseq-model.", suffix=".tmp")
@@ -474,11 +480,19 @@ def _direct_write(target: str) -> Iterator[BinaryIO]:
             handle.close()
 
 
+class ByteSink(Protocol):
+    """Where :class:`TextOutput` puts its bytes: a binary file, a compressor over one, a :class:`FullWriter`."""
+
+    def write(self, data: bytes, /) -> object: ...
+
+    def flush(self) -> None: ...
+
+
 class TextOutput:
     """UTF-8 text to standard output (or a file, written atomically), in blocks; flushed after
     every block when it goes to a terminal, so that an interactive user sees each answer."""
 
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: ByteSink) -> None:
         self._stream = stream
         self._interactive = isatty(stream)
 
@@ -491,28 +505,31 @@ class TextOutput:
         self._stream.flush()
 
 
+def _compressing(raw: BinaryIO, name: str) -> gzip.GzipFile | bz2.BZ2File | lzma.LZMAFile | None:
+    """A compressor writing into ``raw``, by the extension of ``name``; None for none."""
+    if name.endswith(".gz"):
+        return gzip.GzipFile(fileobj=raw, mode="wb", mtime=0)
+    if name.endswith(".bz2"):
+        return bz2.BZ2File(raw, mode="wb")
+    if name.endswith(".xz"):
+        return lzma.LZMAFile(raw, mode="wb")
+    return None
+
+
 @contextlib.contextmanager
-def open_output(path: str | os.PathLike[str] | None, stdout: BinaryIO | None = None) -> Iterator[TextOutput]:
+def open_output(path: str | os.PathLike[str] | None, stdout: ByteSink | None = None) -> Iterator[TextOutput]:
     """A text sink: standard output for None or '-', else ``path`` written atomically
     (gzip/bz2/xz compressed when the name ends in .gz/.bz2/.xz)."""
     if path is None or str(path) == "-":
         stream = stdout if stdout is not None else standard_output()
-        out = TextOutput(stream)  # type: ignore[arg-type]
+        out = TextOutput(stream)
         yield out
         out.flush()
         return
     name = os.fspath(path)
     with atomic_write(name) as raw:
-        compressed: BinaryIO
-        if name.endswith(".gz"):
-            compressed = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0)  # type: ignore[assignment]
-        elif name.endswith(".bz2"):
-            compressed = bz2.BZ2File(raw, mode="wb")  # type: ignore[assignment]
-        elif name.endswith(".xz"):
-            compressed = lzma.LZMAFile(raw, mode="wb")  # type: ignore[assignment]
-        else:
-            compressed = raw  # type: ignore[assignment]
-        out = TextOutput(compressed)
+        compressed = _compressing(raw, name)
+        out = TextOutput(compressed if compressed is not None else raw)
         yield out
-        if compressed is not raw:
+        if compressed is not None:
             compressed.close()

@@ -37,9 +37,7 @@ def any_uses(paths: list[Path]) -> int:
     count = 0
     for path in paths:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Name) and node.id == "Any":
-                count += 1
-            elif isinstance(node, ast.Attribute) and node.attr == "Any":
+            if (isinstance(node, ast.Name) and node.id == "Any") or (isinstance(node, ast.Attribute) and node.attr == "Any"):
                 count += 1
     return count
 

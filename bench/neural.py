@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """textseq's word-level LSTM next to PyTorch's own word_language_model example, on the same data, in one run.
 
-    bench/neural [--examples-dir /tmp/pytorch-examples/word_language_model] [--epochs 3]
+    bench/neural.py [--examples-dir /tmp/pytorch-examples/word_language_model] [--epochs 3]
                  [--no-aligned] [--python PYTHON]
 
 Data "wt2s" (issue 5): train on ../shared/corpora/wikitext-2/valid.txt, test on
@@ -105,7 +105,7 @@ def reference_counts(folder: Path) -> dict[str, object]:
     for name in ("train", "valid", "test"):
         tokens = blank = 0
         for line in lines_of(folder / f"{name}.txt"):
-            words = line.split() + ["<eos>"]
+            words = [*line.split(), "<eos>"]
             vocab.update(words)
             tokens += len(words)
             blank += len(words) == 1
@@ -153,7 +153,7 @@ def make_data() -> tuple[Path, Path, Path]:
     train_src, test_src = SHARED / "valid.txt", SHARED / "test.txt"
     for source in (train_src, test_src):
         if not source.exists():
-            raise SystemExit(f"bench/neural: {source} is missing (../shared/corpora/wikitext-2)")
+            raise SystemExit(f"bench/neural.py: {source} is missing (../shared/corpora/wikitext-2)")
     folder = DATA / "wt2s"
     folder.mkdir(parents=True, exist_ok=True)
     for name, source in (("train", train_src), ("valid", test_src), ("test", test_src)):
@@ -255,7 +255,7 @@ def run_textseq(textseq: list[str], train: Path, test: Path, epochs: int, counts
         code, train_wall = run.wait()
     stderr = run.text("stderr")
     if code != 0:
-        raise SystemExit(f"bench/neural: textseq train failed (exit {code}):\n{stderr[-3000:]}")
+        raise SystemExit(f"bench/neural.py: textseq train failed (exit {code}):\n{stderr[-3000:]}")
     info = TS_INFO.search(stderr)
     steps: dict[int, list[tuple[float, int]]] = {}
     validations: list[tuple[float, dict]] = []
@@ -279,7 +279,7 @@ def run_textseq(textseq: list[str], train: Path, test: Path, epochs: int, counts
     done = subprocess.run([*textseq, "eval", str(model), str(test), "--json"], capture_output=True, text=True)
     eval_wall = time.perf_counter() - start
     if done.returncode != 0:
-        raise SystemExit(f"bench/neural: textseq eval failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
+        raise SystemExit(f"bench/neural.py: textseq eval failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
     report = json.loads(done.stdout)
     tokens_per_epoch = counts["train_tokens_per_epoch"]
     return {
@@ -315,7 +315,7 @@ def run_reference(python: str, examples: Path, folder: Path, epochs: int, counts
         code, wall = run.wait()
     stdout = run.text("stdout")
     if code != 0:
-        raise SystemExit(f"bench/neural: the example failed (exit {code}):\n{stdout[-2000:]}\n{run.text('stderr')[-3000:]}")
+        raise SystemExit(f"bench/neural.py: the example failed (exit {code}):\n{stdout[-2000:]}\n{run.text('stderr')[-3000:]}")
     steps: dict[int, list[tuple[float, int]]] = {}
     own_ms: dict[int, list[tuple[int, float]]] = {}
     lrs: dict[int, set[float]] = {}
@@ -329,7 +329,7 @@ def run_reference(python: str, examples: Path, folder: Path, epochs: int, counts
     tokens_per_epoch = counts["train_tokens_per_epoch"]
     # the example's own ms/batch, over the same steps (lines of batches 2.., each timing its one batch)
     own_tokens = own_seconds = 0.0
-    for epoch, rows in own_ms.items():
+    for rows in own_ms.values():
         own_tokens += tokens_per_epoch - 2 * BATCH * BPTT
         own_seconds += sum(ms for batch, ms in rows if batch >= 2) / 1000
     epochs_found = [m.groups() for m in REF_EPOCH.finditer(stdout)]

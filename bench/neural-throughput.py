@@ -1,17 +1,18 @@
 #!/usr/bin/env python3
 """Training throughput with and without bf16 autocast (issue 5: "tokens/s with and without bf16").
 
-    bench/neural-throughput [--device cuda] [--steps 200] [--repeats 3]
+    bench/neural-throughput.py [--device cuda] [--steps 200] [--repeats 3]
 
 For each model, ``textseq train --max-steps STEPS --log FILE`` on tinyshakespeare's training part
-(nanoGPT's split, as bench/neural-char writes it), in float32 and with ``--bf16`` by turns, REPEATS
+(nanoGPT's split, as bench/neural-char.py writes it), in float32 and with ``--bf16`` by turns, REPEATS
 times each, and the median tokens per second over the steps after the first 10 (start-up, cuDNN's
 planning and the allocator's first growth left out). Runs of a few hundred milliseconds on a shared
 machine moved by 2x from one call to the next, hence the turns and the median. The models: char-medium (2x512 LSTM, batch 32 x bptt 64, its recipe),
 char-large (3x1024 LSTM, batch 64 x bptt 128) and, where textseq-transformer is installed,
 transformer-char (nanoGPT's 6x384, batch 32 x bptt 256). Prints one row a model with the ratio
-bf16 / float32. Needs a CUDA device (bf16 autocast is CUDA-only); a measurement, not a test: run
-it alone. Results go to bench/out/neural-throughput.json.
+bf16 / float32. Needs a CUDA device (bf16 autocast is CUDA-only): where torch sees none, it says so
+and measures nothing. A measurement, not a test: run it alone. Results go to
+bench/out/neural-throughput.json.
 """
 
 from __future__ import annotations
@@ -54,6 +55,11 @@ def main() -> int:
     args = parser.parse_args()
     if args.steps <= SKIPPED + 1:
         parser.error(f"--steps must be more than {SKIPPED + 1}")
+    import torch
+
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        print("bench/neural-throughput.py: skipped: torch sees no CUDA device (bf16 autocast is CUDA-only)", file=sys.stderr)
+        return 0
     bench = load_script("neural-char")
     textseq = bench.textseq_command()
     train = bench.split()[0]

@@ -2,10 +2,10 @@
 """Streamed sampling speed on CPU: ``textseq sample`` of a 2x512 character LSTM next to the loop of
 PyTorch's word_language_model/generate.py on the same weights, in one run.
 
-    bench/neural-sample [--model bench/data/neural-char.pt] [--tokens 20000]
+    bench/neural-sample.py [--model bench/data/neural-char.pt] [--tokens 20000]
 
 The model is a char-medium checkpoint (2-layer LSTM, hidden 512, embedding 128, 66 characters):
-bench/neural-char's if it exists, else one made here with ``textseq train --max-steps 1`` on
+bench/neural-char.py's if it exists, else one made here with ``textseq train --max-steps 1`` on
 tinyshakespeare (the speed does not depend on how well it is trained).
 
 textseq: ``textseq sample MODEL -n N --seed 1 > /dev/null``, in two regimes. A sample of fewer

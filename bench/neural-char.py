@@ -2,7 +2,7 @@
 """A character-level preset against the clock: tinyshakespeare, how low the validation loss gets
 in a fixed training time on this machine (issue 5: <= 1.50 nats/char within 20 minutes on CPU).
 
-    bench/neural-char [--arch char-medium] [--minutes 20] [--device cpu] [-- EXTRA TRAIN OPTIONS]
+    bench/neural-char.py [--arch char-medium] [--minutes 20] [--device cpu] [-- EXTRA TRAIN OPTIONS]
 
 The split is nanoGPT's (data/shakespeare_char/prepare.py): the first 90% of the characters of
 ../shared/corpora/tinyshakespeare/input.txt to train on, the last 10% to validate on, written to

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """GloVe training next to Stanford's reference GloVe (C), on the same >= 5M tokens, in one run.
 
-    bench/glove [--glove-dir DIR] [--tokens 5000000] [--epochs 15] [--threads 2] [--seeds 3]
+    bench/glove.py [--glove-dir DIR] [--tokens 5000000] [--epochs 15] [--threads 2] [--seeds 3]
                 [--gensim-python PYTHON]
 
 Both sides get the same settings: vocabulary min-count 5, a symmetric window of 5 with 1/distance
@@ -25,7 +25,7 @@ weights, 100 dimensions, x_max 100, power 0.75 (glove.c's -alpha), AdaGrad rate 
 repository (https://github.com/stanfordnlp/GloVe; also taken from $GLOVE_DIR). Without it the
 reference is skipped with a note and textseq runs alone.
 
-The corpus is bench/embed's (its code builds it: ../shared/corpora tokenized by ``textseq tokenize
+The corpus is bench/embed.py's (its code builds it: ../shared/corpora tokenized by ``textseq tokenize
 --lower``, blank lines dropped, repeated whole to --tokens tokens), in bench/data. Repetition
 changes nothing for speed, but the quality figures are not comparable with those of ordinary
 corpora: only textseq vs the reference on this corpus means anything. The evaluation files are
@@ -67,13 +67,12 @@ sys.stdout.write(json.dumps({"seconds": seconds, "peak_rss": peak, "rc": done.re
 def measure(command: list[str], stdin: Path | None = None, stdout: Path | None = None) -> dict:
     """Wall seconds, peak resident memory (bytes), stdout and stderr of ``command``, run by a small
     Python parent that reads its child's peak RSS (so each measurement is of that one process)."""
-    done = subprocess.run([sys.executable, "-c", MEASURE, str(stdin or "-"), str(stdout or "-"), *command],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    done = subprocess.run([sys.executable, "-c", MEASURE, str(stdin or "-"), str(stdout or "-"), *command], capture_output=True)
     if done.returncode != 0:
-        raise SystemExit(f"bench/glove: measuring {' '.join(command)} failed:\n{done.stderr.decode()[-2000:]}")
+        raise SystemExit(f"bench/glove.py: measuring {' '.join(command)} failed:\n{done.stderr.decode()[-2000:]}")
     result = json.loads(done.stdout)
     if result["rc"] != 0:
-        raise SystemExit(f"bench/glove: {' '.join(command)} failed (exit {result['rc']}):\n{result['stderr'][-3000:]}")
+        raise SystemExit(f"bench/glove.py: {' '.join(command)} failed (exit {result['rc']}):\n{result['stderr'][-3000:]}")
     return result
 
 
@@ -93,7 +92,7 @@ def run_textseq(textseq: list[str], corpus: Path, output: Path, seed: int, args:
                     "-p", "x_max=100", "-p", "power=0.75", "-p", "alpha=0.05", "-O", str(output), str(corpus)])
     epochs = re.findall(r"epoch (\d+)/\d+: loss ([0-9.]+), ([0-9,]+) pairs in ([0-9.]+) s", done["stderr"])
     if len(epochs) != args.epochs:
-        raise SystemExit(f"bench/glove: expected {args.epochs} epoch lines from textseq:\n{done['stderr'][-2000:]}")
+        raise SystemExit(f"bench/glove.py: expected {args.epochs} epoch lines from textseq:\n{done['stderr'][-2000:]}")
     read = re.search(r"tokens, [0-9,]+ words seen \d+ times or more \(([0-9.]+) s\)", done["stderr"])
     training = sum(float(e[3]) for e in epochs)
     return {"seconds": done["seconds"], "peak_rss": done["peak_rss"], "final_cost": float(epochs[-1][1]),
@@ -117,8 +116,9 @@ def run_stanford(glove_dir: Path, corpus: Path, work: Path, seed: int, args: arg
     }
     costs = re.findall(r"iter: (\d+), cost: ([0-9.]+)", stages["glove"]["stderr"])
     if len(costs) != args.epochs:
-        raise SystemExit(f"bench/glove: expected {args.epochs} iterations from glove:\n{stages['glove']['stderr'][-2000:]}")
-    vocabulary = sum(1 for _ in open(vocab, encoding="utf-8"))
+        raise SystemExit(f"bench/glove.py: expected {args.epochs} iterations from glove:\n{stages['glove']['stderr'][-2000:]}")
+    with open(vocab, encoding="utf-8") as handle:
+        vocabulary = sum(1 for _ in handle)
     return {"seconds": sum(s["seconds"] for s in stages.values()), "peak_rss": max(s["peak_rss"] for s in stages.values()),
             "stages": {name: s["seconds"] for name, s in stages.items()}, "final_cost": float(costs[-1][1]),
             "pairs": cooc.stat().st_size // 16, "vocabulary": vocabulary, "vectors": str(save.with_suffix(".txt"))}
@@ -151,7 +151,7 @@ def main() -> int:
     found = subprocess.run([args.gensim_python, "-c", "import gensim, os; print(os.path.dirname(gensim.__file__))"],
                            capture_output=True, text=True)
     if found.returncode != 0:
-        raise SystemExit(f"bench/glove: gensim is not importable by {args.gensim_python} (give --gensim-python)")
+        raise SystemExit(f"bench/glove.py: gensim is not importable by {args.gensim_python} (give --gensim-python)")
     test_data = Path(found.stdout.strip()) / "test" / "test_data"
     analogies, pairs = test_data / "questions-words.txt", test_data / "wordsim353.tsv"
 
@@ -161,7 +161,7 @@ def main() -> int:
         note = (f"reference skipped: no Stanford GloVe build at {glove_dir or '(none given)'}; build one outside the "
                 f"repository (git clone https://github.com/stanfordnlp/GloVe /tmp/glove-src && make -C /tmp/glove-src) "
                 f"and give --glove-dir /tmp/glove-src/build")
-        print(f"bench/glove: {note}", file=sys.stderr)
+        print(f"bench/glove.py: {note}", file=sys.stderr)
         glove_dir = None
 
     DATA.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Word-vector training next to gensim's Word2Vec, on the same >= 5M tokens, in one run.
 
-    bench/embed [--tokens 5000000] [--epochs 1] [--threads 2] [--seeds 3]
+    bench/embed.py [--tokens 5000000] [--epochs 1] [--threads 2] [--seeds 3]
                 [--variants skipgram,cbow,skipgram-hs,cbow-hs] [--gensim-python PYTHON] [--ppmi-limit 120]
 
 With the settings of the issue (100 dimensions, window 5, 5 negatives, min-count 5, sample 1e-3,
@@ -152,14 +152,14 @@ def training_rate(stderr: str) -> float:
 def measure(command: list[str], timeout: float | None = None) -> tuple[float, str, int, str]:
     """(wall seconds, stdout, peak resident memory in bytes, stderr) of ``command``, run by a small
     Python parent that reads its child's peak RSS (so each measurement is of that one process)."""
-    done = subprocess.run([sys.executable, "-c", MEASURE, str(timeout or 0), *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    done = subprocess.run([sys.executable, "-c", MEASURE, str(timeout or 0), *command], capture_output=True)
     if done.returncode != 0:
-        raise SystemExit(f"bench/embed: measuring {' '.join(command)} failed:\n{done.stderr.decode()[-2000:]}")
+        raise SystemExit(f"bench/embed.py: measuring {' '.join(command)} failed:\n{done.stderr.decode()[-2000:]}")
     result = json.loads(done.stdout)
     if result.get("timeout"):
         raise subprocess.TimeoutExpired(command, timeout or 0)
     if result["rc"] != 0:
-        raise SystemExit(f"bench/embed: {' '.join(command)} failed (exit {result['rc']}):\n{result['stderr']}")
+        raise SystemExit(f"bench/embed.py: {' '.join(command)} failed (exit {result['rc']}):\n{result['stderr']}")
     return result["seconds"], result["stdout"], result["peak_rss"], result["stderr"]
 
 
@@ -199,7 +199,7 @@ def main() -> int:
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     unknown = set(variants) - set(VARIANTS)
     if unknown:
-        raise SystemExit(f"bench/embed: unknown variants {sorted(unknown)}")
+        raise SystemExit(f"bench/embed.py: unknown variants {sorted(unknown)}")
     settings = {"dim": 100, "window": 5, "negative": 5, "min_count": 5, "sample": 1e-3, "epochs": args.epochs,
                 "threads": args.threads, "seeds": list(range(1, args.seeds + 1))}
 
@@ -207,7 +207,7 @@ def main() -> int:
     found = subprocess.run([args.gensim_python, "-c", "import gensim, os; print(os.path.dirname(gensim.__file__))"],
                            capture_output=True, text=True)
     if found.returncode != 0:
-        raise SystemExit(f"bench/embed: gensim is not importable by {args.gensim_python} (give --gensim-python)")
+        raise SystemExit(f"bench/embed.py: gensim is not importable by {args.gensim_python} (give --gensim-python)")
     test_data = Path(found.stdout.strip()) / "test" / "test_data"
     analogies, pairs = test_data / "questions-words.txt", test_data / "wordsim353.tsv"
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Tokenization throughput next to its references, on the same 50 MB of English, in one run.
 
-    bench/tokenize [--mb 50] [--repeat 3]
+    bench/tokenizing.py [--mb 50] [--repeat 3]
 
 Prints, as ratios (higher is better for textseq):
   - textseq word tokenize (the whole command: read, tokenize, write) vs a bare ``re.findall``

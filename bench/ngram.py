@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """N-gram model building and evaluation next to KenLM, on the same >= 6M tokens, in one run.
 
-    bench/ngram [--tokens 6000000] [--repeat 1] [--eval-repeat 3] [--lmplz PATH]
+    bench/ngram.py [--tokens 6000000] [--repeat 1] [--eval-repeat 3] [--lmplz PATH]
                 [--lmplz-memory 80%,1G] [--nltk-python PYTHON]
 
 Prints, with ratios (textseq / reference for times: lower is better for textseq):
@@ -34,6 +34,7 @@ Build times are the best of --repeat runs, textseq and lmplz alternating; peak R
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -178,7 +179,7 @@ def measured(command: list[str], stdin: Path | None = None, stdout: Path | None 
         os.unlink(note_path)
     stderr = done.stderr.decode("utf-8", "replace")
     if done.returncode != 0:
-        raise SystemExit(f"bench/ngram: {' '.join(command)} failed (exit {done.returncode}):\n{stderr[-2000:]}")
+        raise SystemExit(f"bench/ngram.py: {' '.join(command)} failed (exit {done.returncode}):\n{stderr[-2000:]}")
     if GNU_TIME.exists():
         kilobytes = next(int(line.split(":")[1]) for line in report.splitlines() if "Maximum resident set size" in line)
     else:
@@ -202,7 +203,7 @@ def find_lmplz(option: str | None) -> Path | None:
         if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
             return Path(candidate).resolve()
     if option:
-        raise SystemExit(f"bench/ngram: --lmplz {option}: no such executable")
+        raise SystemExit(f"bench/ngram.py: --lmplz {option}: no such executable")
     return None
 
 
@@ -280,10 +281,8 @@ def query_summary(stdout: str) -> dict[str, float]:
     for line in stdout.splitlines():
         if ":" in line and not line.startswith("Name:"):
             key, _, value = line.partition(":")
-            try:
+            with contextlib.suppress(ValueError):
                 values[key.strip()] = float(value)
-            except ValueError:
-                pass
     return values
 
 

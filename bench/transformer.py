@@ -2,12 +2,12 @@
 """The transformer plugin against the LSTM preset for the same CPU time (issue 6): tinyshakespeare,
 nanoGPT's 90/10 split, each trained for --minutes and scored on the validation text, side by side.
 
-    bench/transformer [--minutes 5] [--device cpu] [--target 1.47]
+    bench/transformer.py [--minutes 5] [--device cpu] [--target 1.47]
 
-Both runs are bench/neural-char's (the warm-up that sizes a cosine schedule to the budget, then
+Both runs are bench/neural-char.py's (the warm-up that sizes a cosine schedule to the budget, then
 ``textseq train --time-budget``, then ``textseq eval`` of the last checkpoint):
 
-* lstm: char-medium with bench/neural-char's settings (batch 32, bptt 64, AdamW lr 0.002);
+* lstm: char-medium with bench/neural-char.py's settings (batch 32, bptt 64, AdamW lr 0.002);
 * transformer: ``--arch transformer`` with the config in TRANSFORMER (a CPU-sized model: 4 layers,
   4 heads, 192 wide, 128 tokens of context) and its own training settings (batch 32, bptt 128,
   AdamW lr 0.001, clip 1.0).
