@@ -17,10 +17,16 @@ def test_counts_across_blocks_and_lines():
 
 
 @given(st.lists(st.sampled_from(["x", "y", "z", "w", "ü", "<unk>"]), max_size=200))
-def test_order_is_by_count_then_token(tokens):
+def test_order_is_by_count_then_first_appearance(tokens):
     counts = Counter(tokens)
     ranked = most_frequent(counts)
-    assert ranked == sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    assert ranked == sorted(counts.items(), key=lambda item: (-item[1], tokens.index(item[0])))
+
+
+def test_counts_may_be_pairs_of_any_token_and_ties_keep_their_order():
+    assert most_frequent([(7, 1), (3, 2), (5, 1), (4, 2)]) == [(3, 2), (4, 2), (7, 1), (5, 1)]
+    assert most_frequent([(7, 1), (3, 2), (5, 1), (4, 2)], min_count=2, max_size=1) == [(3, 2)]
+    assert most_frequent(Counter("banana"), max_size=2) == [("a", 3), ("n", 2)]
 
 
 def test_min_count_max_size_and_summary():
@@ -30,6 +36,10 @@ def test_min_count_max_size_and_summary():
     summary = summarize(counts, kept)
     assert (summary.types, summary.tokens, summary.hapaxes, summary.kept_types) == (5, 18, 2, 2)
     assert abs(summary.coverage - 13 / 18) < 1e-12
+
+
+def test_vocab_command_breaks_ties_by_first_appearance(textseq):
+    assert textseq("vocab", "-q", input=b"b c a\nc a b\n").text == "b\t2\nc\t2\na\t2\n"
 
 
 def test_vocab_command_tsv_top_and_summary(textseq):

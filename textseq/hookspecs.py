@@ -30,7 +30,10 @@ import pluggy
 
 if TYPE_CHECKING:
     import click
+    from torch import nn
 
+    from textseq.embed.embedder import Embedder
+    from textseq.ngram.smoothers import Smoother
     from textseq.tokenize.base import Tokenizer
 
 PROJECT = "textseq"
@@ -44,53 +47,64 @@ class RegisterTokenizer(Protocol):
     """``register(name, factory, *, help="")``.
 
     ``factory(**options) -> Tokenizer`` builds a tokenizer; ``options`` are the keyword options the
-    user gave (``textseq tokenize -t NAME --option key=value``). ``help`` is one line shown by
-    ``textseq plugins`` and ``textseq tokenize --list``.
+    user gave (``textseq tokenize -t NAME -p KEY=VALUE``). ``help`` is one line shown by
+    ``textseq plugins``.
     """
 
     def __call__(self, name: str, factory: Callable[..., Tokenizer], *, help: str = "") -> None: ...
 
 
 class RegisterSmoother(Protocol):
-    """``register(name, factory, *, help="")``: ``factory(**options)`` returns an n-gram estimator
-    that turns n-gram counts into an ARPA-style backoff model."""
+    """``register(name, factory, *, help="")``: ``factory(**options)`` returns a smoother
+    (:class:`textseq.Smoother`), which turns n-gram counts into an ARPA-style backoff model."""
 
-    def __call__(self, name: str, factory: Callable[..., Any], *, help: str = "") -> None: ...
+    def __call__(self, name: str, factory: Callable[..., Smoother], *, help: str = "") -> None: ...
 
 
 class RegisterEmbedder(Protocol):
-    """``register(name, factory, *, help="")``: ``factory(**options)`` returns an embedding trainer.
+    """``register(name, factory, *, help="")``: ``factory(**options)`` returns an embedder.
 
-    ``options`` are the ``-p KEY=VALUE`` pairs of ``textseq embed train`` (values as strings) and
-    the common flags the user gave (``negative``, ``hs``, ``sample``, ``epochs``, ``threads``);
-    raise ``TypeError`` for an option the method does not take and ``ValueError`` for a bad value.
-    The trainer has ``train(corpus, *, dim, window, seed, monitor) -> Vectors``: ``corpus`` is a
-    :class:`textseq.embed.corpus.TrainingCorpus` (``words``, ``counts``, ``tokens`` and
+    ``options`` are the ``-p KEY=VALUE`` pairs of ``textseq embed train`` (values read as JSON
+    where they can) and the common flags the user gave (``negative``, ``hs``, ``sample``,
+    ``epochs``, ``threads``); an option the factory does not take is a usage error that lists
+    those it does, and so is a ``ValueError`` it raises for a bad value. The embedder
+    (:class:`textseq.Embedder`) has ``train(corpus, *, dim, window, seed, monitor) -> Vectors``:
+    ``corpus`` is a :class:`textseq.TrainingCorpus` (``words``, ``counts``, ``tokens`` and
     ``chunks()``, which replays the token stream once per call), ``monitor`` a
-    :class:`textseq.progress.Monitor` to report progress and each epoch's loss to, and the
-    result a :class:`textseq.embed.vectors.Vectors` with one row per word of ``corpus.words``."""
+    :class:`textseq.Monitor` to report progress and each epoch's loss to, and the result a
+    :class:`textseq.Vectors` with one row per word of ``corpus.words``."""
 
-    def __call__(self, name: str, factory: Callable[..., Any], *, help: str = "") -> None: ...
+    def __call__(self, name: str, factory: Callable[..., Embedder], *, help: str = "") -> None: ...
+
+
+class Architecture(Protocol):
+    """``build(config, vocab_size) -> torch.nn.Module``: what ``register_architectures`` registers.
+
+    ``config`` is the architecture's ``default_config`` with the user's ``-c KEY=VALUE`` over it
+    (check it, and raise ``ValueError`` naming the option). The network follows the interface of
+    :mod:`textseq.neural.models`: ``forward(tokens [T, B], state) -> (logits [T, B, V], state)``,
+    ``state=None`` starting a stream and the batch on dimension 1 of every tensor in the state,
+    and it has ``config`` (the resolved config) and ``vocab_size`` attributes.
+    """
+
+    def __call__(self, config: Mapping[str, Any], vocab_size: int, /) -> nn.Module: ...
 
 
 class RegisterArchitecture(Protocol):
     """``register(name, build, *, default_config=None, train_defaults=None, help="")``.
 
-    ``build(config, vocab_size) -> torch.nn.Module`` makes the network; ``default_config`` is a
-    plain dict of JSON values (layers, sizes, dropout, ...) that a checkpoint stores so the model
-    can be rebuilt. Import torch inside ``build``, not at module level: commands that need no torch
-    must not pay for importing it. ``train_defaults`` are ``textseq train`` settings that suit the
-    architecture (``{"bptt": 256, "lr": 1e-3}``: keys as the long options, dashes as underscores),
-    used where the command line gives none.
-
-    The network follows the interface of :mod:`textseq.neural.models`: ``forward(tokens [T, B],
-    state) -> (logits [T, B, V], state)``, the batch on dimension 1 of every tensor in the state.
+    ``build(config, vocab_size) -> torch.nn.Module`` (an :class:`Architecture`) makes the network;
+    ``default_config`` is a plain dict of JSON values (layers, sizes, dropout, ...) that a
+    checkpoint stores so the model can be rebuilt. Import torch inside ``build``, not at module
+    level: commands that need no torch must not pay for importing it. ``train_defaults`` are
+    ``textseq train`` settings that suit the architecture (``{"bptt": 256, "lr": 1e-3}``: keys as
+    the long options, dashes as underscores), used where the command line gives none.
     """
 
     def __call__(
         self,
         name: str,
-        build: Callable[[Mapping[str, Any], int], Any],
+        build: Architecture,
         *,
         default_config: Mapping[str, Any] | None = None,
         train_defaults: Mapping[str, Any] | None = None,
@@ -110,17 +124,17 @@ def register_tokenizers(register: RegisterTokenizer) -> None:
 
 @hookspec
 def register_smoothers(register: RegisterSmoother) -> None:
-    """Register n-gram smoothing estimators for ``textseq ngram build --smoothing NAME``.
+    """Register smoothers, the n-gram estimators, for ``textseq ngram build --smoothing NAME``.
 
-    Call ``register(name, factory, help=...)`` once per estimator.
+    Call ``register(name, factory, help=...)`` once per smoother.
     """
 
 
 @hookspec
 def register_embedders(register: RegisterEmbedder) -> None:
-    """Register word-embedding trainers for ``textseq embed train --method NAME``.
+    """Register embedders, which train word vectors, for ``textseq embed train --method NAME``.
 
-    Call ``register(name, factory, help=...)`` once per method.
+    Call ``register(name, factory, help=...)`` once per embedder.
     """
 
 

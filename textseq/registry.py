@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from textseq.errors import ParameterError, PluginError, UnknownNameError
 
@@ -15,7 +15,33 @@ KINDS: Mapping[str, str] = {
     "embedder": "register_embedders",
     "architecture": "register_architectures",
 }
-"""Each kind of registered part, and the hook that registers it."""
+"""Each kind of named part kept in a :class:`Registry`, and the hook that registers it.
+
+Commands are not among them: ``register_commands`` hands a plugin the click group itself, and a
+command is found by click, never looked up here by name (``textseq plugins new`` offers the kinds
+here and ``command``)."""
+
+Part = TypeVar("Part")
+
+
+class LazyFactory(Generic[Part]):
+    """A factory that imports its part's module only when it is called (or its signature asked
+    for): ``LazyFactory(load)``, where ``load()`` imports and returns the class or function that
+    makes the part. Registering it costs no import of numpy or numba, so listing the plugins stays
+    quick, and its signature is the part's, which :meth:`Registry.build` checks options against."""
+
+    def __init__(self, load: Callable[[], Callable[..., Part]]) -> None:
+        self._load = load
+
+    def __call__(self, **options: Any) -> Part:
+        return self._load()(**options)
+
+    @property
+    def __signature__(self) -> inspect.Signature:
+        try:
+            return inspect.signature(self._load())
+        except ImportError:  # the call will meet it too, and Registry.build reports it there
+            return inspect.Signature([inspect.Parameter("options", inspect.Parameter.VAR_KEYWORD)])
 
 
 @dataclass(frozen=True)

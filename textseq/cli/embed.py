@@ -7,7 +7,7 @@ numpy and the library are imported inside the commands, so that ``textseq --help
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -15,6 +15,12 @@ from textseq.cli.common import App, FiniteFloat, errors_option, json_option, pas
 from textseq.embed.limits import MAX_DIMENSIONS, MAX_NEGATIVE, MAX_THREADS, MAX_WINDOW, format_bytes
 from textseq.errors import InputError
 from textseq.streams import isatty
+
+if TYPE_CHECKING:
+    import threading
+    from collections.abc import Callable
+
+    from textseq.embed.embedder import Embedder
 
 _vectors_argument = click.argument("vectors_path", metavar="VECS", type=click.Path(dir_okay=False, allow_dash=True))
 _format_option = click.option(
@@ -34,23 +40,19 @@ def _load(app: App, path: str, file_format: str, errors: str) -> Any:
 
 def _stdin_queries(app: App, arity: int, what: str) -> list[tuple[int, list[str]]]:
     """(line number, words) of each non-blank line of stdin."""
+    from textseq.cli.common import read_lines
     from textseq.embed.queries import parse_query
-    from textseq.streams import STDIN_NAME, iter_lines, open_input
+    from textseq.streams import STDIN_NAME
 
-    source = open_input("-", app.stdin)
-    if isatty(app.stdin):
-        app.console.info(f"reading queries from the terminal, {what} per line: end with Ctrl-D, or give them as arguments (see --help)")
+    hint = f"reading queries from the terminal, {what} per line: end with Ctrl-D, or give them as arguments (see --help)"
     queries = []
-    try:
-        for line_no, line in enumerate(iter_lines(source), 1):
-            try:
-                words = parse_query(line, arity, what)
-            except ValueError as exc:
-                raise InputError(str(exc), source=STDIN_NAME, line=line_no) from None
-            if words is not None:
-                queries.append((line_no, words))
-    finally:
-        source.close()
+    for line_no, line in enumerate(read_lines(app, hint=hint), 1):
+        try:
+            words = parse_query(line, arity, what)
+        except ValueError as exc:
+            raise InputError(str(exc), source=STDIN_NAME, line=line_no) from None
+        if words is not None:
+            queries.append((line_no, words))
     return queries
 
 
@@ -156,7 +158,7 @@ def analogy_command(app: App, vectors_path: str, a: str | None, b: str | None, c
         head = "" if single else f"# {' '.join(result['query'])}\n"
         return head + "".join(f"{n['word']}\t{n[key]:.6f}\n" for n in result["answers"])
 
-    _run_queries(app, given, 3, "A B C", lambda w: analogy(vectors, *w, k=top, cosmul=cosmul), as_json, render)
+    _run_queries(app, given, 3, "A B C", lambda w: analogy(vectors, w[0], w[1], w[2], k=top, cosmul=cosmul), as_json, render)
 
 
 @click.command(
@@ -297,13 +299,9 @@ def plot_command(app: App, vectors_path: str, words: tuple[str, ...], output: st
     if words:
         chosen = list(words)
     else:
-        from textseq.streams import iter_lines, open_input
+        from textseq.cli.common import read_lines
 
-        source = open_input("-", app.stdin)
-        try:
-            chosen = [line.split()[0] for line in iter_lines(source) if line.split() and not line.startswith("#")]
-        finally:
-            source.close()
+        chosen = [line.split()[0] for line in read_lines(app) if line.split() and not line.startswith("#")]
     chosen = list(dict.fromkeys(chosen))
     if len(chosen) < 2:
         raise click.UsageError("give at least two words to plot")
@@ -376,7 +374,7 @@ Examples:
 )
 @click.argument("files", nargs=-1, metavar="[FILE]...", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("-O", "--output", required=True, type=click.Path(dir_okay=False, allow_dash=True), help="The vectors file to write (word2vec text; .gz compressed by name), atomically; '-' for stdout.")
-@click.option("-m", "--method", default="skipgram", show_default=True, metavar="NAME", help="Training method: skipgram, cbow, glove, ppmi-svd, or a plugin's (see 'textseq plugins').")
+@click.option("-m", "--method", default="skipgram", show_default=True, metavar="NAME", help="The embedder: skipgram, cbow, glove, ppmi-svd, or a plugin's (see 'textseq plugins').")
 @click.option("--negative", type=click.IntRange(0, MAX_NEGATIVE), default=None, help="word2vec: noise words per prediction [default: 5; 0 with --hs].")
 @click.option("--hs", is_flag=True, default=None, help="word2vec: hierarchical softmax over a Huffman tree (with --negative K too, both run).")
 @click.option("--sample", type=FiniteFloat(min=0.0), default=None, help="word2vec: subsampling threshold for frequent words [default: 1e-3].")
@@ -410,21 +408,13 @@ def train_command(app: App, files: tuple[str, ...], output: str, method: str, ne
 
     app.quiet(quiet)
     _check_output(app, output, binary)
-    factory = get_plugins().registry("embedder").get(method).implementation
     options = parse_params(params)
     for name, value in (("negative", negative), ("hs", hs), ("sample", sample), ("epochs", epochs), ("threads", threads)):
         if value is not None:
             options[name] = value
-    try:
-        trainer = factory(**options)
-    except ImportError as exc:
-        raise click.UsageError(f"method '{method}' needs {exc.name or 'a missing package'}: pip install numba") from None
-    except TypeError:
-        raise click.UsageError(f"method '{method}' does not take the options given ({', '.join(sorted(options))})") from None
-    except ValueError as exc:
-        raise click.UsageError(f"method '{method}': {exc}") from None
+    embedder: Embedder = get_plugins().registry("embedder").build(method, options)
     start = time.perf_counter()
-    warming = _prepare_in_background(trainer)
+    warming = _prepare_in_background(embedder)
     with training_corpus(read_blocks(app, files, errors, "reading"), min_count=min_count) as corpus:
         warming.join()
         if corpus.tokens == 0:
@@ -432,7 +422,7 @@ def train_command(app: App, files: tuple[str, ...], output: str, method: str, ne
         app.console.info(f"{corpus.tokens:,} tokens, {len(corpus.words):,} words seen {min_count} times or more "
                          f"({time.perf_counter() - start:.1f} s)")
         try:
-            vectors = trainer.train(corpus, dim=dim, window=window, seed=seed, monitor=ConsoleMonitor(app.console))
+            vectors = embedder.train(corpus, dim=dim, window=window, seed=seed, monitor=ConsoleMonitor(app.console))
         except ValueError as exc:
             raise InputError(str(exc)) from None
     save_vectors(vectors, output, binary, stdout=app.stdout)
@@ -441,17 +431,19 @@ def train_command(app: App, files: tuple[str, ...], output: str, method: str, ne
                      f"in {elapsed:.1f} s")
 
 
-def _prepare_in_background(trainer: Any) -> Any:
-    """Start ``trainer.prepare()`` (loading compiled code, say) in a thread, if it has one."""
+def _prepare_in_background(embedder: Embedder) -> threading.Thread:
+    """Start ``embedder.prepare()`` (loading compiled code, say) in a thread, if it has one."""
     import threading
+
+    preparation: Callable[[], object] = getattr(embedder, "prepare", lambda: None)
 
     def prepare() -> None:
         try:
-            trainer.prepare()
+            preparation()
         except Exception:  # noqa: BLE001 - training will meet the same problem and report it
             pass
 
-    thread = threading.Thread(target=prepare if hasattr(trainer, "prepare") else (lambda: None), daemon=True)
+    thread = threading.Thread(target=prepare, daemon=True)
     thread.start()
     return thread
 

@@ -10,6 +10,7 @@ import click
 
 from textseq.cli.common import App, DefaultCommand, DefaultGroup, echo_json, json_option, pass_app
 from textseq.errors import InputError
+from textseq.plugin_template import KINDS
 
 
 @click.command(
@@ -64,7 +65,7 @@ Examples:
   cd textseq-shout && pip install -e '.[test]' && python -m pytest && textseq plugins""",
 )
 @click.argument("name")
-@click.option("--kind", type=click.Choice(["tokenizer", "smoother", "embedder", "architecture", "command"]), required=True,
+@click.option("--kind", type=click.Choice(KINDS), required=True,
               help="What the plugin registers.")
 @click.option("-C", "--directory", type=click.Path(file_okay=False), default=".", show_default=True, help="Where to write the package folder.")
 @pass_app

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -28,22 +27,12 @@ from textseq.tokenize.spm import MAX_NBEST, MAX_SENTENCE_LENGTH, MODEL_TYPES, NO
 
 
 def make_tokenizer(name: str, options: dict[str, Any]) -> Tokenizer:
-    """The registered tokenizer ``name`` built with ``options``; bad options are usage errors."""
+    """The registered tokenizer ``name`` built with ``options`` (a bad name or option is a
+    :class:`~textseq.errors.ParameterError`, which the command reports as a usage error)."""
     from textseq.plugins import get_plugins
 
-    factory = get_plugins().registry("tokenizer").get(name).implementation
-    try:
-        inspect.signature(factory).bind(**options)
-    except TypeError:
-        accepted = [p for p in inspect.signature(factory).parameters if p not in ("self", "args", "kwargs", "options")]
-        given = ", ".join(sorted(options))
-        raise click.UsageError(
-            f"tokenizer '{name}' does not take the options given ({given}); it takes: {', '.join(accepted) or 'none'}"
-        ) from None
-    try:
-        return factory(**options)
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from None
+    tokenizer: Tokenizer = get_plugins().registry("tokenizer").build(name, options)
+    return tokenizer
 
 
 def _tokenizer_options(tokenizer: str | None, spm_model: str | None, ids: bool, alpha: float | None, nbest: int, params: tuple[str, ...]) -> tuple[str, dict[str, Any]]:

@@ -30,8 +30,9 @@ def vocab_command(app: App, files: tuple[str, ...], min_count: int, max_size: in
                   as_json: bool, output: str | None, errors: str, quiet: bool) -> None:
     """Count the tokens of a token stream: TSV lines token<TAB>count, most frequent first.
 
-    Ties are broken by the token. The vocabulary is what --min-count and --max-size keep; a summary
-    of it (types, tokens, hapaxes, the share of running tokens it covers) goes to stderr.
+    Ties keep the order in which the tokens first appear. The vocabulary is what --min-count and
+    --max-size keep; a summary of it (types, tokens, hapaxes, the share of running tokens it
+    covers) goes to stderr.
     """
     app.quiet(quiet)
     counts = count_tokens(read_blocks(app, files, errors, "counting"))

@@ -1,7 +1,8 @@
 """Word embeddings: vectors in memory (:mod:`vectors`), their files (:mod:`io`), queries
 (:mod:`queries`), the standard evaluations (:mod:`evaluate`) and 2-D maps (:mod:`plot`).
 
-Training methods (word2vec, GloVe, PPMI-SVD) register through ``register_embedders``.
+The embedders (word2vec, GloVe, PPMI-SVD; :class:`~textseq.embed.embedder.Embedder`) register
+through ``register_embedders``.
 Nothing here imports torch or click; numpy is imported when :class:`Vectors` is first used, so
 that the command line can read :mod:`limits` and stay quick to start.
 """

@@ -8,8 +8,8 @@ is the second pass, as many times as there are epochs: the spooled ids read back
 ``MAX_SENTENCE`` words (as gensim cuts them; text8 is one line of 17M words).
 
 The vocabulary is the words seen at least ``min_count`` times, most frequent first (ties in order
-of first appearance), which is the row order of the vector file written at the end. Rarer words
-are dropped from the stream, as word2vec and gensim drop them.
+of first appearance: :func:`textseq.vocab.most_frequent`), which is the row order of the vector
+file written at the end. Rarer words are dropped from the stream, as word2vec and gensim drop them.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import numpy as np
 
 from textseq.embed.limits import MAX_DIMENSIONS, MAX_WINDOW, bounded, check_memory
 from textseq.ngram.corpus import BOS, EOS, CorpusBuilder
+from textseq.vocab import most_frequent
 
 MAX_SENTENCE = 10_000
 """Longer sentences are cut into pieces of this many words (gensim's ``MAX_WORDS_IN_BATCH``)."""
@@ -118,19 +119,19 @@ class TrainingCorpus:
 
 
 def check_training_arguments(corpus: TrainingCorpus, dim: int, window: int) -> None:
-    """What every trainer needs before it starts; ValueError (a clear message) otherwise."""
+    """What every embedder needs before it trains; ValueError (a clear message) otherwise."""
     if len(corpus.words) < 2:
         raise ValueError("too few words for vectors: lower --min-count or give more text")
     bounded("window", window, 1, MAX_WINDOW)
     bounded("dim", dim, 1, MAX_DIMENSIONS)
 
 
-def check_training_memory(corpus: TrainingCorpus, dim: int, matrices: float, method: str, more: float = 0) -> None:
+def check_training_memory(corpus: TrainingCorpus, dim: int, matrices: float, embedder: str, more: float = 0) -> None:
     """Refuse, before allocating them, ``matrices`` float32 matrices of one row per word and
     ``dim`` columns (and ``more`` bytes) that would not fit in memory: a MemoryNeeded
     (ValueError) saying how much they need."""
     words = len(corpus.words)
-    check_memory(matrices * words * dim * 4 + more, f"training {method} ({words:,} words x {dim:,} dimensions)",
+    check_memory(matrices * words * dim * 4 + more, f"training {embedder} ({words:,} words x {dim:,} dimensions)",
                  "lower --dim, or raise --min-count for fewer words")
 
 
@@ -162,8 +163,8 @@ def training_corpus(blocks: Iterable[str], min_count: int = 5, on_block: Callabl
         words[i] = word
     counts = np.concatenate((counts, np.zeros(max(0, len(words) - len(counts)), np.int64)))
     counts[[BOS, EOS]] = 0
-    order = np.argsort(-counts, kind="stable")  # most frequent first; ties by first appearance
-    keep = order[counts[order] >= min_count]
+    kept = most_frequent(enumerate(counts.tolist()), min_count=min_count)
+    keep = np.array([word for word, _ in kept], dtype=np.int64)
     renumber = np.full(len(words), _DROPPED, dtype=np.int32)
     renumber[keep] = np.arange(len(keep), dtype=np.int32)
     renumber[BOS] = _SENTENCE_MARK

@@ -32,7 +32,7 @@ through the compiled loop without the GIL, updating the shared arrays without lo
 ``glove.c`` does with pthreads over slices of its shuffled file), which is fast but not
 reproducible bit for bit.
 
-numba is imported here only, when a trainer is made, never when textseq itself is imported.
+numba is imported here only, when an embedder is made, never when textseq itself is imported.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ one thread gives bit-identical vectors for a seed. With ``threads > 1``, Python 
 jobs through the compiled loop without the GIL, updating the shared matrices without locks
 (Hogwild, as word2vec.c and gensim do), which is fast but not reproducible bit for bit.
 
-numba is imported here only, when a trainer is made, never when textseq itself is imported.
+numba is imported here only, when an embedder is made, never when textseq itself is imported.
 """
 
 from __future__ import annotations
@@ -366,7 +366,7 @@ def split_jobs(sentence_starts: np.ndarray, job_words: int = JOB_WORDS) -> np.nd
 
 
 class Word2Vec:
-    """The shared trainer; :class:`SkipGram` and :class:`Cbow` choose the architecture."""
+    """The shared embedder; :class:`SkipGram` and :class:`Cbow` choose the architecture."""
 
     cbow = False
     default_alpha = 0.025

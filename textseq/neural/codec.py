@@ -72,10 +72,11 @@ class Codec:
             counts = Counter(token for line in text.splitlines() for token in line.split())
             counts.pop(UNK, None)
             counts.pop(EOS, None)
-        kept = sorted((t for t, c in counts.items() if c >= min_count), key=lambda t: (-counts[t], t))
+        from textseq.vocab import most_frequent
+
         specials = [UNK] if level == "char" else [UNK, EOS]
-        if max_size is not None:
-            kept = kept[: max(0, max_size - len(specials))]
+        room = None if max_size is None else max(0, max_size - len(specials))
+        kept = [token for token, _ in most_frequent(counts, min_count=min_count, max_size=room)]
         codec = cls(level, specials + kept)
         return codec, codec.encode([text])
 

@@ -14,7 +14,6 @@ gives the same tokens.
 from __future__ import annotations
 
 import re
-import unicodedata
 from functools import lru_cache
 
 from textseq.tokenize._unicode import CJK_IDEOGRAPHS, MARKS

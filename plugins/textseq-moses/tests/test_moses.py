@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
-import sys
 
 import pytest
+
+from textseq.cli import run
+from textseq.cli.common import App
+from textseq.console import Console
+from textseq.plugins import set_plugins
 
 PROSE = """\
 The committee met on Tuesday, and after a long debate it agreed to publish the report.
@@ -19,8 +24,22 @@ She paid $40 for the tickets -- a bargain, she said.
 
 
 def textseq(*args: str, input: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "textseq", *args], input=input, capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "TEXTSEQ_STRICT_PLUGINS": "1"})
+    """``textseq ARGS`` through textseq.cli.run in this process, as ``TEXTSEQ_STRICT_PLUGINS=1 python
+    -m textseq ARGS`` would run it (its plugins loaded afresh); the environment and the plugin
+    manager are put back afterwards."""
+    out, err = io.BytesIO(), io.StringIO()
+    before = os.environ.get("TEXTSEQ_STRICT_PLUGINS")
+    os.environ["TEXTSEQ_STRICT_PLUGINS"] = "1"
+    set_plugins(None)
+    try:
+        code = run(list(args), app=App(stdin=io.BytesIO(input.encode("utf-8")), stdout=out, console=Console(err)))
+    finally:
+        if before is None:
+            del os.environ["TEXTSEQ_STRICT_PLUGINS"]
+        else:
+            os.environ["TEXTSEQ_STRICT_PLUGINS"] = before
+        set_plugins(None)
+    return subprocess.CompletedProcess(list(args), code, out.getvalue().decode("utf-8"), err.getvalue())
 
 
 def test_registered_from_its_distribution():

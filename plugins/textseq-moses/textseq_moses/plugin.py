@@ -8,10 +8,7 @@ pipelines) is off by default: textseq's tokens are text, and a pipe keeps its ch
 
 from __future__ import annotations
 
-from typing import Any
-
-from textseq import hookimpl
-from textseq.tokenize.base import Tokenizer
+from textseq import RegisterTokenizer, Tokenizer, hookimpl
 
 
 class MosesTokenizer(Tokenizer):
@@ -41,6 +38,6 @@ class MosesTokenizer(Tokenizer):
 
 
 @hookimpl
-def register_tokenizers(register: Any) -> None:
+def register_tokenizers(register: RegisterTokenizer) -> None:
     register("moses", MosesTokenizer,
              help="Moses tokenizer and detokenizer (sacremoses): -p lang=en -p escape=false -p aggressive_dash_splits=false")
