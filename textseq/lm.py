@@ -1,17 +1,28 @@
-"""The LanguageModel interface that ``eval``, ``sample`` and next-word tables share.
+"""The LanguageModel interface that ``eval``, ``sample`` and next-word tables share, and
+:func:`open_model`, which opens any model file as one.
 
 An n-gram model and a neural checkpoint both answer it: a vocabulary, a start state, and one
 step at a time the distribution of the next token (natural-log probabilities over the
 vocabulary) with the state after it. An n-gram state is its last n-1 ids; an RNN state is its
-hidden tensors.
+hidden tensors. Around that core, what the commands need so that they never ask which kind of
+model they hold: a prime's ids, the text that drawn tokens print as, the model's own way of
+drawing (a compiled loop for a long LSTM sample), and its evaluation report.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, Protocol
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from textseq.ngram.model import BackoffModel
+    from textseq.sampling import SamplingOptions
+
+Report = dict[str, Any]
+"""An evaluation's figures by name (JSON-ready values; see :meth:`LanguageModel.evaluate`)."""
 
 
 class LanguageModel(Protocol):
@@ -19,6 +30,11 @@ class LanguageModel(Protocol):
     """id -> token."""
     end_id: int
     """The id of the end of a sequence (``</s>``)."""
+    scores_are_probabilities: bool
+    """False for a model whose scores do not sum to 1 (stupid backoff): its perplexity is not
+    comparable with other models'."""
+    kind: str
+    """What made the model: an n-gram model's smoothing, a checkpoint's architecture."""
 
     def initial_state(self, prime: list[int]) -> Any:
         """The state after the start of a sequence followed by ``prime``."""
@@ -27,16 +43,57 @@ class LanguageModel(Protocol):
         """Feed ``token`` (None: nothing, just read the state) and return the natural-log
         probabilities of the next token and the new state."""
 
+    def encode_prime(self, text: str) -> list[int]:
+        """The ids of ``text``, the start of a sequence (not a whole line: no end token)."""
+
+    def prime_text(self, prime: str) -> str:
+        """How a sample that starts with ``prime`` prints it."""
+
+    def piece(self, text: str, prime: list[int], drawn: list[int]) -> str:
+        """The text that the last of ``drawn`` adds to ``text``, the text of the sample so far
+        (``prime`` the prime's ids, ``drawn`` the tokens drawn after it)."""
+
+    def sample(self, prime: list[int], options: SamplingOptions, rng: np.random.Generator) -> Iterator[int]:
+        """Token ids drawn after ``prime`` as :func:`textseq.sampling.sample` draws them, by the
+        model's fastest means."""
+
+    def evaluate(self, blocks: Iterable[str]) -> tuple[Report, np.ndarray]:
+        """(the report: sentences, tokens, oovs, log10_prob, log10_prob_oov, perplexity,
+        perplexity_excluding_oovs and what else the model measures; each line's log10
+        probability) of the text in ``blocks``."""
+
+
+def open_model(path: str, device: str = "cpu", threads: int | None = None) -> LanguageModel:
+    """The model in file ``path`` (an ARPA or binary n-gram model, or a neural checkpoint) as a
+    :class:`LanguageModel`. ``device`` and ``threads`` (for the CPU's math; default: the idle
+    cores) apply to a checkpoint; opening an n-gram model never imports torch."""
+    from textseq.neural.checkpoint import is_checkpoint
+
+    if is_checkpoint(path):
+        from textseq.neural.device import resolve_device
+        from textseq.neural.loading import NeuralLM
+        from textseq.neural.loading import load_model as load_checkpoint_model
+
+        where, used = resolve_device(device, threads)
+        network, codec, payload = load_checkpoint_model(path, where)
+        return NeuralLM(network, codec, where, threads=used, kind=str(payload["arch"]))
+    from textseq.ngram.files import load_model
+
+    return NgramLM(load_model(path))
+
 
 class NgramLM:
-    """A backoff n-gram model as a :class:`LanguageModel`."""
+    """A backoff n-gram model as a :class:`LanguageModel`: its tokens are words, printed
+    separated by spaces."""
 
-    def __init__(self, model: Any) -> None:
+    def __init__(self, model: BackoffModel) -> None:
         from textseq.ngram.corpus import EOS
 
         self.model = model
         self.words = model.words
         self.end_id = EOS
+        self.scores_are_probabilities = model.scores_are_probabilities
+        self.kind = model.smoothing or "backoff"
         self._keep = max(model.order - 1, 0)
 
     def initial_state(self, prime: list[int]) -> tuple[int, ...]:
@@ -49,3 +106,28 @@ class NgramLM:
             state = (*state, token)[-self._keep :]
         log10 = self.model.next_logprobs(list(state))
         return log10 * math.log(10.0), state
+
+    def encode_prime(self, text: str) -> list[int]:
+        """Each word's id, ``<unk>``'s for a word the model does not know."""
+        from textseq.ngram.corpus import UNK
+
+        index = self.model.word_index
+        return [index.get(word, UNK) for word in text.split()]
+
+    def prime_text(self, prime: str) -> str:
+        return " ".join(prime.split())
+
+    def piece(self, text: str, prime: list[int], drawn: list[int]) -> str:
+        return (" " if text else "") + self.words[drawn[-1]]
+
+    def sample(self, prime: list[int], options: SamplingOptions, rng: np.random.Generator) -> Iterator[int]:
+        from textseq.sampling import sample
+
+        return sample(self, prime, options, rng)
+
+    def evaluate(self, blocks: Iterable[str]) -> tuple[Report, np.ndarray]:
+        """KenLM's ``query`` figures (see :mod:`textseq.ngram.evaluate`)."""
+        from textseq.ngram.evaluate import evaluate
+
+        report, per_sentence = evaluate(self.model, blocks)
+        return report.as_dict(), per_sentence

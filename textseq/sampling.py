@@ -1,4 +1,5 @@
-"""Sampling from any :class:`~textseq.lm.LanguageModel`: temperature, top-k, top-p, greedy.
+"""Sampling from any :class:`~textseq.lm.LanguageModel`: temperature, top-k, top-p, greedy,
+beam search, and :func:`stream_samples`, the text of samples as it is drawn.
 
 Written once over the interface, so n-gram and neural models sample alike. Tokens are produced
 one at a time (a generator), so the command prints them as they come.
@@ -6,7 +7,7 @@ one at a time (a generator), so the command prints them as they come.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,7 +115,7 @@ def beam_search(lm: LanguageModel, prime: list[int], width: int, max_tokens: int
             best = np.argpartition(-finite, min(width, len(finite) - 1))[:width]
             candidates += [(score + float(finite[token]), index, int(token)) for token in best if np.isfinite(finite[token])]
         candidates.sort(key=lambda c: -c[0])
-        next_live = []
+        next_live: list[tuple[float, list[int], object, np.ndarray]] = []
         for score, index, token in candidates:
             if len(next_live) >= width:
                 break
@@ -135,3 +136,49 @@ def beam_search(lm: LanguageModel, prime: list[int], width: int, max_tokens: int
 def finished_best(finished: list[tuple[float, list[int]]], results: int) -> float:
     """The score of the ``results``-th best finished hypothesis (scores only fall as a hypothesis grows)."""
     return sorted((score for score, _ in finished), reverse=True)[results - 1]
+
+
+def stream_samples(lm: LanguageModel, prime: str, options: SamplingOptions, *, samples: int = 1, stop: str | None = None,
+                   seed: int | None = None, beam: int | None = None) -> Iterator[str]:
+    """The text of ``samples`` samples after ``prime``, one a line, in pieces as they are drawn:
+    the prime, then what each token adds, then the line's end. A sample ends at the end token,
+    after ``options.max_tokens`` tokens, or once its text ends with ``stop`` (kept). ``seed``: the
+    same seed on the same device gives the same text. With ``beam``, the ``samples`` most probable
+    continuations a beam of that width finds, a line each, instead of drawing.
+
+    A model whose (finite) weights overflow float32 on the way draws what it draws, without
+    numpy's overflow warnings."""
+    prime_ids = lm.encode_prime(prime)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        if beam is not None:
+            for tokens, _ in beam_search(lm, prime_ids, beam, options.max_tokens, samples):
+                yield "".join(sample_text(lm, prime, prime_ids, tokens))
+            return
+        rng = np.random.default_rng(seed)
+        for _ in range(samples):
+            yield from sample_text(lm, prime, prime_ids, lm.sample(prime_ids, options, rng), stop)
+
+
+def sample_text(lm: LanguageModel, prime: str, prime_ids: list[int], tokens: Iterable[int], stop: str | None = None) -> Iterator[str]:
+    """The text of one sample in pieces: the prime as the model prints it, what each of
+    ``tokens`` adds (until the text ends with ``stop``), and a newline unless the text ends
+    with one. ``tokens`` is closed at the stop, so that a generator of them leaves its random
+    generator where the tokens taken left it."""
+    text = lm.prime_text(prime)
+    yield text
+    drawn: list[int] = []
+    remaining = iter(tokens)
+    try:
+        for token in remaining:
+            drawn.append(token)
+            piece = lm.piece(text, prime_ids, drawn)
+            text += piece
+            yield piece
+            if stop is not None and text.endswith(stop):
+                break
+    finally:
+        close = getattr(remaining, "close", None)
+        if close is not None:
+            close()
+    if not text.endswith("\n"):
+        yield "\n"

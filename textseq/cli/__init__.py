@@ -1,5 +1,8 @@
 """The ``textseq`` command line: a thin layer of click commands over the library.
 
+Private, every module of it: the commands are the interface, not their code. :func:`build_cli`
+alone is public, as ``textseq.build_cli``, for a plugin's tests to run commands in-process.
+
 :func:`run` turns every way a command can end into an exit code and at most one line on stderr:
 usage errors 2, data errors 1, Ctrl-C 130, a closed pipe (``| head``) quietly.
 """
@@ -72,7 +75,8 @@ def build_cli(console: Console | None = None) -> click.Group:
     """The ``textseq`` group with the built-in commands and every plugin's commands."""
     from textseq.cli.embed import embed_group
     from textseq.cli.neural import train_command
-    from textseq.cli.ngram import eval_command, ngram_group, sample_command
+    from textseq.cli.lm import eval_command, sample_command
+    from textseq.cli.ngram import ngram_group
     from textseq.cli.plugins import plugins_group
     from textseq.cli.tokenize import detokenize_command, tokenize_group
     from textseq.cli.vocab import vocab_command

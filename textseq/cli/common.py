@@ -6,7 +6,7 @@ import functools
 import json
 import math
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, TypeVar
 
@@ -14,7 +14,16 @@ import click
 
 from textseq.console import Console
 from textseq.errors import ParameterError
-from textseq.streams import ERROR_POLICIES, as_regular_file, isatty, read_text_blocks, standard_output, total_size
+from textseq.streams import (
+    ERROR_POLICIES,
+    as_regular_file,
+    isatty,
+    iter_lines,
+    open_input,
+    read_text_blocks,
+    standard_output,
+    total_size,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -130,6 +139,20 @@ def read_blocks(app: App, files: tuple[str, ...], errors: str, description: str 
         app.console.info("reading text from the terminal: type it and end with Ctrl-D, or give a FILE (see --help)")
     with app.console.progress(description, total=total_size(paths)) as update:
         yield from read_text_blocks(paths, errors, app.stdin, progress=update, complete_last_line=complete_last_line)
+
+
+def read_lines(app: App, paths: Sequence[str] = ("-",), errors: str = "strict", hint: str | None = None) -> Iterator[str]:
+    """The lines (without their newline) of each input in turn, ``'-'`` standard input, each
+    closed once read: the one reader of lines for queries and histories. ``hint`` is said first
+    where standard input is a terminal."""
+    if hint is not None and "-" in paths and isatty(app.stdin):
+        app.console.info(hint)
+    for path in paths:
+        source = open_input(path, app.stdin)
+        try:
+            yield from iter_lines(source, errors)
+        finally:
+            source.close()
 
 
 def parse_params(params: tuple[str, ...]) -> dict[str, Any]:

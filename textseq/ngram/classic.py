@@ -1,4 +1,4 @@
-"""The classic n-gram estimators, each turned into an ARPA-style backoff model.
+"""The classic n-gram smoothers, each turning counts into an ARPA-style backoff model.
 
 Notation: ``c(hw)`` is the count of the n-gram ``h w``; ``c(h.) = sum_x c(hx)`` sums the n-grams
 that extend the context ``h`` (the n-grams of the order above with ``h`` as their context);
@@ -6,7 +6,7 @@ that extend the context ``h`` (the n-grams of the order above with ``h`` as thei
 is the vocabulary without ``<s>`` (``<unk>`` and ``</s>`` included, ``|V| = vocab_size - 1``);
 ``n_r`` is the number of n-grams of one order seen exactly ``r`` times (count-of-counts).
 
-Every estimator here is written as a numerator ``nu(hw)`` per n-gram and a normalizer ``Z(h)``
+Every smoother here is written as a numerator ``nu(hw)`` per n-gram and a normalizer ``Z(h)``
 per context, so that the explicit part of ``p(w|h)`` is ``nu(hw) / Z(h)`` and the mass left for the
 lower order is ``gamma(h) = (Z(h) - sum_x nu(hx)) / Z(h)``. Then there are two shapes:
 
@@ -29,7 +29,7 @@ when there are none, the seen unigrams are scaled to sum to 1. Where the words u
 of an MLE unigram model) the leftover cannot be given to them: the explicit probabilities of
 ``h`` are scaled up to sum to 1 and ``backoff(h) = 0`` (SRILM does the same).
 
-The estimators:
+The smoothers:
 
 - ``mle``: ``nu = c(hw)``, ``Z = c(h.)``; unigrams ``c(w)/N`` with ``N`` the number of tokens
   (``</s>`` included). Nothing is left for unseen events: a context's backoff is 0 (log10 -99)
@@ -71,7 +71,7 @@ only); ``<unk>`` is a unigram even when unseen; log10 values, a probability of 0
 n-grams that are never a context and the highest order have backoff 0. Count pruning
 (``prune``, lmplz's meaning: drop n-grams of order n seen at most ``prune[n-1]`` times, never
 unigrams) gives the pruned n-grams' mass to their context's backoff, so the pruned models of
-every normalized estimator still sum to 1 (stupid backoff just drops them).
+every normalized smoother still sum to 1 (stupid backoff just drops them).
 """
 
 from __future__ import annotations
@@ -308,7 +308,7 @@ def _count_of_counts(values: np.ndarray, up_to: int) -> np.ndarray:
     return np.bincount(values, minlength=up_to + 1)[: up_to + 1]
 
 
-# --- the estimators --------------------------------------------------------------------------
+# --- the smoothers ---------------------------------------------------------------------------
 
 
 class MaximumLikelihood:
@@ -445,12 +445,12 @@ class StupidBackoff:
         return _finish(counts, _tables(counts, probs, backoffs), prune_masks(counts, prune), self.name, probabilities=False)
 
 
-ESTIMATORS: dict[str, type] = {
+SMOOTHERS: dict[str, type] = {
     cls.name: cls for cls in (MaximumLikelihood, AddK, Katz, WittenBell, AbsoluteDiscounting, KneserNey, StupidBackoff)
 }
-"""The estimators of this module by their registered names."""
+"""The smoothers of this module by their registered names."""
 
 __all__ = [
-    "AbsoluteDiscounting", "AddK", "ESTIMATORS", "Katz", "KneserNey", "LOG_ZERO", "MaximumLikelihood", "StupidBackoff",
+    "AbsoluteDiscounting", "AddK", "Katz", "KneserNey", "LOG_ZERO", "MaximumLikelihood", "SMOOTHERS", "StupidBackoff",
     "WittenBell", "absolute_discount", "good_turing_discounts",
 ]

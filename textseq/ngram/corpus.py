@@ -156,9 +156,14 @@ def corpus_from_blocks(blocks: Iterable[str], vocabulary: Iterable[str] | None =
 
 def rare_words_to_unk(corpus: Corpus, min_count: int) -> Corpus:
     """The same corpus with every word seen fewer than ``min_count`` times replaced by ``<unk>``
-    (ids renumbered, first-appearance order kept)."""
+    (ids renumbered, first-appearance order kept); the words kept are those
+    :func:`textseq.vocab.most_frequent` keeps."""
+    from textseq.vocab import most_frequent
+
     counts = np.bincount(corpus.ids, minlength=len(corpus.words))
-    keep = counts >= min_count
+    candidates = enumerate(counts.tolist()[len(SPECIALS):], len(SPECIALS))
+    keep = np.zeros(len(corpus.words), dtype=bool)
+    keep[[word for word, _ in most_frequent(candidates, min_count=min_count)]] = True
     keep[: len(SPECIALS)] = True
     new_id = np.cumsum(keep) - 1
     new_id[~keep] = UNK

@@ -1,4 +1,4 @@
-"""The estimator interface that ``register_smoothers`` plugins implement, and the built-in ones."""
+"""The smoother interface that ``register_smoothers`` plugins implement, and the default smoother."""
 
 from __future__ import annotations
 

@@ -1,0 +1,61 @@
+"""Where a network runs: the torch device a name means, and on the CPU how many threads its math
+uses (see :mod:`textseq.neural.blas`), for training, sampling and evaluation alike."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textseq.errors import ParameterError
+
+if TYPE_CHECKING:
+    import torch
+
+DEVICES = "auto, cpu, cuda, cuda:N or mps"
+
+
+def pick_device(name: str) -> torch.device:
+    """The torch device ``name`` names (auto, cpu, cuda, cuda:N, mps); a
+    :class:`~textseq.errors.ParameterError` for one that this machine does not have, before
+    anything is put on it."""
+    import torch
+
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if _mps_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cpu":
+        return torch.device("cpu")
+    if name == "mps":
+        if not _mps_available():
+            raise ParameterError("mps: no Apple GPU here", parameter="device")
+        return torch.device("mps")
+    if name == "cuda" or (name.startswith("cuda:") and name[5:].isdigit()):
+        if not torch.cuda.is_available():
+            raise ParameterError(f"{name}: no CUDA device here (torch.cuda.is_available() is false)", parameter="device")
+        index = int(name[5:]) if name != "cuda" else 0
+        count = torch.cuda.device_count()
+        if index >= count:
+            raise ParameterError(f"{name}: no such CUDA device (this machine has {count}: cuda:0 to cuda:{count - 1})",
+                                 parameter="device")
+        return torch.device(name)
+    raise ParameterError(f"unknown device {name!r}: {DEVICES}", parameter="device")
+
+
+def _mps_available() -> bool:
+    import torch
+
+    return getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+
+
+def resolve_device(name: str, threads: int | None = None) -> tuple[torch.device, int | None]:
+    """(the device ``name`` names, see :func:`pick_device`; on the CPU, the threads its math uses,
+    now set: ``threads``, or by default the idle cores, see
+    :func:`textseq.neural.blas.use_cpu_threads`; None on another device)."""
+    where = pick_device(name)
+    if where.type != "cpu":
+        return where, None
+    from textseq.neural.blas import use_cpu_threads
+
+    return where, use_cpu_threads(threads)

@@ -1,0 +1,163 @@
+"""The n-gram pipeline as library calls: count a token stream, turn rare words into ``<unk>``,
+estimate with a registered smoother (count pruning as it goes), then prune by relative entropy.
+
+``textseq ngram build`` parses its options, opens its streams and calls :func:`build_model`;
+``textseq ngram count`` calls :func:`count_text`. As KenLM's ``lmplz`` fills a config and runs
+one pipeline, everything between the text and the model is here, and a value these functions
+cannot work with is a :class:`~textseq.errors.ParameterError` naming the parameter.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import numbers
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from textseq.errors import InputError, ParameterError
+from textseq.ngram.counts import NgramCounts, count_ngrams
+from textseq.ngram.model import BackoffModel
+from textseq.ngram.smoothers import MAX_ORDER
+
+Warn = Callable[[str], None]
+
+DEFAULT_SMOOTHER = "modified-kneser-ney"
+
+
+@dataclass(frozen=True)
+class Counted:
+    """The n-gram counts of a text, its words (id -> word) and its size."""
+
+    counts: NgramCounts
+    words: list[str]
+    sentences: int
+    tokens: int
+    """Words in the text, ``</s>`` not included (KenLM's token count)."""
+
+
+@dataclass(frozen=True)
+class BuiltModel:
+    """A model :func:`build_model` made, and the size of the text it was made from."""
+
+    model: BackoffModel
+    sentences: int
+    tokens: int
+
+
+def prune_thresholds(value: str | Sequence[int] | None, order: int) -> list[int]:
+    """Count-pruning thresholds, one per order of a model of ``order`` (the last given repeats):
+    ``value`` is a sequence of whole numbers or their text, separated by commas or spaces (lmplz's
+    ``--prune 0 1 1``); none (None, empty) prunes nothing. Unigrams are never pruned, and a
+    threshold may not fall with the order."""
+    if value is None or (not isinstance(value, str) and not len(value)):
+        return []
+    thresholds = _whole_numbers(value) if isinstance(value, str) else [int(t) for t in value]
+    if any(t < 0 for t in thresholds) or any(b < a for a, b in itertools.pairwise(thresholds)):
+        raise ParameterError("thresholds must be non-negative and must not decrease with the order", parameter="prune")
+    if len(thresholds) > order:
+        raise ParameterError(f"{len(thresholds)} thresholds for a model of order {order}", parameter="prune")
+    if thresholds[0] > 0:
+        raise ParameterError("pruning unigrams is not supported; start with 0 (e.g. 0,1,1)", parameter="prune")
+    return thresholds + [thresholds[-1]] * (order - len(thresholds))
+
+
+def _whole_numbers(text: str) -> list[int]:
+    pieces = text.split(",") if "," in text else text.split()
+    if not pieces or not all(piece.strip().isdigit() and piece.strip().isascii() for piece in pieces):
+        raise ParameterError(f"expected whole numbers, one per order, e.g. 0,1,1; got {text!r}", parameter="prune")
+    return [int(piece) for piece in pieces]
+
+
+def memory_budget(text: str) -> int:
+    """Bytes in a size such as '500M', '2G', '1.5g', '64k' or a plain number of bytes."""
+    from textseq.ngram.chunked import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise ParameterError(str(exc), parameter="memory") from None
+
+
+def parse_discounts(text: str) -> list[float]:
+    """Numbers separated by commas, for a smoother's ``discounts`` option."""
+    try:
+        return [float(d) for d in text.split(",")]
+    except ValueError:
+        raise ParameterError("expected three numbers, e.g. 0.5,1,1.5", parameter="discounts") from None
+
+
+def count_text(blocks: Iterable[str], order: int, *, vocabulary: Sequence[str] | None = None, min_count: int = 1,
+               memory: int | None = None, warn: Warn | None = None) -> Counted:
+    """The n-grams of orders 1 to ``order`` in ``blocks`` of token lines (one sentence a line).
+
+    ``vocabulary``: only these words, every other one is ``<unk>``; ``min_count``: words seen fewer
+    times become ``<unk>`` (this needs the whole corpus in memory); ``memory``: count a chunk of
+    about this many bytes at a time and merge, so that memory follows the distinct n-grams, not the
+    length of the text. ``warn`` hears about ``<s>``/``</s>`` found inside lines (dropped)."""
+    _check_order(order)
+    if min_count < 1:
+        raise ParameterError("must be at least 1", parameter="min_count")
+    if memory is not None and min_count > 1:
+        raise ParameterError("needs the whole corpus in memory, which a memory budget rules out: give a fixed vocabulary "
+                             "instead", parameter="min_count")
+    if memory is not None:
+        from textseq.ngram.chunked import count_in_chunks
+
+        counts, words, sentences, tokens = count_in_chunks(blocks, order, memory, vocabulary)
+        return Counted(counts, words, sentences, tokens)
+    from textseq.ngram.corpus import corpus_from_blocks, rare_words_to_unk
+
+    corpus = corpus_from_blocks(blocks, vocabulary)
+    if corpus.dropped_markers and warn is not None:
+        warn(f"dropped {corpus.dropped_markers} <s>/</s> tokens found inside lines (sentences are lines)")
+    if min_count > 1:
+        corpus = rare_words_to_unk(corpus, min_count)
+    return Counted(count_ngrams(corpus, order), corpus.words, corpus.sentences, corpus.tokens)
+
+
+def build_model(blocks: Iterable[str], order: int = 3, smoothing: str = DEFAULT_SMOOTHER, options: Mapping[str, object] | None = None,
+                *, prune: str | Sequence[int] | None = None, prune_entropy: float | None = None, discounts: Sequence[float] | None = None,
+                vocabulary: Sequence[str] | None = None, min_count: int = 1, memory: int | None = None, warn: Warn | None = None,
+                source: str = "<stdin>") -> BuiltModel:
+    """An n-gram model of order ``order`` estimated from ``blocks`` of token lines.
+
+    ``smoothing`` names a registered smoother (see ``textseq plugins``), made with ``options``
+    (and ``discounts``, fixed discounts instead of estimated ones); ``prune``: count-pruning
+    thresholds (see :func:`prune_thresholds`); ``prune_entropy``: then drop every n-gram whose
+    removal raises perplexity by less than this, relatively (Stolcke 1998); ``vocabulary``,
+    ``min_count``, ``memory`` as :func:`count_text` has them. ``warn`` hears what the smoother
+    falls back on; ``source`` names the text in the error for an empty one.
+
+    Every value is checked before the first block is read."""
+    from textseq.plugins import get_plugins
+
+    _check_order(order)
+    thresholds = prune_thresholds(prune, order)
+    if prune_entropy is not None and not (math.isfinite(prune_entropy) and prune_entropy >= 0):
+        raise ParameterError(f"must be a finite number >= 0, not {prune_entropy!r}", parameter="prune_entropy")
+    settings = dict(options or {})
+    if discounts is not None:
+        settings["discounts"] = list(discounts)
+    smoother = get_plugins().registry("smoother").build(smoothing, settings)
+    counting = count_text(blocks, order, vocabulary=vocabulary, min_count=min_count, memory=memory, warn=warn)
+    if counting.tokens == 0:
+        raise InputError("no text to build a model from (the input is empty)", source=source)
+    try:
+        model = smoother.estimate(counting.counts, prune=thresholds, warn=warn)
+    except ValueError as exc:  # what a smoother finds wrong with its options only once it sees the counts
+        raise ParameterError(f"smoother '{smoothing}': {exc}") from None
+    model.words = counting.words
+    model.smoothing = smoothing
+    if prune_entropy is not None:
+        if not model.scores_are_probabilities:
+            raise ParameterError(f"needs probabilities, and {smoothing} gives scores", parameter="prune_entropy")
+        from textseq.ngram.prune import prune_entropy as prune_by_entropy
+
+        model = prune_by_entropy(model, prune_entropy)
+    return BuiltModel(model, counting.sentences, counting.tokens)
+
+
+def _check_order(order: int) -> None:
+    if isinstance(order, bool) or not isinstance(order, numbers.Integral) or not 1 <= order <= MAX_ORDER:
+        raise ParameterError(f"must be a whole number from 1 to {MAX_ORDER}, not {order!r}", parameter="order")
