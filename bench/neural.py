@@ -69,7 +69,7 @@ REF_BATCH = re.compile(r"\|\s*epoch\s+(\d+)\s*\|\s*(\d+)/\s*(\d+) batches\s*\|\s
 REF_EPOCH = re.compile(r"\|\s*end of epoch\s+(\d+)\s*\|\s*time:\s*([\d.]+)s\s*\|\s*valid loss\s+([\d.]+)\s*\|\s*valid ppl\s+([\d.]+)")
 REF_TEST = re.compile(r"End of training\s*\|\s*test loss\s+([\d.]+)\s*\|\s*test ppl\s+([\d.]+)")
 TS_INFO = re.compile(r"on (\w+): ([\d,]+) parameters, ([\d,]+) word tokens, ([\d,]+) to train on, ([\d,]+) to validate on")
-TS_EPOCH = re.compile(r"epoch (\d+)/\d+: train loss ([\d.]+), valid loss ([\d.]+) \(perplexity ([\d.]+)\), ([\d,]+) tokens/s")
+TS_EPOCH = re.compile(r"epoch (\d+)/\d+: loss ([\d.]+), valid loss ([\d.]+), perplexity ([\d.]+), .*?\(([\d,]+) tokens/s\)")
 
 
 def textseq_command() -> list[str]:

@@ -30,6 +30,9 @@ class EpochReport:
     metrics: dict[str, float] = field(default_factory=dict)
     """Further figures, by name: a language model's ``valid_loss``, ``valid_perplexity``,
     ``valid_bpc``."""
+    seconds_left: float | None = None
+    """The trainer's estimate of the time the run has left, where it knows better than the epochs
+    left at the epochs' mean time (a run cut short by a step limit, validation time to add)."""
 
 
 class Monitor:

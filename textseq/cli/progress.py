@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import ExitStack
-from typing import Callable
 
 from textseq.console import Console, format_duration
 from textseq.progress import EpochReport, Monitor
@@ -29,9 +29,14 @@ class ConsoleMonitor(Monitor):
 
     def epoch_done(self, report: EpochReport) -> None:
         self._seconds.append(report.seconds)
-        left = (report.epochs - report.epoch) * sum(self._seconds) / len(self._seconds)
+        if report.seconds_left is None:
+            left = (report.epochs - report.epoch) * sum(self._seconds) / len(self._seconds)
+            more = report.epoch < report.epochs
+        else:
+            left = report.seconds_left
+            more = left > 0
         speed = report.items / max(report.seconds, 1e-9)
-        eta = f", ETA {format_duration(left)}" if report.epoch < report.epochs else ""
+        eta = f", ETA {format_duration(left)}" if more else ""
         figures = [text.format(report.metrics[name]) for name, text in _METRICS if name in report.metrics]
         extra = f", {', '.join(figures)}" if figures else ""
         self.console.info(f"epoch {report.epoch}/{report.epochs}: loss {report.loss:.6f}{extra}, {report.items:,} {report.unit} "

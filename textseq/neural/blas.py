@@ -27,7 +27,7 @@ SUFFIXES = ("", "64_")
 @cache
 def _functions() -> tuple[object, object] | None:
     """OpenBLAS's (set, get) number-of-threads functions."""
-    import numpy  # noqa: F401  (loads its BLAS)
+    import numpy as np  # noqa: F401  (loads its BLAS)
 
     try:
         with open("/proc/self/maps") as handle:

@@ -12,17 +12,31 @@ refused. Contents (format ``textseq-neural-lm``, version 1):
 * ``model``: the weights; ``optimizer``, ``scheduler``: their state dicts (None in a weights-only
   export);
 * ``progress``: epoch, step, position in the epoch, best validation loss, the carried hidden state
-  and the random generators' states, so that ``--resume`` continues exactly;
+  and the random generators' states, so that a resumed run continues exactly;
 * ``settings``: the training options, ``metrics``: the last validation figures.
+
+:class:`Checkpoint` is that payload as typed fields: the trainer makes one and saves its
+:meth:`~Checkpoint.to_state`; :meth:`~Checkpoint.from_state` reads a loaded file back, every entry
+that resuming needs checked.
 """
 
 from __future__ import annotations
 
+import math
 import os
-from typing import Any
+import typing
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from textseq.errors import InputError
+from textseq.neural.codec import Codec
+from textseq.neural.settings import Progress, TrainSettings
 from textseq.streams import atomic_write
+
+if TYPE_CHECKING:
+    from torch import Tensor
+
+    from textseq.neural.models import State
 
 FORMAT = "textseq-neural-lm"
 VERSION = 1
@@ -151,3 +165,102 @@ def require(mapping: dict[str, Any], key: str, kind: type | tuple[type, ...], pa
 
 def _kind_name(kind: type) -> str:
     return "None" if kind is type(None) else _KINDS.get(kind, f"a {kind.__name__}")
+
+
+@dataclass
+class RandomState:
+    """The random generators' states when a checkpoint was written (CPU tensors of bytes)."""
+
+    torch: Tensor
+    cuda: Tensor | None = None
+
+
+@dataclass
+class Checkpoint:
+    """Everything one checkpoint file holds (see the module's docstring), as typed fields."""
+
+    arch: str
+    config: dict[str, object]
+    codec: Codec
+    model: dict[str, Tensor]
+    """The weights (a state dict)."""
+    plugin: dict[str, str | None] | None = None
+    """The third-party plugin that registers :attr:`arch`; None for a built-in."""
+    optimizer: dict[str, Any] | None = None
+    scheduler: dict[str, Any] | None = None
+    settings: dict[str, object] = field(default_factory=dict)
+    """:class:`~textseq.neural.settings.TrainSettings` as a dict."""
+    progress: Progress = field(default_factory=Progress)
+    hidden: State = None
+    """The state carried into the next window, on the CPU."""
+    rng: RandomState | None = None
+
+    def to_state(self) -> dict[str, object]:
+        """The payload as the file stores it (format and version are added by :func:`save_checkpoint`)."""
+        progress: dict[str, object] = {**asdict(self.progress), "hidden": self.hidden}
+        if self.rng is not None:
+            progress["rng"] = {"torch": self.rng.torch, "cuda": self.rng.cuda}
+        return {"arch": self.arch, "config": dict(self.config), "plugin": self.plugin, "codec": self.codec.to_state(),
+                "model": self.model, "optimizer": self.optimizer, "scheduler": self.scheduler, "settings": dict(self.settings),
+                "progress": progress, "metrics": self.progress.history[-1] if self.progress.history else {}}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], source: str) -> Checkpoint:
+        """The checkpoint in ``state`` (a loaded file, read from ``source``, which errors name),
+        its layout, tokenizer, settings, progress and random state checked; what the network
+        and the optimizer hold is checked when they are loaded into a run
+        (:func:`textseq.neural.resume.restore`)."""
+        import torch
+
+        check_layout(state, source)
+        codec = Codec.from_state(state["codec"], source=source)
+        settings = checked_settings(require(state, "settings", dict, source), source)
+        saved = require(state, "progress", dict, source)
+        progress = checked_progress(saved, source)
+        rng = require(saved, "rng", dict, source, "the checkpoint's progress")
+        random = RandomState(require(rng, "torch", torch.Tensor, source, "the checkpoint's random state"), rng.get("cuda"))
+        return cls(state["arch"], dict(state["config"]), codec, state["model"], plugin=state.get("plugin"),
+                   optimizer=state.get("optimizer"), scheduler=state.get("scheduler"), settings=settings, progress=progress,
+                   hidden=saved.get("hidden"), rng=random)
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        save_checkpoint(path, self.to_state())
+
+
+_PROGRESS: dict[str, type] = {"epoch": int, "row": int, "step": int, "stale": int, "best_loss": float, "done": bool, "history": list}
+_HISTORY: dict[str, type] = {"epoch": int, "step": int, "valid_loss": float, "valid_perplexity": float}
+
+
+def checked_progress(saved: dict[str, Any], source: str) -> Progress:
+    """A checkpoint's ``progress`` entry as :class:`~textseq.neural.settings.Progress`, every field checked."""
+    owner = "the checkpoint's progress"
+    values = {key: require(saved, key, kind, source, owner) for key, kind in _PROGRESS.items()}
+    for key in ("epoch", "row", "step", "stale"):
+        if values[key] < 0:
+            raise InputError(f"'{key}' in {owner} is {values[key]}, not >= 0", source=source)
+    if math.isnan(values["best_loss"]):
+        raise InputError(f"'best_loss' in {owner} is not a number", source=source)
+    for entry in values["history"]:
+        if not isinstance(entry, dict):
+            raise InputError(f"an entry of the history in {owner} is not a dict", source=source)
+        for key, kind in _HISTORY.items():
+            require(entry, key, kind, source, f"an entry of the history in {owner}")
+        if "valid_bpc" in entry:
+            require(entry, "valid_bpc", float, source, f"an entry of the history in {owner}")
+    return Progress(**{**values, "best_loss": float(values["best_loss"]), "history": list(values["history"])})
+
+
+def checked_settings(saved: object, source: str) -> dict[str, object]:
+    """A checkpoint's training settings, each known and of its field's type
+    (:class:`~textseq.neural.settings.TrainSettings`)."""
+    if not isinstance(saved, dict):
+        raise InputError("'settings' in the checkpoint is not a dict", source=source)
+    hints = typing.get_type_hints(TrainSettings)
+    for key, value in saved.items():
+        if key not in hints:
+            raise InputError(f"unknown training setting {key!r} in the checkpoint", source=source)
+        kinds = typing.get_args(hints[key]) or (hints[key],)
+        require(saved, key, kinds, source, "the checkpoint's settings")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InputError(f"the training setting '{key}' in the checkpoint is {value}", source=source)
+    return dict(saved)

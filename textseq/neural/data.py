@@ -9,12 +9,15 @@ targets are its inputs shifted by one, and the hidden state flows from one windo
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+if TYPE_CHECKING:
+    import torch
 
-def batchify(ids: np.ndarray, batch_size: int, device: Any = "cpu") -> Any:
+
+def batchify(ids: np.ndarray, batch_size: int, device: torch.device | str = "cpu") -> torch.Tensor:
     """``ids`` as a LongTensor [rows, batch_size], column after column of the stream."""
     import torch
 
@@ -25,7 +28,7 @@ def batchify(ids: np.ndarray, batch_size: int, device: Any = "cpu") -> Any:
     return data.view(batch_size, rows).t().contiguous().to(device)
 
 
-def windows(data: Any, bptt: int, start: int = 0) -> Iterator[tuple[int, Any, Any]]:
+def windows(data: torch.Tensor, bptt: int, start: int = 0) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
     """(row, inputs [T, B], targets [T, B]) for consecutive windows of at most ``bptt`` rows,
     from row ``start`` on."""
     for row in range(start, data.size(0) - 1, bptt):
@@ -33,5 +36,5 @@ def windows(data: Any, bptt: int, start: int = 0) -> Iterator[tuple[int, Any, An
         yield row, data[row : row + length], data[row + 1 : row + 1 + length]
 
 
-def window_count(data: Any, bptt: int) -> int:
+def window_count(data: torch.Tensor, bptt: int) -> int:
     return -(-(data.size(0) - 1) // bptt)

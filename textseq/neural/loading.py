@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import math
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -11,8 +13,17 @@ from textseq.errors import InputError, UnknownNameError
 from textseq.neural.checkpoint import load_checkpoint
 from textseq.neural.codec import Codec
 
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
-def architecture(arch: str, *, source: str | None = None, origin: dict[str, Any] | None = None) -> Any:
+    from textseq.neural.fused import FusedLSTM
+    from textseq.neural.stepping import ForwardStepper, RecurrentStepper
+    from textseq.registry import Registration
+    from textseq.sampling import SamplingOptions
+
+
+def architecture(arch: str, *, source: str | None = None, origin: dict[str, Any] | None = None) -> Registration:
     """The registration of architecture ``arch``. ``source`` (a checkpoint's path) and ``origin``
     (the plugin it recorded, see :func:`architecture_origin`) make a missing one say what to install."""
     from textseq.plugins import get_plugins
@@ -32,7 +43,7 @@ def architecture(arch: str, *, source: str | None = None, origin: dict[str, Any]
                          f"here; install the plugin that registers '{arch}' (see 'textseq plugins')", source=source) from None
 
 
-def architecture_origin(arch: str) -> dict[str, Any] | None:
+def architecture_origin(arch: str) -> dict[str, str | None] | None:
     """The third-party plugin that registers ``arch`` (entry point, distribution, version), which a
     checkpoint records so that opening it without the plugin names what to install; None for a
     built-in."""
@@ -45,14 +56,14 @@ def architecture_origin(arch: str) -> dict[str, Any] | None:
     return {"plugin": info.name, "distribution": info.distribution, "version": info.version}
 
 
-def build_model(arch: str, config: dict[str, Any], vocab_size: int, *, source: str | None = None,
-                origin: dict[str, Any] | None = None) -> Any:
+def build_model(arch: str, config: dict[str, object], vocab_size: int, *, source: str | None = None,
+                origin: dict[str, Any] | None = None) -> nn.Module:
     """The network of architecture ``arch`` with ``config`` over its defaults."""
     registration = architecture(arch, source=source, origin=origin)
     return registration.implementation(_with_defaults(registration, config), vocab_size)
 
 
-def _with_defaults(registration: Any, config: dict[str, Any]) -> dict[str, Any]:
+def _with_defaults(registration: Registration, config: dict[str, object]) -> dict[str, object]:
     """``config`` over the architecture's default config."""
     return {**dict(registration.metadata.get("default_config") or {}), **config}
 
@@ -67,7 +78,7 @@ def load_model(path: str, device: Any = "cpu") -> tuple[Any, Codec, dict[str, An
     return model, codec, payload
 
 
-def model_from_checkpoint(payload: dict[str, Any], codec: Codec, source: str) -> Any:
+def model_from_checkpoint(payload: dict[str, Any], codec: Codec, source: str) -> nn.Module:
     """The network a loaded checkpoint describes, with its weights, on the CPU.
 
     The config is checked and the shapes it implies are worked out on torch's meta device, where
@@ -86,7 +97,7 @@ def model_from_checkpoint(payload: dict[str, Any], codec: Codec, source: str) ->
     return model
 
 
-def expected_tensors(registration: Any, arch: str, config: dict[str, Any], vocab_size: int, source: str) -> dict[str, Any]:
+def expected_tensors(registration: Registration, arch: str, config: dict[str, object], vocab_size: int, source: str) -> dict[str, Any]:
     """The state dict (meta tensors: shapes and dtypes, no data) of architecture ``arch`` built
     with ``config`` for ``vocab_size`` tokens."""
     import torch
@@ -157,18 +168,62 @@ def _shape(tensor: Any) -> str:
 class NeuralLM:
     """A checkpoint's network as a :class:`~textseq.lm.LanguageModel`: one token per step through
     the model's stepper (see :mod:`textseq.neural.stepping`), the hidden state carried (no
-    recomputation of the prefix)."""
+    recomputation of the prefix). Its text is the codec's: characters concatenated, words
+    separated by spaces, subword pieces decoded in context. ``threads``: for the compiled loop of a
+    long LSTM sample (see :mod:`textseq.neural.fused`); ``kind``: the architecture's name."""
 
-    def __init__(self, model: Any, codec: Codec, device: Any = "cpu") -> None:
-        from textseq.neural.stepping import ForwardStepper
+    scores_are_probabilities = True
 
+    def __init__(self, model: nn.Module, codec: Codec, device: torch.device | str = "cpu", *, threads: int | None = None,
+                 kind: str = "neural") -> None:
         self.model = model
-        self.stepper = model.stepper() if hasattr(model, "stepper") else ForwardStepper(model)
         self.codec = codec
         self.device = device
+        self.threads = threads
+        self.kind = kind
         self.words = codec.tokens
         self.end_id = codec.eos_id
         self.start_id = max(codec.line_end_id, 0)
+        self._kernels: dict[SamplingOptions, FusedLSTM | None] = {}
+
+    @functools.cached_property
+    def stepper(self) -> RecurrentStepper | ForwardStepper:
+        """The network's stepper, made on first use: on CPU it lays the weights out anew (an
+        evaluation never needs it)."""
+        from textseq.neural.stepping import ForwardStepper
+
+        own: Callable[[], RecurrentStepper | ForwardStepper] | None = getattr(self.model, "stepper", None)
+        return own() if own is not None else ForwardStepper(self.model)
+
+    def encode_prime(self, text: str) -> list[int]:
+        return self.codec.encode_prime(text)
+
+    def prime_text(self, prime: str) -> str:
+        return prime
+
+    def piece(self, text: str, prime: list[int], drawn: list[int]) -> str:
+        codec = self.codec
+        if codec.level == "spm":  # pieces join (and bytes combine) only in context: decode all, keep the new end
+            return codec.decode([*prime, *drawn])[len(text) :]
+        return (" " if text and codec.level == "word" else "") + codec.piece(drawn[-1])
+
+    def sample(self, prime: list[int], options: SamplingOptions, rng: np.random.Generator) -> Iterator[int]:
+        """:func:`textseq.sampling.sample`, the compiled loop taking over a long LSTM sample on
+        CPU (:func:`textseq.neural.fused.fused_kernel`; loaded once for the options)."""
+        from textseq.neural.fused import fused_kernel, sample_fused
+        from textseq.sampling import sample
+
+        if options not in self._kernels:
+            self._kernels[options] = fused_kernel(self, options, self.threads)
+        kernel = self._kernels[options]
+        return sample(self, prime, options, rng) if kernel is None else sample_fused(self, kernel, prime, options, rng)
+
+    def evaluate(self, blocks: Iterable[str]) -> tuple[dict[str, Any], np.ndarray]:
+        """The n-gram report's figures, and the loss, bits per character at the character level
+        (see :mod:`textseq.neural.evaluate`)."""
+        from textseq.neural.evaluate import evaluate
+
+        return evaluate(self.model, self.codec, blocks, self.device)
 
     def initial_state(self, prime: list[int]) -> Any:
         """The state after the start (an end of line) and ``prime`` (all but its last token in

@@ -25,8 +25,8 @@ Architectures are looked up by name with :func:`build`. Presets (``char-small``,
 ``char-large``, ``word-small``, ``word-medium``, ``word-large``, ``word-nplm``) are architecture
 names of their own: ``build("word-medium", {}, V)`` is an LSTM with that preset's config, and
 options given with a preset override its values. :data:`PRESETS` maps each preset to its base
-architecture and the options it sets; the option tables live in
-:mod:`textseq.builtins.architectures`, which registers them without importing torch.
+architecture and the options it sets; the option tables and their checks live in
+:mod:`textseq.neural.config` (no torch), which :mod:`textseq.builtins.architectures` registers.
 
 Regularization of the recurrent networks (all off in eval mode):
 
@@ -44,23 +44,29 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
-from textseq.builtins.architectures import PRESETS, base_architecture, resolve_config
+from textseq.neural.config import PRESETS, base_architecture, resolve_config
+
+if TYPE_CHECKING:
+    from textseq.neural.stepping import ForwardStepper, RecurrentStepper
 
 __all__ = ["PRESETS", "NPLM", "RecurrentLM", "build", "detach_state", "embedding_dropout", "locked_dropout",
            "resolve_config", "select_state"]
+
+State: TypeAlias = "torch.Tensor | tuple[torch.Tensor, ...] | None"
+"""A network's state between calls (see the module's docstring); None at the start of a stream."""
 
 INIT_RANGE = 0.1
 """Embedding and decoder weights start uniform in [-0.1, 0.1] (the decoder bias at 0)."""
 
 
-def build(name: str, config: Mapping[str, Any] | None, vocab_size: int) -> nn.Module:
+def build(name: str, config: Mapping[str, object] | None, vocab_size: int) -> nn.Module:
     """The network of architecture or preset ``name`` with ``config`` over its defaults.
 
     Raises ``ValueError`` for an unknown name, an unknown option or a bad value.
@@ -74,21 +80,21 @@ def build(name: str, config: Mapping[str, Any] | None, vocab_size: int) -> nn.Mo
     return RecurrentLM(arch, resolved, vocab_size)
 
 
-def map_state(state: Any, function: Callable[[torch.Tensor], torch.Tensor]) -> Any:
+def map_state(state: State, function: Callable[[torch.Tensor], torch.Tensor]) -> State:
     """``state`` with ``function`` applied to every tensor (any nesting of tuples and lists; None)."""
     if state is None:
         return None
     if isinstance(state, (tuple, list)):
-        return type(state)(map_state(part, function) for part in state)
+        return type(state)(map_state(part, function) for part in state)  # type: ignore[misc]  # nested states too
     return function(state)
 
 
-def detach_state(state: Any) -> Any:
+def detach_state(state: State) -> State:
     """``state`` with every tensor detached from the graph."""
     return map_state(state, torch.Tensor.detach)
 
 
-def select_state(state: Any, index: torch.Tensor) -> Any:
+def select_state(state: State, index: torch.Tensor) -> State:
     """The batch columns ``index`` of ``state`` (dimension 1 of every tensor), in that order and
     repeated as often as named: for beam search and several samples from one prime."""
     return map_state(state, lambda tensor: tensor.index_select(1, index.to(tensor.device)))
@@ -130,7 +136,7 @@ class RecurrentLM(nn.Module):
     ``hidden_size`` to ``embedding_size`` when they differ.
     """
 
-    MODULES = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+    MODULES: ClassVar[dict[str, Callable[..., nn.Module]]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
     def __init__(self, arch: str, config: Mapping[str, Any], vocab_size: int) -> None:
         super().__init__()
@@ -159,7 +165,7 @@ class RecurrentLM(nn.Module):
         extra = {"nonlinearity": self.config["nonlinearity"]} if self.arch == "rnn" else {}
         return self.MODULES[self.arch](input_size, self.hidden_size, layers, dropout=dropout, **extra)
 
-    def initial_state(self, batch_size: int, device: Any = None) -> Any:
+    def initial_state(self, batch_size: int, device: torch.device | str | None = None) -> State:
         """Zeros: ``[layers, batch_size, hidden_size]``, a pair of them for an LSTM."""
         weight = self.encoder.weight
         zeros = weight.new_zeros(self.layers, batch_size, self.hidden_size, device=device)
@@ -171,19 +177,19 @@ class RecurrentLM(nn.Module):
             x = F.dropout(x, self.config["dropout"], self.training)
         return x
 
-    def _run(self, rnn: nn.Module, x: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
+    def _run(self, rnn: nn.Module, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         """One torch recurrent module, its hidden-to-hidden matrices dropped when training with weight_drop."""
         p = self.config["weight_drop"]
         if not (self.training and p > 0):
-            return rnn(x, state)  # type: ignore[no-any-return]
+            return rnn(x, state)
         weights = {name: F.dropout(value, p, True) if name.startswith("weight_hh") else value
                    for name, value in rnn.named_parameters()}
         with warnings.catch_warnings():
             # cuDNN compacts the (new) dropped weights into one buffer each call, and says so.
             warnings.filterwarnings("ignore", message="RNN module weights are not part of single contiguous")
-            return functional_call(rnn, weights, (x, state))  # type: ignore[no-any-return]
+            return functional_call(rnn, weights, (x, state))
 
-    def forward(self, tokens: torch.Tensor, state: Any = None) -> tuple[torch.Tensor, Any]:
+    def forward(self, tokens: torch.Tensor, state: State = None) -> tuple[torch.Tensor, State]:
         """``tokens`` ``[T, B]`` -> (logits ``[T, B, vocab_size]``, the state after the last token)."""
         if state is None:
             state = self.initial_state(tokens.size(1), tokens.device)
@@ -194,23 +200,18 @@ class RecurrentLM(nn.Module):
         else:
             states = []
             for i, rnn in enumerate(self.rnns):
-                layer_state = tuple(s[i : i + 1] for s in state) if self.arch == "lstm" else state[i : i + 1]
-                y, layer_state = self._run(rnn, x, layer_state)
+                y, layer_state = self._run(rnn, x, _layer_state(state, i))
                 if self.config["residual"] and y.size(-1) == x.size(-1):
                     y = y + x
                 x = y if i == len(self.rnns) - 1 else self._drop(y)
                 states.append(layer_state)
-            if self.arch == "lstm":
-                state = (torch.cat([s[0] for s in states]), torch.cat([s[1] for s in states]))
-            else:
-                state = torch.cat(states)
+            state = _stack_states(states)
         x = self._drop(x)
         if self.projection is not None:
             x = self.projection(x)
         return self.decoder(x), state
 
-
-    def stepper(self) -> Any:
+    def stepper(self) -> RecurrentStepper | ForwardStepper:
         """Single-token inference for sampling (see :mod:`textseq.neural.stepping`):
         ``stepper().step(tokens [B], state)`` gives the logits ``[B, vocab_size]`` and state of
         :meth:`forward` on ``tokens[None]`` in eval mode; on CPU several times faster, with the
@@ -218,6 +219,22 @@ class RecurrentLM(nn.Module):
         from textseq.neural.stepping import ForwardStepper, RecurrentStepper
 
         return RecurrentStepper(self) if self.encoder.weight.device.type == "cpu" else ForwardStepper(self)
+
+
+def _layer_state(state: State, i: int) -> State:
+    """Layer ``i``'s part of a stacked network's state (an LSTM's is a pair)."""
+    if isinstance(state, tuple):
+        return tuple(part[i : i + 1] for part in state)
+    assert state is not None
+    return state[i : i + 1]
+
+
+def _stack_states(states: list[State]) -> State:
+    """The layers' states as one, each tensor concatenated over the layers."""
+    pairs = [s for s in states if isinstance(s, tuple)]
+    if pairs:
+        return tuple(torch.cat(layer) for layer in zip(*pairs))
+    return torch.cat([s for s in states if isinstance(s, torch.Tensor)])
 
 
 class NPLM(nn.Module):
@@ -259,12 +276,12 @@ class NPLM(nn.Module):
         """The id that fills the context before the start of a stream (``vocab_size``)."""
         return self.vocab_size
 
-    def initial_state(self, batch_size: int, device: Any = None) -> torch.Tensor:
+    def initial_state(self, batch_size: int, device: torch.device | str | None = None) -> torch.Tensor:
         """``[context, batch_size]`` of :attr:`pad_id`."""
         return torch.full((self.context, batch_size), self.pad_id, dtype=torch.long,
                           device=device if device is not None else self.encoder.weight.device)
 
-    def forward(self, tokens: torch.Tensor, state: Any = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, tokens: torch.Tensor, state: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """``tokens`` ``[T, B]`` -> (logits ``[T, B, vocab_size]``, the last ``context`` ids ``[context, B]``)."""
         if state is None:
             state = self.initial_state(tokens.size(1), tokens.device)

@@ -10,16 +10,25 @@ middle of the first step.
 from __future__ import annotations
 
 import math
-import typing
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from textseq.errors import InputError
-from textseq.neural.checkpoint import require
-from textseq.neural.train import Progress, TrainSettings
+from textseq.neural.checkpoint import Checkpoint
+from textseq.neural.settings import Progress, TrainSettings
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import torch
+    from torch import nn
+    from torch.optim.lr_scheduler import LRScheduler as Scheduler
+
+    from textseq.neural.checkpoint import RandomState
+    from textseq.neural.models import State
 
 
-def restore(resume: dict[str, Any], model: Any, optimizer: Any, scheduler: Any, settings: TrainSettings, device: Any,
-            source: str) -> tuple[Progress, Any]:
+def restore(resume: Checkpoint, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Scheduler | None,
+            settings: TrainSettings, device: torch.device, source: str) -> tuple[Progress, State]:
     """Load a resumable checkpoint's weights, optimizer and schedule states and random generators
     into a run, every part checked against the run first; (the progress to continue, the carried
     hidden state)."""
@@ -27,46 +36,23 @@ def restore(resume: dict[str, Any], model: Any, optimizer: Any, scheduler: Any, 
 
     from textseq.neural.models import map_state
 
-    if resume.get("optimizer") is None:
+    if resume.optimizer is None:
         raise InputError("holds no optimizer state: it is a weights-only export, not a resumable checkpoint", source=source)
     try:
-        model.load_state_dict(require(resume, "model", dict, source))
+        model.load_state_dict(resume.model)
     except RuntimeError as exc:
         raise InputError(f"the weights do not fit the network ({' '.join(str(exc).split())})", source=source) from None
-    _restore_optimizer(require(resume, "optimizer", dict, source), optimizer, source)
+    _restore_optimizer(resume.optimizer, optimizer, source)
     if scheduler is not None:
-        _restore_scheduler(resume.get("scheduler"), scheduler, source)
-    saved = require(resume, "progress", dict, source)
-    progress = checked_progress(saved, source)
-    hidden = saved.get("hidden")
-    _check_hidden(hidden, model.initial_state(settings.batch_size, torch.device("cpu")), model.vocab_size, source)
+        _restore_scheduler(resume.scheduler, scheduler, source)
+    progress = resume.progress
+    initial_state = cast("Callable[[int, torch.device], State]", model.initial_state)
+    _check_hidden(resume.hidden, initial_state(settings.batch_size, torch.device("cpu")), cast(int, model.vocab_size), source)
     if progress.epoch < settings.epochs:
         progress.done = False
-    _restore_rng(require(saved, "rng", dict, source, "the checkpoint's progress"), device, source)
-    return progress, map_state(hidden, lambda tensor: tensor.to(device))
-
-
-_PROGRESS: dict[str, type] = {"epoch": int, "row": int, "step": int, "stale": int, "best_loss": float, "done": bool, "history": list}
-_HISTORY: dict[str, type] = {"epoch": int, "step": int, "valid_loss": float, "valid_perplexity": float}
-
-
-def checked_progress(saved: dict[str, Any], source: str) -> Progress:
-    """A checkpoint's ``progress`` entry as :class:`Progress`, every field checked."""
-    owner = "the checkpoint's progress"
-    values = {key: require(saved, key, kind, source, owner) for key, kind in _PROGRESS.items()}
-    for key in ("epoch", "row", "step", "stale"):
-        if values[key] < 0:
-            raise InputError(f"'{key}' in {owner} is {values[key]}, not >= 0", source=source)
-    if math.isnan(values["best_loss"]):
-        raise InputError(f"'best_loss' in {owner} is not a number", source=source)
-    for entry in values["history"]:
-        if not isinstance(entry, dict):
-            raise InputError(f"an entry of the history in {owner} is not a dict", source=source)
-        for key, kind in _HISTORY.items():
-            require(entry, key, kind, source, f"an entry of the history in {owner}")
-        if "valid_bpc" in entry:
-            require(entry, "valid_bpc", float, source, f"an entry of the history in {owner}")
-    return Progress(**{**values, "best_loss": float(values["best_loss"]), "history": list(values["history"])})
+    if resume.rng is not None:
+        _restore_rng(resume.rng, device, source)
+    return progress, map_state(resume.hidden, lambda tensor: tensor.to(device))
 
 
 _STATE_KEYS: dict[str, frozenset[str]] = {"SGD": frozenset(), "Adam": frozenset({"step", "exp_avg", "exp_avg_sq"}),
@@ -74,7 +60,7 @@ _STATE_KEYS: dict[str, frozenset[str]] = {"SGD": frozenset(), "Adam": frozenset(
 """What each optimizer keeps for a parameter once it has stepped (SGD's momentum buffer is optional)."""
 
 
-def _restore_optimizer(saved: dict[str, Any], optimizer: Any, source: str) -> None:
+def _restore_optimizer(saved: dict[str, Any], optimizer: torch.optim.Optimizer, source: str) -> None:
     """The optimizer's state from the checkpoint: its groups must match the network's parameters,
     their settings be numbers as the optimizer's own are, and each parameter's state be whole,
     its tensors (moments, momentum) of the parameter's shape. torch's warnings while loading it
@@ -96,7 +82,7 @@ def _restore_optimizer(saved: dict[str, Any], optimizer: Any, source: str) -> No
             _check_parameter_state(optimizer.state.get(parameter, {}), parameter, required, source)
 
 
-def _check_parameter_state(state: dict[str, Any], parameter: Any, required: frozenset[str], source: str) -> None:
+def _check_parameter_state(state: object, parameter: torch.Tensor, required: frozenset[str], source: str) -> None:
     import torch
 
     if not isinstance(state, dict):
@@ -115,7 +101,7 @@ def _check_parameter_state(state: dict[str, Any], parameter: Any, required: froz
             raise InputError(f"the optimizer's '{key}' is {value!r}, not a number or a tensor", source=source)
 
 
-def _is_count(value: Any) -> bool:
+def _is_count(value: object) -> bool:
     """Whether ``value`` is what Adam keeps as a parameter's step count: a one-number real tensor, finite and >= 0."""
     import torch
 
@@ -123,7 +109,7 @@ def _is_count(value: Any) -> bool:
             and bool(torch.isfinite(value).all()) and float(value) >= 0)
 
 
-def _restore_scheduler(saved: Any, scheduler: Any, source: str) -> None:
+def _restore_scheduler(saved: object, scheduler: Scheduler, source: str) -> None:
     """The schedule's state from the checkpoint, whose entries must be of the kinds the
     schedule's own are (a cosine schedule's state does not go into a plateau schedule)."""
     fresh = scheduler.state_dict()
@@ -133,12 +119,12 @@ def _restore_scheduler(saved: Any, scheduler: Any, source: str) -> None:
         raise InputError("the learning-rate schedule's state is not a dict", source=source)
     for key, value in fresh.items():
         if key not in saved or not _same_kind(saved[key], value):
-            raise InputError(f"the learning-rate schedule's state does not fit --schedule (its '{key}' is "
+            raise InputError(f"the learning-rate schedule's state does not fit the run's schedule (its '{key}' is "
                              f"{saved.get(key)!r})", source=source)
     scheduler.load_state_dict(saved)
 
 
-def _same_kind(value: Any, like: Any) -> bool:
+def _same_kind(value: object, like: object) -> bool:
     """Whether ``value`` is the kind of thing ``like`` is: a bool, a number (not NaN), a string,
     None, or a list or tuple of as many such things; anything for anything else."""
     if like is None:
@@ -154,13 +140,15 @@ def _same_kind(value: Any, like: Any) -> bool:
     return True
 
 
-def _check_hidden(hidden: Any, like: Any, vocab_size: int, source: str) -> None:
+def _check_hidden(hidden: object, like: State, vocab_size: int, source: str) -> None:
     """That a carried state has the structure, shapes and kinds of ``like``, the state at the start
     of the run's streams; integer states (nplm's) hold token ids, ``vocab_size`` at most."""
     import torch
 
     if hidden is None:
         return
+    if like is None:
+        raise InputError("the carried hidden state does not fit the network", source=source)
     if isinstance(like, (tuple, list)):
         if not isinstance(hidden, (tuple, list)) or len(hidden) != len(like):
             raise InputError("the carried hidden state does not fit the network", source=source)
@@ -169,38 +157,20 @@ def _check_hidden(hidden: Any, like: Any, vocab_size: int, source: str) -> None:
         return
     if not isinstance(hidden, torch.Tensor) or hidden.shape != like.shape or hidden.is_floating_point() != like.is_floating_point():
         shape = list(hidden.shape) if isinstance(hidden, torch.Tensor) else type(hidden).__name__
-        raise InputError(f"the carried hidden state is {shape}, but the network and --batch-size make {list(like.shape)}",
+        raise InputError(f"the carried hidden state is {shape}, but the network and the batch size make {list(like.shape)}",
                          source=source)
-    if hidden.is_floating_point():
-        values_fit = bool(torch.isfinite(hidden).all())
-    else:
-        values_fit = bool(((hidden >= 0) & (hidden <= vocab_size)).all())
-    if not values_fit:
+    finite = hidden.is_floating_point()
+    if not bool(torch.isfinite(hidden).all() if finite else ((hidden >= 0) & (hidden <= vocab_size)).all()):
         raise InputError("the carried hidden state holds values that are not finite or not token ids", source=source)
 
 
-def _restore_rng(rng: dict[str, Any], device: Any, source: str) -> None:
+def _restore_rng(rng: RandomState, device: torch.device, source: str) -> None:
     """The random generators' states (torch.load moved them to ``device``; torch wants them on the CPU)."""
     import torch
 
     try:
-        torch.set_rng_state(require(rng, "torch", torch.Tensor, source, "the checkpoint's random state").cpu())
-        if device.type == "cuda" and rng.get("cuda") is not None:
-            torch.cuda.set_rng_state(rng["cuda"].cpu(), device)
+        torch.set_rng_state(rng.torch.cpu())
+        if device.type == "cuda" and rng.cuda is not None:
+            torch.cuda.set_rng_state(rng.cuda.cpu(), device)
     except (RuntimeError, TypeError, ValueError, AttributeError) as exc:
         raise InputError(f"the random generators' state is damaged ({' '.join(str(exc).split())})", source=source) from None
-
-
-def checked_settings(saved: Any, source: str) -> dict[str, Any]:
-    """A checkpoint's training settings, each known and of its field's type (:class:`TrainSettings`)."""
-    if not isinstance(saved, dict):
-        raise InputError("'settings' in the checkpoint is not a dict", source=source)
-    hints = typing.get_type_hints(TrainSettings)
-    for key, value in saved.items():
-        if key not in hints:
-            raise InputError(f"unknown training setting {key!r} in the checkpoint", source=source)
-        kinds = typing.get_args(hints[key]) or (hints[key],)
-        require(saved, key, kinds, source, "the checkpoint's settings")
-        if isinstance(value, float) and not math.isfinite(value):
-            raise InputError(f"the training setting '{key}' in the checkpoint is {value}", source=source)
-    return dict(saved)

@@ -26,10 +26,14 @@ step. How many cores numpy's BLAS uses is set by ``textseq sample`` (see :mod:`t
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
+from torch import nn
+
+if TYPE_CHECKING:
+    from textseq.neural.models import RecurrentLM
 
 TABLE_LIMIT = 1 << 22
 """The most entries (vocabulary x gates) of a first-layer table worth precomputing (16 MB)."""
@@ -38,7 +42,7 @@ TABLE_LIMIT = 1 << 22
 class ForwardStepper:
     """The model's own ``forward`` on one step (GPUs, and networks without a numpy step)."""
 
-    def __init__(self, model: Any) -> None:
+    def __init__(self, model: nn.Module) -> None:
         self.model = model
         self.device = next(model.parameters()).device
 
@@ -54,7 +58,7 @@ class RecurrentStepper:
     logits are numpy arrays; the state is the model's (``[layers, B, hidden]``, a pair for an
     LSTM), as numpy arrays or, coming from ``forward``, tensors; ``None`` is the start."""
 
-    def __init__(self, model: Any) -> None:
+    def __init__(self, model: RecurrentLM) -> None:
         self.arch = model.arch
         self.layers = model.layers
         self.hidden = model.hidden_size
@@ -151,7 +155,7 @@ def _array(tensor: torch.Tensor) -> np.ndarray:
     return np.ascontiguousarray(tensor.detach().float().cpu().numpy())
 
 
-def _layer_weights(model: Any, layer: int) -> list[np.ndarray]:
+def _layer_weights(model: RecurrentLM, layer: int) -> list[np.ndarray]:
     rnn = model.rnns[layer] if model.stacked else model.rnns[0]
     k = 0 if model.stacked else layer
     return [_array(getattr(rnn, f"{name}_l{k}")) for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]

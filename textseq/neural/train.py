@@ -11,105 +11,36 @@ is stopped and resumed follows the same loss curve as one that was not.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import signal
 import threading
 import time
-from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from dataclasses import asdict
+from typing import TYPE_CHECKING, TextIO
 
 import numpy as np
 
 from textseq.errors import Terminated, TextseqError
-from textseq.neural.checkpoint import save_checkpoint
+from textseq.neural.checkpoint import Checkpoint, RandomState
 from textseq.neural.codec import Codec
 from textseq.neural.data import batchify, window_count, windows
+from textseq.neural.settings import Progress, TrainSettings
+from textseq.progress import EpochReport, Monitor
 
-OPTIMIZERS = ("sgd", "adam", "adamw")
-SCHEDULES = ("plateau", "cosine", "none")
-DEFAULT_LR = {"sgd": 20.0, "adam": 2e-3, "adamw": 2e-3}
-FLOAT32_MAX = 3.4028234663852886e38
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from types import FrameType
+    from typing import TypeAlias
 
+    import torch
+    from torch import nn
+    from torch.optim.lr_scheduler import LRScheduler
 
-@dataclass
-class TrainSettings:
-    batch_size: int = 20
-    bptt: int = 35
-    epochs: int = 10
-    max_steps: int | None = None
-    time_budget: float | None = None
-    """Seconds of training; the run stops (resumably) after the step that passes it."""
-    optimizer: str = "adamw"
-    lr: float | None = None
-    weight_decay: float = 0.0
-    clip: float = 0.25
-    clip_mode: str = "norm"
-    schedule: str = "plateau"
-    patience: int = 3
-    """Stop after this many validations without improvement (0: never stop early)."""
-    seed: int = 1
-    eval_batch_size: int = 10
-    bf16: bool = False
+    from textseq.neural.models import State
 
-    def __post_init__(self) -> None:
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}")
-        if self.schedule not in SCHEDULES:
-            raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}")
-        if self.clip_mode not in ("norm", "value"):
-            raise ValueError("clip mode must be norm or value")
-        if self.lr is None:
-            self.lr = DEFAULT_LR[self.optimizer]
-        for name in ("batch_size", "bptt", "epochs", "eval_batch_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name.replace('_', '-')} must be >= 1")
-        if not self.lr > 0:
-            raise ValueError("the learning rate must be > 0")
-        if not (self.lr <= FLOAT32_MAX and self.weight_decay <= FLOAT32_MAX and self.lr * self.weight_decay <= FLOAT32_MAX):
-            raise ValueError(f"the learning rate, the weight decay and their product must be at most {FLOAT32_MAX:.4g} "
-                             "(the largest float32, what the weights are updated in)")
-        if not -(1 << 63) <= self.seed < 1 << 64:
-            raise ValueError("the seed must be between -2**63 and 2**64 - 1")
-
-
-class Reporter(Protocol):
-    def begin(self, total_steps: int, tokens_per_step: int) -> None: ...
-    def step(self, step: int, loss: float) -> None: ...
-    def epoch(self, record: dict[str, Any]) -> None: ...
-    def note(self, message: str) -> None: ...
-    def end(self) -> None: ...
-
-
-class SilentReporter:
-    def begin(self, total_steps: int, tokens_per_step: int) -> None:
-        pass
-
-    def step(self, step: int, loss: float) -> None:
-        pass
-
-    def epoch(self, record: dict[str, Any]) -> None:
-        pass
-
-    def note(self, message: str) -> None:
-        pass
-
-    def end(self) -> None:
-        pass
-
-
-@dataclass
-class Progress:
-    epoch: int = 0
-    """Epochs finished."""
-    row: int = 0
-    """Row of the batched stream where the current epoch continues."""
-    step: int = 0
-    best_loss: float = math.inf
-    stale: int = 0
-    """Validations since the best one."""
-    done: bool = False
-    history: list[dict[str, Any]] = field(default_factory=list)
+    _Handler: TypeAlias = Callable[[int, FrameType | None], object] | int | None
 
 
 def last_path(output: str) -> str:
@@ -118,41 +49,7 @@ def last_path(output: str) -> str:
     return f"{stem}.last.{ext}" if dot and "/" not in ext else output + ".last"
 
 
-def pick_device(name: str) -> Any:
-    """The torch device ``name`` names (auto, cpu, cuda, cuda:N, mps); ValueError for one that
-    this machine does not have, before anything is put on it."""
-    import torch
-
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if _mps_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if name == "cpu":
-        return torch.device("cpu")
-    if name == "mps":
-        if not _mps_available():
-            raise ValueError("mps: no Apple GPU here")
-        return torch.device("mps")
-    if name == "cuda" or (name.startswith("cuda:") and name[5:].isdigit()):
-        if not torch.cuda.is_available():
-            raise ValueError(f"{name}: no CUDA device here (torch.cuda.is_available() is false)")
-        index = int(name[5:]) if name != "cuda" else 0
-        if index >= torch.cuda.device_count():
-            raise ValueError(f"{name}: no such CUDA device (this machine has {torch.cuda.device_count()}: cuda:0 to "
-                             f"cuda:{torch.cuda.device_count() - 1})")
-        return torch.device(name)
-    raise ValueError(f"unknown device {name!r}: auto, cpu, cuda, cuda:N or mps")
-
-
-def _mps_available() -> bool:
-    import torch
-
-    return getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
-
-
-def stream_loss(model: Any, ids: np.ndarray, device: Any, batch_size: int = 1, bptt: int = 256,
+def stream_loss(model: nn.Module, ids: np.ndarray, device: torch.device | str, batch_size: int = 1, bptt: int = 256,
                 start_token: int = 0) -> tuple[float, int, np.ndarray]:
     """(summed negative log-likelihood in nats, tokens scored, per-token NLL) of the stream ``ids``.
 
@@ -190,142 +87,221 @@ def stream_loss(model: Any, ids: np.ndarray, device: Any, batch_size: int = 1, b
     return float(per_token.sum()), len(per_token), per_token
 
 
-def train(model: Any, codec: Codec, train_ids: np.ndarray, valid_ids: np.ndarray, settings: TrainSettings, *,
-          arch: str, config: dict[str, Any], output: str, device: Any, resume: dict[str, Any] | None = None,
-          resume_source: str = "<checkpoint>", reporter: Reporter | None = None, log: Any = None,
-          origin: dict[str, Any] | None = None) -> Progress:
-    """Train ``model`` (already on ``device``) and write checkpoints; returns the final progress.
+class Trainer:
+    """One run: :meth:`step` after step, :meth:`end_epoch` after each pass over the stream, and
+    :meth:`save` of a checkpoint; :meth:`run` drives them to the end.
 
-    ``resume`` is a loaded checkpoint to continue from (read from ``resume_source``, which its
-    errors name); ``origin`` the plugin that registers ``arch`` (None for a built-in), recorded in
-    the checkpoint. ``log`` is a text stream that gets one JSON object per step and per
-    validation. A loss that is no longer finite stops the run with :class:`TextseqError`, and no
-    checkpoint ever holds weights that are not finite."""
-    import json
+    ``model`` is already on ``device``; ``resume`` a checkpoint to continue from (read from
+    ``resume_source``, which its errors name); ``origin`` the plugin that registers ``arch`` (None
+    for a built-in), recorded in the checkpoints. ``log`` is a text stream that gets one JSON
+    object per step and per validation. ``monitor`` hears of every step (tokens done), every
+    epoch (an :class:`~textseq.progress.EpochReport` whose ``metrics`` are the validation
+    figures) and of time budgets reached and early stops. A loss that is no longer finite stops
+    the run with :class:`TextseqError`, and no checkpoint ever holds weights that are not finite.
+    """
 
-    import torch
+    def __init__(self, model: nn.Module, codec: Codec, train_ids: np.ndarray, valid_ids: np.ndarray, settings: TrainSettings, *,
+                 arch: str, config: dict[str, object], output: str, device: torch.device, resume: Checkpoint | None = None,
+                 resume_source: str = "<checkpoint>", monitor: Monitor | None = None, log: TextIO | None = None,
+                 origin: dict[str, str | None] | None = None) -> None:
+        import torch
 
-    from textseq.neural.models import detach_state, map_state
+        self.model, self.codec, self.valid_ids, self.settings = model, codec, valid_ids, settings
+        self.arch, self.config, self.output, self.device, self.origin = arch, dict(config), output, device, origin
+        self.monitor = monitor or Monitor()
+        self.log = log
+        torch.manual_seed(settings.seed)
+        self.data = batchify(train_ids, settings.batch_size, device)
+        steps_per_epoch = window_count(self.data, settings.bptt)
+        self.total_steps = settings.epochs * steps_per_epoch
+        if settings.max_steps is not None:
+            self.total_steps = min(self.total_steps, settings.max_steps)
+        self.tokens_per_step = settings.batch_size * settings.bptt
+        self.optimizer = _optimizer(model, settings)
+        self.scheduler = _scheduler(self.optimizer, settings, settings.epochs * steps_per_epoch)
+        self.progress = Progress()
+        self.state: State = None
+        if resume is not None:
+            from textseq.neural.resume import restore
 
-    reporter = reporter or SilentReporter()
-    torch.manual_seed(settings.seed)
-    data = batchify(train_ids, settings.batch_size, device)
-    steps_per_epoch = window_count(data, settings.bptt)
-    total_steps = settings.epochs * steps_per_epoch
-    if settings.max_steps is not None:
-        total_steps = min(total_steps, settings.max_steps)
-    optimizer = _optimizer(model, settings)
-    scheduler = _scheduler(optimizer, settings, settings.epochs * steps_per_epoch)
-    progress = Progress()
-    state = None
-    if resume is not None:
-        from textseq.neural.resume import restore
+            self.progress, self.state = restore(resume, model, self.optimizer, self.scheduler, settings, device, resume_source)
+        self.autocast = torch.autocast("cuda", dtype=torch.bfloat16) if settings.bf16 and device.type == "cuda" else None
+        self.resumable: str | None = None
+        """The latest resumable checkpoint this run has written."""
+        self._clock = _EpochClock(self.progress.step)
 
-        progress, state = restore(resume, model, optimizer, scheduler, settings, device, resume_source)
+    def run(self) -> Progress:
+        """Train to the end (the epochs, ``max_steps``, the time budget, an early stop) and return the
+        final progress. Ctrl-C and SIGTERM are taken at the end of a step: the resumable checkpoint
+        is written, then KeyboardInterrupt (:class:`~textseq.errors.Terminated`) goes on up."""
+        stop_request = _StopRequest()
+        started = time.monotonic()
+        self._clock = _EpochClock(self.progress.step)
+        self.monitor.begin("training", self.total_steps * self.tokens_per_step, "tokens")
+        self.model.train()
+        try:
+            self._run(stop_request, started)
+        except KeyboardInterrupt:  # Ctrl-C, and SIGTERM (textseq.errors.Terminated)
+            self.save(last_path(self.output))
+            raise
+        finally:
+            stop_request.restore()
+            self.monitor.end()
+        return self.progress
 
-    def checkpoint(path: str, hidden: Any) -> None:
-        _check_finite(model, progress.step)
-        rng = {"torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state(device) if device.type == "cuda" else None}
-        save_checkpoint(path, {
-            "arch": arch, "config": dict(config), "plugin": origin, "codec": codec.to_state(), "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict() if scheduler is not None else None,
-            "settings": asdict(settings),
-            "progress": {"epoch": progress.epoch, "row": progress.row, "step": progress.step, "best_loss": progress.best_loss,
-                         "stale": progress.stale, "done": progress.done, "history": progress.history,
-                         "hidden": map_state(hidden, lambda tensor: tensor.detach().cpu()), "rng": rng},
-            "metrics": progress.history[-1] if progress.history else {},
-        })
-
-    def stop_inside_epoch(hidden: Any) -> None:
-        """A stop before the epoch's validation: the resumable checkpoint, and the model as the
-        output too while no validated one exists (so that it can be sampled and evaluated)."""
-        checkpoint(last_path(output), hidden)
-        if not os.path.isfile(output):  # a FIFO or device is written into as it is
-            checkpoint(output, hidden)
-
-    def record(entry: dict[str, Any]) -> None:
-        if log is not None:
-            finite = {key: None if isinstance(value, float) and not math.isfinite(value) else value for key, value in entry.items()}
-            log.write(json.dumps({**finite, "time": round(time.time(), 3)}, allow_nan=False) + "\n")  # strict JSON: null for NaN
-            log.flush()
-
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if settings.bf16 and device.type == "cuda" else None
-    stop_request = _StopRequest()
-    started = time.monotonic()
-    reporter.begin(total_steps, settings.batch_size * settings.bptt)
-    model.train()
-    try:
+    def _run(self, stop_request: _StopRequest, started: float) -> None:
+        settings, progress = self.settings, self.progress
         while not progress.done and progress.epoch < settings.epochs:
-            for row, x, y in windows(data, settings.bptt, progress.row):
+            for row, x, y in windows(self.data, settings.bptt, progress.row):
                 if settings.max_steps is not None and progress.step >= settings.max_steps:
                     break
-                state = detach_state(state)
-                optimizer.zero_grad(set_to_none=True)
-                if autocast is not None:
-                    with autocast:
-                        logits, state = model(x, state)
-                else:
-                    logits, state = model(x, state)
-                loss = torch.nn.functional.cross_entropy(logits.float().reshape(-1, logits.size(-1)), y.reshape(-1))
-                loss.backward()
-                clip_gradients(model, settings.clip, settings.clip_mode)
-                optimizer.step()
-                if scheduler is not None and settings.schedule == "cosine":
-                    scheduler.step()
-                progress.step += 1
-                progress.row = row + x.size(0)
-                value = float(loss.detach())
-                record({"step": progress.step, "epoch": progress.epoch + 1, "loss": value, "lr": optimizer.param_groups[0]["lr"]})
-                reporter.step(progress.step, value)
-                if blown_up(value, codec.vocab_size):
-                    raise diverged(progress.step, f"the training loss is {value:.4g}")
+                self.step(row, x, y)
                 stop_request.check()
                 if settings.time_budget is not None and time.monotonic() - started >= settings.time_budget:
-                    reporter.note(f"time budget of {settings.time_budget:g} s reached after step {progress.step}")
-                    stop_inside_epoch(state)
-                    return progress
+                    self.monitor.note(f"time budget of {settings.time_budget:g} s reached after step {progress.step}")
+                    self._stop_inside_epoch()
+                    return
             else:
-                progress.epoch += 1
-                progress.row = 0
-                state = None
-                entry = _validate(model, codec, valid_ids, settings, device, progress)
-                if blown_up(entry["valid_loss"], codec.vocab_size):
-                    raise diverged(progress.step, f"the validation loss is {entry['valid_loss']:.4g}")
-                progress.history.append(entry)
-                record(entry)
-                reporter.epoch(entry)
-                if scheduler is not None and settings.schedule == "plateau":
-                    scheduler.step(entry["valid_loss"])
-                if entry["valid_loss"] < progress.best_loss:
-                    progress.best_loss = entry["valid_loss"]
-                    progress.stale = 0
-                    checkpoint(output, state)
-                else:
-                    progress.stale += 1
-                    if settings.patience and progress.stale >= settings.patience:
-                        reporter.note(f"stopping early: no better validation loss for {progress.stale} epochs")
-                        progress.done = True
-                checkpoint(last_path(output), state)
+                self.end_epoch()
                 stop_request.check()
                 continue
-            stop_inside_epoch(state)
-            return progress
+            self._stop_inside_epoch()
+            return
         progress.done = True
-        checkpoint(last_path(output), state)
-        return progress
-    except KeyboardInterrupt:  # Ctrl-C, and SIGTERM (textseq.errors.Terminated)
-        checkpoint(last_path(output), state)
-        reporter.note(f"interrupted: a resumable checkpoint is in {last_path(output)} (--resume {last_path(output)})")
-        raise
-    finally:
-        stop_request.restore()
-        reporter.end()
+        self.save(last_path(self.output))
+
+    def step(self, row: int, x: torch.Tensor, y: torch.Tensor) -> float:
+        """One update on the window ``x`` (its targets ``y``) at ``row`` of the stream; its loss."""
+        import torch
+
+        from textseq.neural.models import detach_state
+
+        self.state = detach_state(self.state)
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.autocast is not None:
+            with self.autocast:
+                logits, self.state = self.model(x, self.state)
+        else:
+            logits, self.state = self.model(x, self.state)
+        loss = torch.nn.functional.cross_entropy(logits.float().reshape(-1, logits.size(-1)), y.reshape(-1))
+        loss.backward()
+        clip_gradients(self.model, self.settings.clip, self.settings.clip_mode)
+        self.optimizer.step()
+        if self.scheduler is not None and self.settings.schedule == "cosine":
+            self.scheduler.step()
+        progress = self.progress
+        progress.step += 1
+        progress.row = row + x.size(0)
+        value = float(loss.detach())
+        self._record({"step": progress.step, "epoch": progress.epoch + 1, "loss": value, "lr": self.optimizer.param_groups[0]["lr"]})
+        self._clock.stepped(value, x.numel())
+        self.monitor.update(progress.step * self.tokens_per_step)
+        if blown_up(value, self.codec.vocab_size):
+            raise diverged(progress.step, f"the training loss is {value:.4g}")
+        return value
+
+    def end_epoch(self) -> None:
+        """The end of a pass: validate, report, schedule the learning rate, stop early when
+        validation has stopped improving, and write the best and the latest checkpoints."""
+        progress, settings = self.progress, self.settings
+        self._clock.pause()
+        progress.epoch += 1
+        progress.row = 0
+        self.state = None
+        entry = _validate(self.model, self.codec, self.valid_ids, settings, self.device, progress)
+        if blown_up(entry["valid_loss"], self.codec.vocab_size):
+            raise diverged(progress.step, f"the validation loss is {entry['valid_loss']:.4g}")
+        progress.history.append(entry)
+        self._record(entry)
+        self.monitor.epoch_done(self._clock.report(progress, settings.epochs, self.total_steps, entry))
+        if self.scheduler is not None and settings.schedule == "plateau":
+            self.scheduler.step(entry["valid_loss"])  # type: ignore[arg-type]  # ReduceLROnPlateau's step takes the metric
+        if entry["valid_loss"] < progress.best_loss:
+            progress.best_loss = entry["valid_loss"]
+            progress.stale = 0
+            self.save(self.output)
+        else:
+            progress.stale += 1
+            if settings.patience and progress.stale >= settings.patience:
+                self.monitor.note(f"stopping early: no better validation loss for {progress.stale} epochs")
+                progress.done = True
+        self.save(last_path(self.output))
+        self._clock.resume()
+
+    def save(self, path: str) -> None:
+        """A checkpoint of the run as it stands to ``path`` (atomically); refused if a weight is not finite."""
+        import torch
+
+        from textseq.neural.models import map_state
+
+        _check_finite(self.model, self.progress.step)
+        cuda = torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None
+        Checkpoint(self.arch, self.config, self.codec, self.model.state_dict(), plugin=self.origin,
+                   optimizer=self.optimizer.state_dict(), scheduler=self.scheduler.state_dict() if self.scheduler is not None else None,
+                   settings=asdict(self.settings), progress=self.progress,
+                   hidden=map_state(self.state, lambda tensor: tensor.detach().cpu()),
+                   rng=RandomState(torch.get_rng_state(), cuda)).save(path)
+        if path == last_path(self.output):
+            self.resumable = path
+
+    def _stop_inside_epoch(self) -> None:
+        """A stop before the epoch's validation: the resumable checkpoint, and the model as the
+        output too while no validated one exists (so that it can be sampled and evaluated)."""
+        self.save(last_path(self.output))
+        if not os.path.isfile(self.output):  # a FIFO or device is written into as it is
+            self.save(self.output)
+
+    def _record(self, entry: dict[str, float]) -> None:
+        if self.log is not None:
+            finite = {key: None if isinstance(value, float) and not math.isfinite(value) else value for key, value in entry.items()}
+            self.log.write(json.dumps({**finite, "time": round(time.time(), 3)}, allow_nan=False) + "\n")  # strict JSON: null for NaN
+            self.log.flush()
+
+
+class _EpochClock:
+    """The figures of an epoch's report: its mean training loss, the tokens trained and the time
+    spent training (validation and checkpoints apart), and the time the run has left."""
+
+    def __init__(self, first_step: int) -> None:
+        self._first_step = first_step
+        self._losses: list[float] = []
+        self._tokens = 0
+        self._mark = time.monotonic()
+        self._paused = self._mark
+        self._training = 0.0
+        self._other = 0.0
+
+    def stepped(self, loss: float, tokens: int) -> None:
+        self._losses.append(loss)
+        self._tokens += tokens
+
+    def pause(self) -> None:
+        """Training stops for validation and checkpoints."""
+        self._paused = time.monotonic()
+
+    def resume(self) -> None:
+        now = time.monotonic()
+        self._other += now - self._paused
+        self._mark = now
+
+    def report(self, progress: Progress, epochs: int, total_steps: int, entry: dict[str, float]) -> EpochReport:
+        seconds = self._paused - self._mark
+        self._training += seconds
+        other = self._other + time.monotonic() - self._paused
+        done = progress.step - self._first_step
+        per_step = self._training / max(done, 1)
+        left = max(0, total_steps - progress.step) * per_step * (1 + other / max(self._training, 1e-9))
+        metrics: dict[str, float] = {key: entry[key] for key in ("valid_loss", "valid_perplexity", "valid_bpc") if key in entry}
+        report = EpochReport(progress.epoch, epochs, sum(self._losses) / max(1, len(self._losses)), self._tokens, "tokens", seconds,
+                             metrics, seconds_left=left)
+        self._losses, self._tokens = [], 0
+        return report
 
 
 BLOWN_UP = 100.0
 """A loss above this many times that of guessing every token uniformly (ln V nats) is no model's:
-the weights have blown up (SGD at --lr 1e30 makes losses of 1e29 nats long before they overflow
-to inf or NaN)."""
+the weights have blown up (SGD at a learning rate of 1e30 makes losses of 1e29 nats long before
+they overflow to inf or NaN)."""
 
 
 def blown_up(loss: float, vocab_size: int) -> bool:
@@ -335,10 +311,11 @@ def blown_up(loss: float, vocab_size: int) -> bool:
 
 def diverged(step: int, detail: str) -> TextseqError:
     """The error that ends a run that has diverged: nothing of it is saved."""
-    return TextseqError(f"training diverged at step {step}: {detail}; no checkpoint of it was written (try a lower --lr, or --clip)")
+    return TextseqError(f"training diverged at step {step}: {detail}; no checkpoint of it was written "
+                        "(try a lower learning rate, or clipping the gradients)")
 
 
-def _check_finite(model: Any, step: int) -> None:
+def _check_finite(model: nn.Module, step: int) -> None:
     """Refuse to save weights that are not all finite (a step can make them so while its loss,
     computed before the update, still was)."""
     import torch
@@ -355,18 +332,18 @@ class _StopRequest:
 
     def __init__(self) -> None:
         self.received: int | None = None
-        self._previous: dict[int, Any] = {}
+        self._previous: dict[int, _Handler] = {}
         if threading.current_thread() is threading.main_thread():
             for number in (signal.SIGINT, signal.SIGTERM):
                 self._previous[number] = signal.signal(number, self._receive)
 
-    def _receive(self, signum: int, frame: Any) -> None:
+    def _receive(self, signum: int, frame: FrameType | None) -> None:
         self.received = signum
         self.restore()
 
     def check(self) -> None:
         if self.received == signal.SIGTERM:
-            raise Terminated()
+            raise Terminated
         if self.received is not None:
             raise KeyboardInterrupt
 
@@ -376,7 +353,7 @@ class _StopRequest:
         self._previous = {}
 
 
-def clip_gradients(model: Any, clip: float, mode: str = "norm") -> None:
+def clip_gradients(model: nn.Module, clip: float, mode: str = "norm") -> None:
     """Scale the gradients so that their total norm is at most ``clip`` (mode "norm"), or clamp
     each component to [-clip, clip] (mode "value"); 0 leaves them alone."""
     import torch
@@ -389,7 +366,8 @@ def clip_gradients(model: Any, clip: float, mode: str = "norm") -> None:
         torch.nn.utils.clip_grad_value_(model.parameters(), clip)
 
 
-def _validate(model: Any, codec: Codec, valid_ids: np.ndarray, settings: TrainSettings, device: Any, progress: Progress) -> dict[str, Any]:
+def _validate(model: nn.Module, codec: Codec, valid_ids: np.ndarray, settings: TrainSettings, device: torch.device,
+              progress: Progress) -> dict[str, float]:
     total, count, _ = stream_loss(model, valid_ids, device, batch_size=min(settings.eval_batch_size, max(1, len(valid_ids) // 2)),
                                   bptt=settings.bptt)
     loss = total / max(count, 1)
@@ -400,18 +378,18 @@ def _validate(model: Any, codec: Codec, valid_ids: np.ndarray, settings: TrainSe
     return entry
 
 
-def _optimizer(model: Any, settings: TrainSettings) -> Any:
+def _optimizer(model: nn.Module, settings: TrainSettings) -> torch.optim.Optimizer:
     import torch
 
     params = [p for p in model.parameters() if p.requires_grad]
     if settings.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=settings.lr, weight_decay=settings.weight_decay)
+        return torch.optim.SGD(params, lr=settings.learning_rate, weight_decay=settings.weight_decay)
     if settings.optimizer == "adam":
-        return torch.optim.Adam(params, lr=settings.lr, weight_decay=settings.weight_decay)
-    return torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
+        return torch.optim.Adam(params, lr=settings.learning_rate, weight_decay=settings.weight_decay)
+    return torch.optim.AdamW(params, lr=settings.learning_rate, weight_decay=settings.weight_decay)
 
 
-def _scheduler(optimizer: Any, settings: TrainSettings, total_steps: int) -> Any:
+def _scheduler(optimizer: torch.optim.Optimizer, settings: TrainSettings, total_steps: int) -> LRScheduler | None:
     import torch
 
     if settings.schedule == "plateau":

@@ -3,16 +3,15 @@ the plugin installed (``pip install -e plugins/textseq-transformer``)."""
 
 from __future__ import annotations
 
+import io
 import json
-import os
 import subprocess
-import sys
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
 import pytest
 import torch
-
 from textseq_transformer.model import TransformerLM
 from textseq_transformer.plugin import DEFAULTS, resolve_config
 
@@ -91,7 +90,7 @@ def test_weights_are_tied_by_default_and_untied_on_request():
 @pytest.mark.parametrize("config, message", [
     ({"heads": 3}, "multiple of heads"),
     ({"hidden_size": 8}, "unknown option 'hidden_size'"),
-    ({"positions": "sinusoid"}, "rotary or learned"),
+    ({"positions": "sinusoid"}, "positions must be one of rotary, learned"),
     ({"dropout": 1.5}, "probability"),
 ])
 def test_bad_config_names_the_option(config, message):
@@ -106,12 +105,38 @@ def test_defaults_build():
 # through textseq ----------------------------------------------------------------------------
 
 
-def textseq(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "textseq", *args], cwd=cwd, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "OMP_NUM_THREADS": "1", **(env or {})})
+Runner = Callable[..., "subprocess.CompletedProcess[str]"]
 
 
-def test_the_plugin_comes_from_its_installed_distribution(tmp_path):
+@pytest.fixture
+def textseq(monkeypatch) -> Runner:
+    """``textseq(*args, cwd=..., env=...)``: the command through textseq.cli.run in this process, as
+    a process started in ``cwd`` with ``env`` would run it (one torch thread, its plugins loaded
+    afresh); torch's thread count and the plugin manager are put back afterwards."""
+    from textseq.cli import run
+    from textseq.cli.common import App
+    from textseq.console import Console
+    from textseq.plugins import set_plugins
+
+    def run_textseq(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        out, err = io.BytesIO(), io.StringIO()
+        threads = torch.get_num_threads()
+        with monkeypatch.context() as patch:
+            patch.chdir(cwd)
+            for name, value in {"OMP_NUM_THREADS": "1", **(env or {})}.items():
+                patch.setenv(name, value)
+            set_plugins(None)
+            try:
+                code = run(list(args), app=App(stdin=io.BytesIO(), stdout=out, console=Console(err)))
+            finally:
+                set_plugins(None)
+                torch.set_num_threads(threads)
+        return subprocess.CompletedProcess(list(args), code, out.getvalue().decode("utf-8"), err.getvalue())
+
+    return run_textseq
+
+
+def test_the_plugin_comes_from_its_installed_distribution(tmp_path, textseq):
     assert metadata.distribution("textseq-transformer").entry_points.select(group="textseq")
     listing = json.loads(textseq("plugins", "--json", cwd=tmp_path).stdout)
     entry = next(p for p in listing if p["name"] == "transformer")
@@ -119,7 +144,7 @@ def test_the_plugin_comes_from_its_installed_distribution(tmp_path):
     assert entry["registered"] == {"architectures": ["transformer", "transformer-char"]}
 
 
-def test_train_checkpoint_resume_eval_and_sample_through_textseq(tmp_path):
+def test_train_checkpoint_resume_eval_and_sample_through_textseq(tmp_path, textseq):
     (tmp_path / "train.txt").write_text(TEXT)
     config = [f"-c{key}={value}" for key, value in SMALL.items()]
     trained = textseq("train", "--arch", "transformer", *config, "--max-steps", "6", "--batch-size", "4", "train.txt",
@@ -142,7 +167,7 @@ def test_train_checkpoint_resume_eval_and_sample_through_textseq(tmp_path):
     assert greedy.returncode == 0 and len(greedy.stdout) == 41
 
 
-def test_a_checkpoint_opened_without_the_plugin_says_what_to_install(tmp_path):
+def test_a_checkpoint_opened_without_the_plugin_says_what_to_install(tmp_path, textseq):
     (tmp_path / "train.txt").write_text(TEXT)
     config = [f"-c{key}={value}" for key, value in SMALL.items()]
     assert textseq("train", "--arch", "transformer", *config, "--max-steps", "2", "train.txt", "-O", "t.pt", cwd=tmp_path).returncode == 0
