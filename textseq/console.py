@@ -12,9 +12,13 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from textseq.streams import isatty
+
+if TYPE_CHECKING:
+    from rich.console import Console as RichConsole
+    from rich.progress import ProgressColumn
 
 PROGRAM = "textseq"
 
@@ -27,11 +31,11 @@ class Console:
         self.quiet = quiet
         is_tty = isatty(self.stream)
         self.show_progress = (is_tty and not quiet) if progress is None else progress
-        self._rich: Any = None
+        self._rich: RichConsole | None = None
         self._styled = is_tty and "NO_COLOR" not in os.environ
 
     @property
-    def rich(self) -> Any:
+    def rich(self) -> RichConsole:
         """A rich Console writing to this console's stream (created on first use)."""
         if self._rich is None:
             from rich.console import Console as RichConsole
@@ -96,7 +100,7 @@ class Console:
             TransferSpeedColumn,
         )
 
-        columns: list[Any] = [TextColumn("[bold]{task.description}"), BarColumn(), TaskProgressColumn()]
+        columns: list[ProgressColumn] = [TextColumn("[bold]{task.description}"), BarColumn(), TaskProgressColumn()]
         if unit == "B":
             columns += [DownloadColumn(), TransferSpeedColumn()]
         else:

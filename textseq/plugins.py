@@ -317,7 +317,7 @@ class Plugins:
         return sorted(self._info.values(), key=lambda i: (not i.builtin, i.name))
 
 
-def _check_registration(kind: str, name: Any, implementation: Any, help: Any, metadata: Mapping[str, Any]) -> None:
+def _check_registration(kind: str, name: object, implementation: object, help: object, metadata: Mapping[str, object]) -> None:
     """Refuse, while the plugin's hook runs (so the plugin is skipped), a registration that would
     fail later inside textseq, far from the plugin's code."""
     if not isinstance(name, str) or not name or any(c.isspace() for c in name):

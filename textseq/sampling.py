@@ -27,9 +27,9 @@ class SamplingOptions:
         if self.temperature < 0:
             raise ValueError("temperature must be >= 0 (0 is greedy)")
         if self.top_k < 0:
-            raise ValueError("top-k must be >= 0 (0 keeps all)")
+            raise ValueError("top_k must be >= 0 (0 keeps all)")
         if not 0.0 < self.top_p <= 1.0:
-            raise ValueError("top-p must be in (0, 1]")
+            raise ValueError("top_p must be in (0, 1]")
 
 
 def next_distribution(logprobs: np.ndarray, options: SamplingOptions) -> np.ndarray:

@@ -145,7 +145,7 @@ def _decode(data: bytes, errors: str, source: str, offset: int, line: int) -> st
         bad = data[exc.start : exc.end].hex(" ")
         raise InputError(
             f"invalid UTF-8 at byte offset {offset + exc.start} (byte {bad}); "
-            "use --errors replace or --errors ignore to read it anyway",
+            "set errors to 'replace' or 'ignore' to read it anyway",
             source=source,
             line=bad_line,
         ) from None
@@ -320,7 +320,7 @@ class FullWriter:
     full, EIO) into one :class:`OutputError` naming ``name``. A closed pipe stays
     BrokenPipeError, which ends a command quietly."""
 
-    def __init__(self, stream: BinaryIO, name: str = STDOUT_NAME) -> None:
+    def __init__(self, stream: ByteSink, name: str = STDOUT_NAME) -> None:
         self._stream = stream
         self.name = name
 
@@ -481,11 +481,15 @@ def _direct_write(target: str) -> Iterator[BinaryIO]:
 
 
 class ByteSink(Protocol):
-    """Where :class:`TextOutput` puts its bytes: a binary file, a compressor over one, a :class:`FullWriter`."""
+    """Where output bytes go: a binary file, a compressor over one, a :class:`FullWriter`, a
+    BytesIO. ``write`` may take less than it is given (a raw non-blocking stream: a short count,
+    or None when the pipe is full); :class:`FullWriter` is the one that takes everything."""
 
-    def write(self, data: bytes, /) -> object: ...
+    def write(self, data: bytes | bytearray | memoryview, /) -> int | None: ...
 
     def flush(self) -> None: ...
+
+    def fileno(self) -> int: ...
 
 
 class TextOutput:

@@ -13,7 +13,6 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
-from typing import BinaryIO
 
 import click
 
@@ -21,7 +20,7 @@ from textseq import __version__
 from textseq.cli.common import App
 from textseq.console import Console
 from textseq.errors import Terminated, TextseqError
-from textseq.streams import standard_output
+from textseq.streams import ByteSink, standard_output
 
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what `cat` reports when its reader goes away
@@ -66,7 +65,7 @@ class TextseqGroup(click.Group):
         try:
             return super().invoke(ctx)
         except BrokenPipeError:
-            raise _StdoutClosed() from None
+            raise _StdoutClosed from None
         except KeyboardInterrupt as exc:
             raise _Stopped(isinstance(exc, Terminated)) from None
 
@@ -74,8 +73,8 @@ class TextseqGroup(click.Group):
 def build_cli(console: Console | None = None) -> click.Group:
     """The ``textseq`` group with the built-in commands and every plugin's commands."""
     from textseq.cli.embed import embed_group
-    from textseq.cli.neural import train_command
     from textseq.cli.lm import eval_command, sample_command
+    from textseq.cli.neural import train_command
     from textseq.cli.ngram import ngram_group
     from textseq.cli.plugins import plugins_group
     from textseq.cli.tokenize import detokenize_command, tokenize_group
@@ -112,7 +111,7 @@ def _join_prune_values(args: list[str]) -> list[str]:
 
 
 def _raise_terminated(signum: int, frame: object) -> None:
-    raise Terminated()
+    raise Terminated
 
 
 def terminate_like_interrupt() -> None:
@@ -164,7 +163,7 @@ def run(argv: Sequence[str] | None = None, console: Console | None = None, app: 
     return _flush_stdout(console, app.stdout if app is not None else standard_output() if hasattr(sys.stdout, "buffer") else None)
 
 
-def _flush_stdout(console: Console, stdout: BinaryIO | None) -> int:
+def _flush_stdout(console: Console, stdout: ByteSink | None) -> int:
     """What is still buffered for stdout, written now: a full disk or a closed pipe is reported
     here, not by the interpreter's last flush."""
     try:

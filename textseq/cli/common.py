@@ -16,6 +16,7 @@ from textseq.console import Console
 from textseq.errors import ParameterError
 from textseq.streams import (
     ERROR_POLICIES,
+    ByteSink,
     as_regular_file,
     isatty,
     iter_lines,
@@ -33,7 +34,7 @@ class App:
     """The streams a command uses; tests inject their own (the csvkit habit)."""
 
     stdin: BinaryIO = field(default_factory=lambda: sys.stdin.buffer)
-    stdout: BinaryIO = field(default_factory=standard_output)  # type: ignore[arg-type]
+    stdout: ByteSink = field(default_factory=standard_output)
     console: Console = field(default_factory=Console)
 
     def quiet(self, quiet: bool) -> App:

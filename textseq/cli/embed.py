@@ -6,8 +6,9 @@ numpy and the library are imported inside the commands, so that ``textseq --help
 
 from __future__ import annotations
 
+import contextlib
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import click
 
@@ -21,6 +22,12 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from textseq.embed.embedder import Embedder
+    from textseq.embed.vectors import Vectors
+
+Answer = dict[str, Any]
+"""A query's answer, as :mod:`textseq.embed.queries` gives it (and ``--json`` prints it)."""
+Render: TypeAlias = "Callable[[Answer, bool], str]"
+"""How a command prints one answer (``single``: the only one, so without a heading)."""
 
 _vectors_argument = click.argument("vectors_path", metavar="VECS", type=click.Path(dir_okay=False, allow_dash=True))
 _format_option = click.option(
@@ -28,7 +35,7 @@ _format_option = click.option(
     help="The vector file's format: word2vec text (fastText .vec too) or binary, or GloVe text (no header); auto tells them apart.")
 
 
-def _load(app: App, path: str, file_format: str, errors: str) -> Any:
+def _load(app: App, path: str, file_format: str, errors: str) -> Vectors:
     from textseq.embed.io import load_vectors
 
     if path == "-":
@@ -65,7 +72,7 @@ def _given(values: tuple[str | None, ...], arity: int, what: str) -> list[str] |
     return present
 
 
-def _write(app: App, results: list[Any], single: bool, render: Any) -> None:
+def _write(app: App, results: list[Answer], single: bool, render: Render | Literal["json"]) -> None:
     if render == "json":
         value = results[0] if single else results
         app.stdout.write((json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
@@ -73,13 +80,15 @@ def _write(app: App, results: list[Any], single: bool, render: Any) -> None:
     app.stdout.write("".join(render(r, single) for r in results).encode("utf-8"))
 
 
-def _run_queries(app: App, given: list[str] | None, arity: int, what: str, answer: Any, as_json: bool, render: Any) -> None:
+def _run_queries(app: App, given: list[str] | None, arity: int, what: str, answer: Callable[[list[str]], Answer], as_json: bool,
+                 render: Render) -> None:
     from textseq.embed.vectors import UnknownWordError
 
     if given is not None:
         _write(app, [answer(given)], True, "json" if as_json else render)
         return
-    results, failed, asked = [], 0, 0
+    results: list[Answer] = []
+    failed = asked = 0
     for line_no, words in _stdin_queries(app, arity, what):
         asked += 1
         try:
@@ -438,10 +447,8 @@ def _prepare_in_background(embedder: Embedder) -> threading.Thread:
     preparation: Callable[[], object] = getattr(embedder, "prepare", lambda: None)
 
     def prepare() -> None:
-        try:
+        with contextlib.suppress(Exception):  # training will meet the same problem and report it
             preparation()
-        except Exception:  # noqa: BLE001 - training will meet the same problem and report it
-            pass
 
     thread = threading.Thread(target=prepare, daemon=True)
     thread.start()

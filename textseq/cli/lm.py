@@ -146,7 +146,7 @@ def _model_report(app: App, path: str, blocks: Iterable[str], device: str, per_l
     return result
 
 
-def _json_safe(value: Any) -> Any:
+def _json_safe(value: object) -> object:
     """``value`` with every figure that is not a finite number (undefined: no tokens; too large
     for a float) as null, which JSON has, where NaN and Infinity are not JSON."""
     if isinstance(value, float) and not math.isfinite(value):

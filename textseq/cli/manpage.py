@@ -64,8 +64,8 @@ def render(command: click.Command, path: list[str]) -> str:
     if documented.help:
         lines.append(".SH DESCRIPTION")
         lines += _render_text(documented.help)
-    records = [p.get_help_record(ctx) for p in documented.get_params(ctx) if isinstance(p, click.Option)]
-    records = [r for r in records if r is not None]
+    found = [p.get_help_record(ctx) for p in documented.get_params(ctx) if isinstance(p, click.Option)]
+    records = [r for r in found if r is not None]
     if records:
         lines.append(".SH OPTIONS")
         for opts, help_text in records:

@@ -83,7 +83,7 @@ def new_command(app: App, name: str, kind: str, directory: str) -> None:
     except FileExistsError as exc:
         raise InputError(f"{exc}: choose another name or folder (nothing was written)") from None
     for path in written:
-        app.stdout.write(f"{path}\n".encode("utf-8"))
+        app.stdout.write(f"{path}\n".encode())
     app.console.info(f"next: cd {Path(directory) / name} && pip install -e '.[test]' && python -m pytest")
 
 

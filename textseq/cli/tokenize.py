@@ -9,9 +9,9 @@ import click
 
 from textseq.cli.common import (
     App,
-    FiniteFloat,
     DefaultCommand,
     DefaultGroup,
+    FiniteFloat,
     errors_option,
     input_files,
     output_option,

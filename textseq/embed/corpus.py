@@ -121,7 +121,7 @@ class TrainingCorpus:
 def check_training_arguments(corpus: TrainingCorpus, dim: int, window: int) -> None:
     """What every embedder needs before it trains; ValueError (a clear message) otherwise."""
     if len(corpus.words) < 2:
-        raise ValueError("too few words for vectors: lower --min-count or give more text")
+        raise ValueError("too few words for vectors: lower min_count or give more text")
     bounded("window", window, 1, MAX_WINDOW)
     bounded("dim", dim, 1, MAX_DIMENSIONS)
 
@@ -132,7 +132,7 @@ def check_training_memory(corpus: TrainingCorpus, dim: int, matrices: float, emb
     (ValueError) saying how much they need."""
     words = len(corpus.words)
     check_memory(matrices * words * dim * 4 + more, f"training {embedder} ({words:,} words x {dim:,} dimensions)",
-                 "lower --dim, or raise --min-count for fewer words")
+                 "lower dim, or raise min_count for fewer words")
 
 
 def training_corpus(blocks: Iterable[str], min_count: int = 5, on_block: Callable[[str], None] | None = None) -> TrainingCorpus:
@@ -140,7 +140,7 @@ def training_corpus(blocks: Iterable[str], min_count: int = 5, on_block: Callabl
 
     ``on_block``, if given, is called with each block after it is read (for progress)."""
     builder = CorpusBuilder()
-    spool = tempfile.TemporaryFile(prefix="textseq-embed-")
+    spool = tempfile.TemporaryFile(prefix="textseq-embed-")  # noqa: SIM115 - the corpus returned owns it; closed here on failure
     counts = np.zeros(0, np.int64)
     try:
         for block in blocks:

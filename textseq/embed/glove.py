@@ -40,15 +40,16 @@ from __future__ import annotations
 import math
 import time
 from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
 
 import numba
 import numpy as np
 
 from textseq.embed.cooccurrence import Sparse, cooccurrences
 from textseq.embed.corpus import TrainingCorpus, check_training_arguments, check_training_memory
-from textseq.embed.limits import MAX_THREADS
-from textseq.progress import EpochReport, Monitor
+from textseq.embed.limits import MAX_THREADS, whole_number
 from textseq.embed.vectors import Vectors
+from textseq.progress import EpochReport, Monitor
 
 GRAD_CLIP = 100.0
 """Each component of a vector gradient is clipped to [-GRAD_CLIP, GRAD_CLIP] (``glove.c``'s default)."""
@@ -135,8 +136,8 @@ class GloVe:
         if alpha is not None and eta is not None:
             raise ValueError("give the learning rate as alpha or as eta, not both")
         rate = alpha if alpha is not None else eta if eta is not None else 0.05
-        epochs = _whole("epochs", epochs if iter is None else iter)
-        threads = _whole("threads", threads)
+        epochs = whole_number("epochs", epochs if iter is None else iter)
+        threads = whole_number("threads", threads)
         rate, x_max, power = _number("alpha", rate), _number("x_max", x_max), _number("power", power)
         if epochs < 1:
             raise ValueError("epochs must be >= 1")
@@ -205,14 +206,13 @@ class GloVe:
             for epoch in range(self.epochs):
                 started = time.perf_counter()
                 order = rng.permutation(nnz).astype(index_type)
-                bounds = list(range(0, nnz, block)) + [nnz]
-                blocks = list(zip(bounds[:-1], bounds[1:]))
+                blocks = list(pairwise([*range(0, nnz, block), nnz]))
                 cost, used, done = 0.0, 0, float(epoch) * nnz
                 if pool is None:
-                    results = (run(order, begin, end) + (end - begin,) for begin, end in blocks)
+                    results = ((*run(order, begin, end), end - begin) for begin, end in blocks)
                 else:
                     futures = [(pool.submit(run, order, begin, end), end - begin) for begin, end in blocks]
-                    results = (future.result() + (size,) for future, size in futures)
+                    results = ((*future.result(), size) for future, size in futures)
                 for block_cost, block_used, size in results:
                     cost += block_cost
                     used += block_used
@@ -227,13 +227,6 @@ class GloVe:
             monitor.end()
         words += contexts
         return Vectors(corpus.words, words)
-
-
-def _whole(name: str, value: object) -> int:
-    whole = isinstance(value, (int, np.integer)) or (isinstance(value, float) and value.is_integer())
-    if isinstance(value, bool) or not whole:
-        raise ValueError(f"{name} must be a whole number, not {value!r}")
-    return int(value)
 
 
 def _number(name: str, value: object) -> float:

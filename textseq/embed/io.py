@@ -28,6 +28,7 @@ from textseq.errors import InputError, OutputError
 from textseq.streams import (
     READ_ERRORS,
     STDOUT_NAME,
+    ByteSink,
     FullWriter,
     InputSource,
     atomic_write,
@@ -83,7 +84,7 @@ def load_vectors(path: str, format: str = "auto", errors: str = "strict", limit:
             format = detect_format(head)
         if format == "word2vec-binary":
             return _read_binary(_read_rest(head, source.stream, source.name), source.name, errors, limit)
-        replayed = InputSource(name=source.name, stream=io.BufferedReader(_Replay(head, source.stream)))  # type: ignore[arg-type]
+        replayed = InputSource(name=source.name, stream=io.BufferedReader(_Replay(head, source.stream)))
         return _read_text(replayed, errors, limit, header=True if format == "word2vec" else None)
     except READ_ERRORS as exc:
         raise read_error(exc, source.name) from None
@@ -176,7 +177,8 @@ def _read_text(source: InputSource, errors: str, limit: int | None, header: bool
     name = source.name
     words: list[str] = []
     blocks: list[np.ndarray] = []
-    count = dim = None
+    count: int | None = None
+    dim: int | None = None
     line_no = 0
     done = False
     for block in iter_blocks(source, errors):
@@ -185,14 +187,7 @@ def _read_text(source: InputSource, errors: str, limit: int | None, header: bool
             lines.pop()
         start = 0
         if line_no == 0 and lines:
-            first = lines[0]
-            if header is None:
-                header = _is_header(first)
-            if header:
-                count, dim = parse_header(first, name)
-                start = 1
-            else:
-                dim = _glove_dimensions(first, name)
+            count, dim, start = _read_first_line(lines[0], header, name)
         base = line_no  # lines[i] is line base + i + 1
         line_no += len(lines)
         body = lines[start:]
@@ -207,11 +202,9 @@ def _read_text(source: InputSource, errors: str, limit: int | None, header: bool
                 break
             continue
         assert dim is not None
-        pairs = [line.rstrip().split(" ", 1) for line in body]
-        values = [pair[1].split() if len(pair) == 2 else [] for pair in pairs]
-        _check_lengths(values, dim, name, base + start + 1)
-        blocks.append(_parse_numbers(values, dim, name, base + start + 1))
-        words.extend(pair[0] for pair in pairs)
+        row_words, matrix = _read_rows(body, dim, name, base + start + 1)
+        blocks.append(matrix)
+        words.extend(row_words)
         if limit is not None and len(words) >= limit:
             done = True
             break
@@ -221,6 +214,26 @@ def _read_text(source: InputSource, errors: str, limit: int | None, header: bool
         raise InputError(f"only {len(words)} vectors, the header says {count}", source=name, line=line_no)
     matrix = np.concatenate(blocks) if blocks else np.zeros((0, dim), dtype=np.float32)
     return Vectors(words, matrix, source=name)
+
+
+def _read_first_line(first: str, header: bool | None, name: str) -> tuple[int | None, int, int]:
+    """(the header's count, or None without a header; the dimension; the lines the header takes)
+    from the file's first line. ``header`` None: tell a header from a GloVe row."""
+    if header is None:
+        header = _is_header(first)
+    if header:
+        count, dim = parse_header(first, name)
+        return count, dim, 1
+    return None, _glove_dimensions(first, name), 0
+
+
+def _read_rows(lines: list[str], dim: int, name: str, first_line: int) -> tuple[list[str], np.ndarray]:
+    """The words and the vectors (a float32 matrix) of ``lines``, each ``word v1 ... vdim``;
+    ``lines[0]`` is on line ``first_line``."""
+    pairs = [line.rstrip().split(" ", 1) for line in lines]
+    values = [pair[1].split() if len(pair) == 2 else [] for pair in pairs]
+    _check_lengths(values, dim, name, first_line)
+    return [pair[0] for pair in pairs], _parse_numbers(values, dim, name, first_line)
 
 
 def _glove_dimensions(first: str, name: str) -> int:
@@ -287,7 +300,7 @@ def _read_binary(data: bytes | bytearray, name: str, errors: str, limit: int | N
         try:
             words.append(data[pos:space].decode("utf-8", errors))
         except UnicodeDecodeError:
-            raise InputError(f"invalid UTF-8 in word {i + 1} at byte offset {pos}; use --errors replace", source=name) from None
+            raise InputError(f"invalid UTF-8 in word {i + 1} at byte offset {pos}; set errors to 'replace' to read it anyway", source=name) from None
         matrix[i] = np.frombuffer(data, dtype="<f4", count=dim, offset=space + 1)
         pos = space + 1 + size
     _check_finite_rows(matrix, words, name)
@@ -310,7 +323,7 @@ def _check_finite_rows(matrix: np.ndarray, words: list[str], name: str) -> None:
         raise InputError(f"vector {i + 1} ({words[i][:30]!r}) has a value that is not a finite number", source=name)
 
 
-def check_output(path: str, binary: bool = False, stdout: BinaryIO | None = None) -> None:
+def check_output(path: str, binary: bool = False, stdout: ByteSink | None = None) -> None:
     """That vectors can be written to ``path`` ('-': standard output), checked before the work
     that makes them (:func:`textseq.streams.check_writable`); binary vectors not to a terminal."""
     if path == "-":
@@ -320,7 +333,7 @@ def check_output(path: str, binary: bool = False, stdout: BinaryIO | None = None
     check_writable(path)
 
 
-def save_vectors(vectors: Vectors, path: str, binary: bool = False, precision: int = 9, stdout: BinaryIO | None = None) -> None:
+def save_vectors(vectors: Vectors, path: str, binary: bool = False, precision: int = 9, stdout: ByteSink | None = None) -> None:
     """Write word2vec text or binary to ``path`` atomically, or to standard output for '-'.
     Text goes through :func:`textseq.streams.open_output` (.gz/.bz2/.xz compressed by name);
     binary is gzip-compressed for a .gz name. Text keeps ``precision`` significant digits
@@ -339,24 +352,22 @@ def save_vectors(vectors: Vectors, path: str, binary: bool = False, precision: i
         stream.flush()
         return
     with atomic_write(path) as raw:
-        out = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) if str(path).endswith(".gz") else raw
+        sink = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) if str(path).endswith(".gz") else raw
         try:
             for data in binary_blocks(vectors):
-                out.write(data)
+                sink.write(data)
         finally:
-            if out is not raw:
-                out.close()
+            if sink is not raw:
+                sink.close()
 
 
 def write_vectors(vectors: Vectors, out: BinaryIO, binary: bool = False, precision: int = 9) -> None:
     """Write to a byte stream."""
     _check_words(vectors)
     if binary:
-        for data in binary_blocks(vectors):
-            out.write(data)
+        out.writelines(binary_blocks(vectors))
     else:
-        for text in text_blocks(vectors, precision):
-            out.write(text.encode("utf-8"))
+        out.writelines(text.encode("utf-8") for text in text_blocks(vectors, precision))
 
 
 def _check_words(vectors: Vectors) -> None:
@@ -372,7 +383,7 @@ def _rows_per_block(dim: int) -> int:
 def binary_blocks(vectors: Vectors) -> Iterator[bytes]:
     """word2vec binary: the header, then ``word``, a space, the float32 vector and a newline per row."""
     n, dim = vectors.matrix.shape
-    yield f"{n} {dim}\n".encode("utf-8")
+    yield f"{n} {dim}\n".encode()
     matrix = np.ascontiguousarray(vectors.matrix, dtype="<f4")
     step = _rows_per_block(dim)
     for start in range(0, n, step):

@@ -80,11 +80,17 @@ def check_memory(needed: float, what: str, advice: str) -> None:
                            f"available: {advice}")
 
 
+def whole_number(name: str, value: object) -> int:
+    """``value`` as an int if it is a whole number (an integer of any kind but a bool, or a float
+    without a fraction), else a ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, float)) or (isinstance(value, float) and not value.is_integer()):
+        raise ValueError(f"{name} must be a whole number, not {value!r}")
+    return int(value)
+
+
 def bounded(name: str, value: object, low: int, high: int) -> int:
     """``value`` if it is a whole number in [low, high], else a ValueError naming ``name``."""
-    whole = isinstance(value, numbers.Integral) or (isinstance(value, float) and value.is_integer())
-    if isinstance(value, bool) or not whole:
-        raise ValueError(f"{name} must be a whole number, not {value!r}")
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be between {low:,} and {high:,}, not {int(value):,}")  # type: ignore[call-overload]
-    return int(value)  # type: ignore[call-overload]
+    number = whole_number(name, value)
+    if not low <= number <= high:
+        raise ValueError(f"{name} must be between {low:,} and {high:,}, not {number:,}")
+    return number

@@ -5,6 +5,7 @@ matplotlib is optional (the ``textseq[plot]`` extra) and imported only here, whe
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
 
 import numpy as np
@@ -35,15 +36,15 @@ def pca_2d(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return points, np.pad(explained, (0, 2 - len(explained)))
 
 
-def _pyplot():
+def _load_pyplot() -> None:
+    """Import matplotlib's pyplot on its file-only backend (Agg), or say what to install."""
     try:
-        import matplotlib
+        import matplotlib as mpl
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        mpl.use("Agg")
+        importlib.import_module("matplotlib.pyplot")  # pyplot's own dependencies may be missing too
     except ImportError:
         raise MissingDependencyError("plotting needs matplotlib: pip install matplotlib (or pip install 'textseq[plot]')") from None
-    return plt
 
 
 def plot_words(vectors: Vectors, words: Sequence[str], path: str, title: str | None = None) -> np.ndarray:
@@ -53,7 +54,9 @@ def plot_words(vectors: Vectors, words: Sequence[str], path: str, title: str | N
         raise ValueError("a map needs at least two words")
     rows = [vectors.row(w) for w in words]
     points, explained = pca_2d(vectors.matrix[rows])
-    plt = _pyplot()
+    _load_pyplot()
+    import matplotlib.pyplot as plt
+
     from textseq.streams import atomic_write
 
     figure, axes = plt.subplots(figsize=(8, 6))

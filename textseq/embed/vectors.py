@@ -91,10 +91,7 @@ class Vectors:
         k = min(k, len(scores) - len(set(exclude)))
         if k <= 0:
             return []
-        if k < len(scores):
-            part = np.argpartition(-scores, k - 1)[:k]
-        else:
-            part = np.arange(len(scores))
+        part = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
         best = part[np.lexsort((part, -scores[part]))]
         return [(self.words[i], float(scores[i])) for i in best]
 

@@ -47,8 +47,8 @@ import numpy as np
 
 from textseq.embed.corpus import MAX_SENTENCE, Chunk, TrainingCorpus, check_training_arguments, check_training_memory
 from textseq.embed.limits import MAX_NEGATIVE, MAX_THREADS, bounded
-from textseq.progress import EpochReport, Monitor
 from textseq.embed.vectors import Vectors
+from textseq.progress import EpochReport, Monitor
 
 MAX_EXP = 6.0
 NOISE_POWER = 0.75
@@ -88,7 +88,7 @@ def stream_seed(seed, serial):
 def learning_rate(alpha, min_alpha, done, total):
     """The rate after ``done`` of ``total`` words: linear from ``alpha`` down to ``min_alpha``."""
     rate = alpha - (alpha - min_alpha) * (done / total)
-    return rate if rate > min_alpha else min_alpha
+    return max(min_alpha, rate)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -230,63 +230,92 @@ def train_job(syn0, syn1neg, syn1, ids, sentence_starts, first_sentence, end_sen
     examples = 0
     effective = 0
     for s in range(first_sentence, end_sentence):
-        begin = sentence_starts[s]
-        n = 0
-        for t in range(begin, sentence_starts[s + 1]):
-            w = ids[t]
-            if keep_probability[w] < 1.0:
-                state = next_random(state)
-                if keep_probability[w] * 4294967296.0 < np.float64(random_int32(state)):
-                    continue
-            kept[n] = w
-            position[n] = t
-            n += 1
+        n, state = _subsample(ids, sentence_starts[s], sentence_starts[s + 1], keep_probability, kept, position, state)
         effective += n
         for i in range(n):
-            word = kept[i]
             rate = np.float32(learning_rate(alpha, min_alpha, words_before + np.float64(position[i]), total_words))
             state = next_random(state)
             b = np.int64(random_int32(state) % np.uint64(window))
             lo = max(0, i - window + b)
             hi = min(n, i + window - b + 1)
             if cbow:
-                for c in range(dim):
-                    neu1[c] = 0.0
-                    neu1e[c] = 0.0
-                count = 0
-                for j in range(lo, hi):
-                    if j != i:
-                        row = syn0[kept[j]]
-                        for c in range(dim):
-                            neu1[c] += row[c]
-                        count += 1
-                if count == 0:
-                    continue
-                if cbow_mean:
-                    inv = np.float32(1.0) / np.float32(count)
-                    for c in range(dim):
-                        neu1[c] *= inv
-                state, l, e = _predict(syn1neg, syn1, cum_table, buckets, codes, points, code_lengths, neu1, word, negative, hs, rate, neu1e, state)
-                loss += l
-                examples += e
-                for j in range(lo, hi):
-                    if j != i:
-                        row = syn0[kept[j]]
-                        for c in range(dim):
-                            row[c] += neu1e[c]
+                state, loss, examples = _cbow_step(syn0, syn1neg, syn1, cum_table, buckets, codes, points, code_lengths, kept, i, lo, hi,
+                                                   negative, hs, cbow_mean, rate, neu1, neu1e, loss, examples, state)
             else:
-                for j in range(lo, hi):
-                    if j == i:
-                        continue
-                    row = syn0[kept[j]]
-                    for c in range(dim):
-                        neu1e[c] = 0.0
-                    state, l, e = _predict(syn1neg, syn1, cum_table, buckets, codes, points, code_lengths, row, word, negative, hs, rate, neu1e, state)
-                    loss += l
-                    examples += e
-                    for c in range(dim):
-                        row[c] += neu1e[c]
+                state, loss, examples = _skipgram_step(syn0, syn1neg, syn1, cum_table, buckets, codes, points, code_lengths, kept, i, lo,
+                                                       hi, negative, hs, rate, neu1e, loss, examples, state)
     return loss, examples, effective
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True, inline="always")
+def _subsample(ids, begin, end, keep_probability, kept, position, state):
+    """Frequent-word subsampling of the sentence ``ids[begin:end]``: the words kept go to the
+    front of ``kept``, their corpus positions to ``position``. Returns (how many, random state)."""
+    n = 0
+    for t in range(begin, end):
+        w = ids[t]
+        if keep_probability[w] < 1.0:
+            state = next_random(state)
+            if keep_probability[w] * 4294967296.0 < np.float64(random_int32(state)):
+                continue
+        kept[n] = w
+        position[n] = t
+        n += 1
+    return n, state
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True, inline="always")
+def _cbow_step(syn0, syn1neg, syn1, cum_table, buckets, codes, points, code_lengths, kept, i, lo, hi, negative, hs, cbow_mean, rate,
+               neu1, neu1e, loss, examples, state):
+    """CBOW for the centre word ``kept[i]``: the mean (or sum) of the input vectors of
+    ``kept[lo:hi]`` but ``i`` predicts it, and the error goes back whole to each of them.
+    Returns (random state, ``loss`` and ``examples`` with this step's added)."""
+    dim = syn0.shape[1]
+    for c in range(dim):
+        neu1[c] = 0.0
+        neu1e[c] = 0.0
+    count = 0
+    for j in range(lo, hi):
+        if j != i:
+            row = syn0[kept[j]]
+            for c in range(dim):
+                neu1[c] += row[c]
+            count += 1
+    if count == 0:
+        return state, loss, examples
+    if cbow_mean:
+        inv = np.float32(1.0) / np.float32(count)
+        for c in range(dim):
+            neu1[c] *= inv
+    state, step_loss, step_examples = _predict(syn1neg, syn1, cum_table, buckets, codes, points, code_lengths, neu1, kept[i], negative, hs,
+                                               rate, neu1e, state)
+    for j in range(lo, hi):
+        if j != i:
+            row = syn0[kept[j]]
+            for c in range(dim):
+                row[c] += neu1e[c]
+    return state, loss + step_loss, examples + step_examples
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True, inline="always")
+def _skipgram_step(syn0, syn1neg, syn1, cum_table, buckets, codes, points, code_lengths, kept, i, lo, hi, negative, hs, rate, neu1e,
+                   loss, examples, state):
+    """Skip-gram for the centre word ``kept[i]``: the input vector of each of ``kept[lo:hi]``
+    but ``i`` predicts it. Returns (random state, ``loss`` and ``examples`` with this step's added)."""
+    dim = syn0.shape[1]
+    for j in range(lo, hi):
+        if j == i:
+            continue
+        row = syn0[kept[j]]
+        for c in range(dim):
+            neu1e[c] = 0.0
+        state, step_loss, step_examples = _predict(syn1neg, syn1, cum_table, buckets, codes, points, code_lengths, row, kept[i], negative,
+                                                   hs, rate, neu1e, state)
+        loss += step_loss
+        examples += step_examples
+        for c in range(dim):
+            row[c] += neu1e[c]
+    return state, loss, examples
 
 
 @numba.njit(cache=True)
@@ -379,7 +408,7 @@ class Word2Vec:
         hs = _as_bool(hs)
         negative = (0 if hs else 5) if negative is None else _whole("negative", negative, 0, MAX_NEGATIVE)
         if negative == 0 and not hs:
-            raise ValueError("need negative >= 1, or hierarchical softmax (--hs) with negative >= 0")
+            raise ValueError("need negative >= 1, or hierarchical softmax (hs) with negative >= 0")
         if _finite("sample", sample) < 0:
             raise ValueError("sample must be >= 0 (0: no subsampling)")
         if int(epochs) < 1:

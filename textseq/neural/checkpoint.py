@@ -34,6 +34,7 @@ from textseq.neural.settings import Progress, TrainSettings
 from textseq.streams import atomic_write
 
 if TYPE_CHECKING:
+    import torch
     from torch import Tensor
 
     from textseq.neural.models import State
@@ -72,7 +73,7 @@ def is_checkpoint(path: str) -> bool:
         return False
 
 
-def load_checkpoint(path: str, map_location: Any = "cpu") -> dict[str, Any]:
+def load_checkpoint(path: str, map_location: torch.device | str = "cpu") -> dict[str, Any]:
     """The checkpoint's dict, loaded without running code, its layout checked (see
     :func:`check_layout`); one clear error otherwise."""
     payload = _read(path, map_location)
@@ -83,7 +84,7 @@ def load_checkpoint(path: str, map_location: Any = "cpu") -> dict[str, Any]:
     return payload
 
 
-def _read(path: str, map_location: Any) -> Any:
+def _read(path: str, map_location: torch.device | str) -> object:
     """``torch.load`` of ``path``. It parses a zip archive and a pickle, and a damaged file makes
     it raise exceptions of almost any type, from its own code and the pickle machinery's: each is
     one unreadable file here. Its warnings (a damaged protocol number, say) are not shown: what
@@ -113,7 +114,7 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _check_version(version: Any, path: str) -> None:
+def _check_version(version: object, path: str) -> None:
     if isinstance(version, bool) or not isinstance(version, int):
         raise InputError(f"the checkpoint's format version is {version!r}, not a whole number", source=path)
     if version > VERSION:

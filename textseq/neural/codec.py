@@ -16,11 +16,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from textseq.errors import InputError
+
+if TYPE_CHECKING:
+    from sentencepiece import SentencePieceProcessor
 
 LEVELS = ("char", "word", "spm")
 UNK = "<unk>"
@@ -35,7 +38,7 @@ class Codec:
         self.tokens = tokens
         self.index = {token: i for i, token in enumerate(tokens)}
         self.spm_model = spm_model
-        self._processor: Any = None
+        self._processor: SentencePieceProcessor | None = None
         self.eos_id = self.index.get(EOS, -1)
 
     @property
@@ -59,7 +62,7 @@ class Codec:
         ``spm_model``'s bytes came from, for an error."""
         if level == "spm":
             if spm_model is None:
-                raise ValueError("the spm level needs a sentencepiece model (--spm MODEL)")
+                raise ValueError("the spm level needs a sentencepiece model (spm_model)")
             processor = load_spm(spm_model, spm_source)
             pieces = [processor.IdToPiece(i) for i in range(processor.GetPieceSize())]
             codec = cls("spm", [UNK, EOS, *pieces], spm_model)
@@ -124,7 +127,8 @@ class Codec:
         if self.level == "char":
             return "".join(self.piece(i) for i in ids)
         if self.level == "word":
-            lines, words = [], []
+            lines: list[str] = []
+            words: list[str] = []
             for i in ids:
                 if i == self.eos_id:
                     lines.append(" ".join(words))
@@ -132,7 +136,8 @@ class Codec:
                 else:
                     words.append(self.tokens[i])
             return "\n".join(lines + ([" ".join(words)] if words else []))
-        lines, pieces = [], []
+        lines = []
+        pieces: list[int] = []
         for i in ids:
             if i == self.eos_id:
                 lines.append(self.processor.DecodeIds(pieces))
@@ -142,7 +147,7 @@ class Codec:
         return "\n".join(lines + ([self.processor.DecodeIds(pieces)] if pieces else []))
 
     @property
-    def processor(self) -> Any:
+    def processor(self) -> SentencePieceProcessor:
         if self._processor is None:
             self._processor = load_spm(self.spm_model or b"", "<sentencepiece model>")
         return self._processor
@@ -190,7 +195,7 @@ class Codec:
         return codec
 
 
-def _spm_bytes(model: Any, source: str) -> bytes:
+def _spm_bytes(model: object, source: str) -> bytes:
     """The bytes of a checkpoint's sentencepiece model, stored as a one-dimensional uint8 tensor."""
     import torch
 
@@ -199,7 +204,7 @@ def _spm_bytes(model: Any, source: str) -> bytes:
     return bytes(model.cpu().numpy().tobytes())
 
 
-def load_spm(model: bytes, source: str) -> Any:
+def load_spm(model: bytes, source: str) -> SentencePieceProcessor:
     """A sentencepiece processor of ``model``'s bytes; an error names ``source``, where they came from."""
     from textseq.tokenize.spm import _load_processor
 

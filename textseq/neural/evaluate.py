@@ -8,15 +8,20 @@ the OOVs), characters at the character level (bits per character reported too).
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from textseq.neural.codec import Codec
 from textseq.neural.train import stream_loss
 
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
-def evaluate(model: Any, codec: Codec, blocks: Any, device: Any) -> tuple[dict[str, Any], np.ndarray]:
+
+def evaluate(model: nn.Module, codec: Codec, blocks: Iterable[str], device: torch.device | str) -> tuple[dict[str, Any], np.ndarray]:
     """(the report, each line's log10 probability): a line ends with its ``</s>`` (word and
     subword levels) or its newline (character level)."""
     ids = codec.encode(blocks)

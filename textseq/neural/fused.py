@@ -23,13 +23,20 @@ import contextlib
 import os
 import signal
 import threading
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from textseq.neural.stepping import RecurrentStepper
 from textseq.sampling import SamplingOptions, sample_states
+
+if TYPE_CHECKING:
+    from types import FrameType
+
+    import torch
+
+    from textseq.lm import LanguageModel
 
 HANDOVER = 1000
 """Tokens of each sample drawn by the numpy step before the compiled loop takes over."""
@@ -55,7 +62,7 @@ def signals_held() -> Iterator[None]:
         return
     received: list[int] = []
 
-    def hold(signum: int, frame: Any) -> None:
+    def hold(signum: int, frame: FrameType | None) -> None:
         if received:
             os._exit(128 + signum)
         received.append(signum)
@@ -96,7 +103,8 @@ class FusedLSTM:
 
             from textseq.neural import lstm_kernel
 
-            numba.set_num_threads(max(1, min(threads or os.cpu_count() or 1, numba.config.NUMBA_NUM_THREADS)))
+            most = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]  # numba.config sets its settings at run time
+            numba.set_num_threads(max(1, min(threads or os.cpu_count() or 1, most)))
             self.generate = lstm_kernel.generate
 
     def compile(self) -> None:
@@ -111,7 +119,7 @@ class FusedLSTM:
                           np.empty(0), 1.0, -1, np.empty(CHUNK, dtype=np.int64))
         self._compiled = True
 
-    def tokens(self, hidden: Any, token: int, rng: np.random.Generator, temperature: float, count: int,
+    def tokens(self, hidden: Sequence[np.ndarray | torch.Tensor], token: int, rng: np.random.Generator, temperature: float, count: int,
                end_id: int) -> Iterator[int]:
         """Up to ``count`` tokens drawn after feeding ``token`` to the state ``hidden`` (an LSTM
         state of one stream), the end token not yielded. ``rng`` is left where one
@@ -140,7 +148,7 @@ class FusedLSTM:
                     rng.random(used)
 
 
-def fused_kernel(lm: Any, options: SamplingOptions, threads: int | None) -> FusedLSTM | None:
+def fused_kernel(lm: LanguageModel, options: SamplingOptions, threads: int | None) -> FusedLSTM | None:
     """The compiled loop for sampling ``lm`` (a :class:`~textseq.neural.loading.NeuralLM`) with
     ``options``, or None where it does not apply: a short sample, a top-k or top-p cut, or a
     network other than a plain LSTM on CPU whose first layer is a table (char and small
@@ -152,7 +160,7 @@ def fused_kernel(lm: Any, options: SamplingOptions, threads: int | None) -> Fuse
     return FusedLSTM(stepper, threads)
 
 
-def sample_fused(lm: Any, kernel: FusedLSTM, prime: list[int], options: SamplingOptions, rng: np.random.Generator) -> Iterator[int]:
+def sample_fused(lm: LanguageModel, kernel: FusedLSTM, prime: list[int], options: SamplingOptions, rng: np.random.Generator) -> Iterator[int]:
     """:func:`textseq.sampling.sample`, the compiled loop taking over after :data:`HANDOVER` tokens."""
     for drawn, (token, state) in enumerate(sample_states(lm, prime, options, rng), start=1):
         yield token

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 
@@ -16,9 +16,10 @@ from textseq.neural.codec import Codec
 if TYPE_CHECKING:
     import torch
     from torch import nn
+    from torch.overrides import TorchFunctionMode
 
     from textseq.neural.fused import FusedLSTM
-    from textseq.neural.stepping import ForwardStepper, RecurrentStepper
+    from textseq.neural.stepping import ForwardStepper, RecurrentStepper, StepState
     from textseq.registry import Registration
     from textseq.sampling import SamplingOptions
 
@@ -68,7 +69,7 @@ def _with_defaults(registration: Registration, config: dict[str, object]) -> dic
     return {**dict(registration.metadata.get("default_config") or {}), **config}
 
 
-def load_model(path: str, device: Any = "cpu") -> tuple[Any, Codec, dict[str, Any]]:
+def load_model(path: str, device: torch.device | str = "cpu") -> tuple[nn.Module, Codec, dict[str, Any]]:
     """(model in eval mode on ``device``, codec, checkpoint) from a checkpoint file."""
     payload = load_checkpoint(path, map_location=device)
     codec = Codec.from_state(payload["codec"], source=path)
@@ -97,7 +98,7 @@ def model_from_checkpoint(payload: dict[str, Any], codec: Codec, source: str) ->
     return model
 
 
-def expected_tensors(registration: Registration, arch: str, config: dict[str, object], vocab_size: int, source: str) -> dict[str, Any]:
+def expected_tensors(registration: Registration, arch: str, config: dict[str, object], vocab_size: int, source: str) -> dict[str, torch.Tensor]:
     """The state dict (meta tensors: shapes and dtypes, no data) of architecture ``arch`` built
     with ``config`` for ``vocab_size`` tokens."""
     import torch
@@ -110,7 +111,7 @@ def expected_tensors(registration: Registration, arch: str, config: dict[str, ob
     return dict(network.state_dict())
 
 
-def _shapes_only() -> Any:
+def _shapes_only() -> TorchFunctionMode:
     """A torch function mode in which the random initializers do nothing: on the meta device they
     would have nothing to fill, yet ``normal_`` there goes through a Python decomposition whose
     first use imports torch's compiler (over a second)."""
@@ -131,7 +132,7 @@ def _shapes_only() -> Any:
     return ShapesOnly()
 
 
-def check_weights(weights: dict[str, Any], expected: dict[str, Any], arch: str, source: str) -> None:
+def check_weights(weights: dict[str, Any], expected: dict[str, torch.Tensor], arch: str, source: str) -> None:
     """That the file's tensors are the ones the architecture has: the same names, shapes and kinds
     of numbers, every value finite."""
     missing = [name for name in expected if name not in weights]
@@ -146,7 +147,7 @@ def check_weights(weights: dict[str, Any], expected: dict[str, Any], arch: str, 
         _check_tensor(name, weights[name], want, arch, source)
 
 
-def _check_tensor(name: str, tensor: Any, want: Any, arch: str, source: str) -> None:
+def _check_tensor(name: str, tensor: torch.Tensor, want: torch.Tensor, arch: str, source: str) -> None:
     import torch
 
     if tensor.layout != torch.strided or tensor.is_meta:
@@ -161,8 +162,12 @@ def _check_tensor(name: str, tensor: Any, want: Any, arch: str, source: str) -> 
         raise InputError(f"tensor '{name}' holds NaN or infinite values", source=source)
 
 
-def _shape(tensor: Any) -> str:
+def _shape(tensor: torch.Tensor) -> str:
     return "[" + ", ".join(str(size) for size in tensor.shape) + "]"
+
+
+NeuralState: TypeAlias = "tuple[StepState, np.ndarray]"
+"""A :class:`NeuralLM`'s state: the network's, and the log probabilities of the next token."""
 
 
 class NeuralLM:
@@ -225,24 +230,24 @@ class NeuralLM:
 
         return evaluate(self.model, self.codec, blocks, self.device)
 
-    def initial_state(self, prime: list[int]) -> Any:
+    def initial_state(self, prime: list[int]) -> NeuralState:
         """The state after the start (an end of line) and ``prime`` (all but its last token in
         one forward call): the hidden state and the distribution of the next token."""
         import torch
 
         tokens = [self.start_id, *prime]
-        hidden = None
+        hidden: StepState = None
         if len(tokens) > 1:
             with torch.no_grad():
                 _, hidden = self.model(torch.tensor(tokens[:-1], device=self.device).view(-1, 1))
         return self._feed(hidden, tokens[-1])
 
-    def step(self, state: Any, token: int | None) -> tuple[np.ndarray, Any]:
+    def step(self, state: NeuralState, token: int | None) -> tuple[np.ndarray, NeuralState]:
         if token is not None:
             state = self._feed(state[0], token)
         return state[1], state
 
-    def _feed(self, hidden: Any, token: int) -> tuple[Any, np.ndarray]:
+    def _feed(self, hidden: StepState, token: int) -> NeuralState:
         logits, hidden = self.stepper.step(np.array([token]), hidden)
         logprobs = logits[0]
         logprobs -= logprobs.max()

@@ -26,7 +26,7 @@ step. How many cores numpy's BLAS uses is set by ``textseq sample`` (see :mod:`t
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
 import torch
@@ -34,6 +34,10 @@ from torch import nn
 
 if TYPE_CHECKING:
     from textseq.neural.models import RecurrentLM
+
+StepState: TypeAlias = "np.ndarray | torch.Tensor | tuple[np.ndarray | torch.Tensor, ...] | None"
+"""A network's state between steps: the model's (``[layers, B, hidden]``, a pair for an LSTM), as
+tensors from ``forward`` or numpy arrays from a stepper; None at the start."""
 
 TABLE_LIMIT = 1 << 22
 """The most entries (vocabulary x gates) of a first-layer table worth precomputing (16 MB)."""
@@ -46,7 +50,7 @@ class ForwardStepper:
         self.model = model
         self.device = next(model.parameters()).device
 
-    def step(self, tokens: np.ndarray, state: Any = None) -> tuple[np.ndarray, Any]:
+    def step(self, tokens: np.ndarray, state: StepState = None) -> tuple[np.ndarray, StepState]:
         with torch.no_grad():
             logits, state = self.model(torch.as_tensor(tokens, device=self.device)[None], state)
         return logits[0].float().cpu().numpy(), state
@@ -84,35 +88,43 @@ class RecurrentStepper:
         self.decoder = (_array(model.decoder.weight), _array(model.decoder.bias))
         self._scratch: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
-    def step(self, tokens: np.ndarray, state: Any = None) -> tuple[np.ndarray, Any]:
+    def step(self, tokens: np.ndarray, state: StepState = None) -> tuple[np.ndarray, StepState]:
         ids = np.asarray(tokens)
         if self.arch == "lstm":
             return self._step_lstm(ids, state)
         hs = np.zeros((self.layers, len(ids), self.hidden), dtype=np.float32) if state is None else _as_array(state)
         new_h = np.empty_like(hs)
-        x = self.embedding[ids] if self.table is None or self.residual else None
-        for layer in range(self.layers):
+        out = self._activate(self._first_layer(ids, hs[0]))
+        new_h[0] = out
+        x = _residual(out, self.embedding[ids]) if self.residual else out
+        for layer in range(1, self.layers):
             h = hs[layer]
-            if layer == 0:
-                projected = self.table[ids] if self.table is not None else _linear(x, self.input0)
-                out = _linear(h, self.hidden0)
-                if self.arch == "gru":
-                    out = _gru(projected, out, h)
-                else:
-                    out += projected
+            joint, hidden = self.upper[layer - 1]
+            if hidden is not None:
+                out = _gru(_linear(x, joint), _linear(h, hidden), h)
             else:
-                joint, hidden = self.upper[layer - 1]
-                if hidden is not None:
-                    out = _gru(_linear(x, joint), _linear(h, hidden), h)
-                else:
-                    out = _linear(np.concatenate([x, h], axis=1), joint)
-            if self.arch == "rnn":
-                out = np.maximum(out, 0, out=out) if self.relu else np.tanh(out, out=out)
+                out = self._activate(_linear(np.concatenate([x, h], axis=1), joint))
             new_h[layer] = out
-            x = out + x if self.residual and out.shape[-1] == x.shape[-1] else out
+            x = _residual(out, x) if self.residual else out
         return self._output(x), new_h
 
-    def _step_lstm(self, ids: np.ndarray, state: Any) -> tuple[np.ndarray, Any]:
+    def _first_layer(self, ids: np.ndarray, h: np.ndarray) -> np.ndarray:
+        """An RNN's or a GRU's first layer before the RNN's nonlinearity: the input's projection a
+        row of the table where there is one."""
+        projected = self.table[ids] if self.table is not None else _linear(self.embedding[ids], self.input0)
+        out = _linear(h, self.hidden0)
+        if self.arch == "gru":
+            return _gru(projected, out, h)
+        out += projected
+        return out
+
+    def _activate(self, out: np.ndarray) -> np.ndarray:
+        """An RNN layer's nonlinearity, in place (a GRU's output is final)."""
+        if self.arch == "rnn":
+            return np.maximum(out, 0, out=out) if self.relu else np.tanh(out, out=out)
+        return out
+
+    def _step_lstm(self, ids: np.ndarray, state: StepState) -> tuple[np.ndarray, StepState]:
         """The LSTM's step, the one sampling spends its time in: each layer's products write into
         one gate buffer kept between steps, and the cell math is done in place."""
         if state is None:
@@ -122,15 +134,14 @@ class RecurrentStepper:
             hs, cs = _as_array(state[0]), _as_array(state[1])
         new_h, new_c = np.empty_like(hs), np.empty_like(cs)
         gates, joint = self._buffers(len(ids))
-        x = self.embedding[ids] if self.table is None or self.residual else None
-        for layer in range(self.layers):
-            if layer == 0:
-                _linear(hs[0], self.hidden0, gates)
-                gates += _rows(self.table, ids) if self.table is not None else _linear(x, self.input0)
-            else:
-                _linear(np.concatenate([x, hs[layer]], axis=1, out=joint), self.upper[layer - 1][0], gates)
+        _linear(hs[0], self.hidden0, gates)
+        gates += _rows(self.table, ids) if self.table is not None else _linear(self.embedding[ids], self.input0)
+        out = _lstm(gates, cs[0], new_c[0], new_h[0], self.hidden)
+        x = _residual(out, self.embedding[ids]) if self.residual else out
+        for layer in range(1, self.layers):
+            _linear(np.concatenate([x, hs[layer]], axis=1, out=joint), self.upper[layer - 1][0], gates)
             out = _lstm(gates, cs[layer], new_c[layer], new_h[layer], self.hidden)
-            x = out + x if self.residual and out.shape[-1] == x.shape[-1] else out
+            x = _residual(out, x) if self.residual else out
         return self._output(x), (new_h, new_c)
 
     def _buffers(self, batch: int) -> tuple[np.ndarray, np.ndarray]:
@@ -147,8 +158,13 @@ class RecurrentStepper:
         return _linear(x, self.decoder)
 
 
-def _as_array(value: Any) -> np.ndarray:
-    return value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else value
+def _as_array(value: StepState) -> np.ndarray:
+    """One tensor of a state as a numpy array (a numpy one as it is)."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().numpy()
+    if isinstance(value, np.ndarray):
+        return value
+    raise TypeError(f"expected a state tensor, not {type(value).__name__}")
 
 
 def _array(tensor: torch.Tensor) -> np.ndarray:
@@ -159,6 +175,11 @@ def _layer_weights(model: RecurrentLM, layer: int) -> list[np.ndarray]:
     rnn = model.rnns[layer] if model.stacked else model.rnns[0]
     k = 0 if model.stacked else layer
     return [_array(getattr(rnn, f"{name}_l{k}")) for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+
+
+def _residual(out: np.ndarray, below: np.ndarray) -> np.ndarray:
+    """A layer's output plus its input where their widths agree (a residual connection)."""
+    return out + below if out.shape[-1] == below.shape[-1] else out
 
 
 def _rows(table: np.ndarray, ids: np.ndarray) -> np.ndarray:

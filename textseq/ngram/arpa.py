@@ -55,8 +55,7 @@ def write_arpa(model: BackoffModel, out: TextIO, *, comment: str | None = None) 
     if lines:
         out.write("".join(f"# {line}\n" for line in lines) + "\n")
     out.write("\\data\\\n")
-    for n, table in enumerate(model.orders, start=1):
-        out.write(f"ngram {n}={len(table)}\n")
+    out.writelines(f"ngram {n}={len(table)}\n" for n, table in enumerate(model.orders, start=1))
     out.write("\n")
     words = np.array(model.words, dtype=object)
     top = model.order
@@ -210,11 +209,8 @@ def _read_counts(lines: Iterator[tuple[int, str]], source: str, total_lines: int
     """The counts the ``\\data\\`` section declares for orders 1..N, checked against what a file
     of ``total_lines`` lines can hold before anything is allocated; and the line it ends on."""
     declared: dict[int, int] = {}
-    number = 0
-    for number, line in lines:
-        if line.strip() == "\\data\\":
-            break
-    else:
+    number = next((n for n, line in lines if line.strip() == "\\data\\"), None)
+    if number is None:
         raise InputError("not an ARPA file: no \\data\\ line", source=source)
     for number, line in lines:
         stripped = line.strip()
@@ -250,57 +246,80 @@ def _read_sections_by_line(text: str, source: str) -> list[Section]:
     declared, number = _read_counts(lines, source, text.count("\n") + 1)
     order = len(declared)
     sections: list[Section] = []
-    current = 0
-    columns: list[list[str]] = []
-    probs: list[float] = []
-    backoffs: list[float] = []
-    rows_at: list[int] = []
-    marker_line = 0
-
-    def finish() -> None:
-        if current:
-            if len(probs) != declared[current - 1]:
-                raise InputError(f"\\{current}-grams: has {len(probs)} entries, the header says {declared[current - 1]}", source=source, line=number)
-            sections.append(Section(current, columns, np.array(probs, dtype=np.float64), np.array(backoffs, dtype=np.float64),
-                                    marker_line, np.array(rows_at, dtype=np.int64)))
-
+    current: _OpenSection | None = None
+    ended = False
     for number, line in lines:
         stripped = line.strip()
         if not stripped:
             continue
-        if stripped == "\\end\\":
-            finish()
-            current = -1
-            break
-        section = _SECTION.match(stripped)
-        if section:
-            finish()
-            current = _number(section.group(1))
-            if current != len(sections) + 1 or current > order:
-                raise InputError(f"unexpected section \\{section.group(1)[:20]}-grams:", source=source, line=number)
-            columns, probs, backoffs, rows_at, marker_line = [[] for _ in range(current)], [], [], [], number
+        marker = _SECTION.match(stripped)
+        if marker or stripped == "\\end\\":
+            if current is not None:
+                sections.append(current.close(declared[current.order - 1], source, number))
+            if not marker:
+                ended = True
+                break
+            current = _OpenSection.start(marker.group(1), len(sections), order, source, number)
             continue
-        if current <= 0:
+        if current is None:
             raise InputError(f"n-gram line outside a section: {stripped[:60]!r}", source=source, line=number)
-        if len(probs) == declared[current - 1]:
-            raise InputError(f"\\{current}-grams: has more entries than the header's {declared[current - 1]}", source=source, line=number)
+        current.add(stripped, declared[current.order - 1], order, source, number)
+    _check_end(lines, ended, len(sections), order, source, number)
+    return sections
+
+
+class _OpenSection:
+    """The section the careful reader is in: its order, the line of its marker and its rows so far."""
+
+    def __init__(self, order: int, marker_line: int) -> None:
+        self.order = order
+        self.marker_line = marker_line
+        self.columns: list[list[str]] = [[] for _ in range(order)]
+        self.probs: list[float] = []
+        self.backoffs: list[float] = []
+        self.rows_at: list[int] = []
+
+    @classmethod
+    def start(cls, digits: str, finished: int, top: int, source: str, number: int) -> _OpenSection:
+        """The section a ``\\N-grams:`` marker on line ``number`` opens, after ``finished``
+        sections of a file of orders 1..``top``: the next order or an error."""
+        order = _number(digits)
+        if order != finished + 1 or order > top:
+            raise InputError(f"unexpected section \\{digits[:20]}-grams:", source=source, line=number)
+        return cls(order, number)
+
+    def add(self, stripped: str, declared: int, top: int, source: str, number: int) -> None:
+        """Line ``number`` (``stripped``), one row of a section the header says has ``declared``."""
+        if len(self.probs) == declared:
+            raise InputError(f"\\{self.order}-grams: has more entries than the header's {declared}", source=source, line=number)
         try:
-            prob, words, backoff = _parse_line(stripped.split(), current, top=current == order)
+            prob, words, backoff = _parse_line(stripped.split(), self.order, top=self.order == top)
         except _BadLine as exc:
             raise InputError(str(exc), source=source, line=number) from None
-        probs.append(prob)
-        backoffs.append(backoff)
-        rows_at.append(number)
-        for k in range(current):
-            columns[k].append(words[k])
-    if current != -1:
+        self.probs.append(prob)
+        self.backoffs.append(backoff)
+        self.rows_at.append(number)
+        for k in range(self.order):
+            self.columns[k].append(words[k])
+
+    def close(self, declared: int, source: str, number: int) -> Section:
+        """The section read, ended by what is on line ``number``; it must have ``declared`` rows."""
+        if len(self.probs) != declared:
+            raise InputError(f"\\{self.order}-grams: has {len(self.probs)} entries, the header says {declared}", source=source, line=number)
+        return Section(self.order, self.columns, np.array(self.probs, dtype=np.float64), np.array(self.backoffs, dtype=np.float64),
+                       self.marker_line, np.array(self.rows_at, dtype=np.int64))
+
+
+def _check_end(lines: Iterator[tuple[int, str]], ended: bool, sections: int, order: int, source: str, number: int) -> None:
+    """That the file reached ``\\end\\`` (``ended``) after its ``order`` sections, and has only blank
+    lines after it; ``number`` is the line the sections ended on."""
+    if not ended:
         raise InputError("the file ends before \\end\\", source=source, line=number)
-    if len(sections) != order:
-        raise InputError(f"the header declares {order} orders, the file has {len(sections)}", source=source, line=number)
+    if sections != order:
+        raise InputError(f"the header declares {order} orders, the file has {sections}", source=source, line=number)
     for number, line in lines:
         if line.strip():
             raise InputError(f"text after \\end\\: {line.strip()[:60]!r}", source=source, line=number)
-    return sections
 
 
 def _parse_line(fields: list[str], n: int, top: bool) -> tuple[float, list[str], float]:

@@ -29,7 +29,7 @@ import os
 import struct
 import zlib
 from collections.abc import Iterator
-from typing import Any, BinaryIO
+from typing import Any
 
 import numpy as np
 
@@ -127,8 +127,7 @@ def write_binary(model: BackoffModel, path: str | os.PathLike[str]) -> None:
         "arrays": entries,
         "checksum": checksum,
     }
-    with atomic_write(path) as handle:
-        out: BinaryIO = handle  # type: ignore[assignment]
+    with atomic_write(path) as out:
         out.write(_header_bytes(header))
         for data, padding in chunks:
             out.write(data)
@@ -193,8 +192,8 @@ def _read_header(mapped: mmap.mmap) -> tuple[dict[str, Any], int]:
     version = header.get("version")
     if version != VERSION:
         if version == 1:
-            raise _Unsupported("binary format version 1 is no longer read (it has no checksums); rebuild the model with "
-                               "'textseq ngram build --binary' or convert it again from its ARPA file with 'textseq ngram convert'")
+            raise _Unsupported("binary format version 1 is no longer read (it has no checksums); rebuild the binary model, "
+                               "or convert it again from its ARPA file")
         raise _Unsupported(f"binary format version {_shown(version)} is not supported (this textseq reads {VERSION}); "
                            "rebuild the model or convert it from ARPA")
     (stored,) = _CRC.unpack(mapped[at + length : at + length + _CRC.size])
@@ -204,13 +203,13 @@ def _read_header(mapped: mmap.mmap) -> tuple[dict[str, Any], int]:
     return header, _aligned(at + length + _CRC.size)
 
 
-def _shown(value: Any, width: int = 30) -> str:
+def _shown(value: object, width: int = 30) -> str:
     """``value`` for a message: on one line, and short whatever a damaged header holds."""
     text = repr(value)
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def _is_int(value: Any, low: int, high: int) -> bool:
+def _is_int(value: object, low: int, high: int) -> bool:
     return type(value) is int and low <= value <= high
 
 

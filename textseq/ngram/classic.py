@@ -79,6 +79,7 @@ from __future__ import annotations
 import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import SupportsFloat
 
 import numpy as np
 
@@ -232,9 +233,9 @@ def _backed_off(counts: NgramCounts, parts: _Parts, keep: list[np.ndarray], name
     for n in range(2, top + 1):
         table = counts.orders[n - 1]
         kept = keep[n - 1]
-        z = parts.z[n - 1]
+        context_z = parts.z[n - 1]
         with np.errstate(divide="ignore", invalid="ignore"):
-            explicit = np.where(z[table.context] > 0, parts.nu[n - 1] / z[table.context], 0.0)
+            explicit = np.where(context_z[table.context] > 0, parts.nu[n - 1] / context_z[table.context], 0.0)
         gamma = _gamma(counts, n, parts, kept)
         room = 1.0 - _per_context(counts, n, np.where(kept, probs[-1][table.suffix], 0.0))
         kept_mass = 1.0 - gamma
@@ -257,7 +258,7 @@ def _discount_option(value: float | Sequence[float] | None, name: str) -> tuple[
     non-negative and every context's leftover mass at most 1."""
     if value is None:
         return None
-    given = [value] if isinstance(value, (numbers.Real, str)) else value
+    given: Sequence[SupportsFloat | str] = [value] if isinstance(value, (float, numbers.Real, str)) else value
     try:
         values = tuple(float(v) for v in given if not isinstance(v, bool))
     except (TypeError, ValueError):

@@ -10,8 +10,8 @@ newline gets no ``</s>``, as in lmplz. ``<unk>`` in the text
 from __future__ import annotations
 
 from collections.abc import Iterable
-from itertools import count, repeat
 from dataclasses import dataclass
+from itertools import count, repeat
 
 import numpy as np
 

@@ -26,7 +26,7 @@ def load_model(path: str) -> BackoffModel:
     """An n-gram model from textseq's binary format or an ARPA file (optionally compressed)."""
     source = open_input(path)
     try:
-        head = _reading(source, lambda: source.stream.peek(16)[:16] if hasattr(source.stream, "peek") else b"")  # type: ignore[attr-defined]
+        head = _reading(source, lambda: source.stream.peek(16)[:16] if hasattr(source.stream, "peek") else b"")
         if is_binary_model(head):
             _refuse_unmappable(path)
             return read_binary(path)

@@ -69,7 +69,7 @@ class Discounts:
         return table[np.minimum(counts, 3)]
 
 
-def kenlm_discounts(count_of_counts: Sequence[int]) -> Discounts | None:
+def kenlm_discounts(count_of_counts: Sequence[int] | np.ndarray) -> Discounts | None:
     """Chen & Goodman's estimate, in the float32 arithmetic lmplz uses; None where it fails."""
     t = [0, *[int(c) for c in count_of_counts[1:5]]]
     if t[1] == 0 or t[2] == 0 or t[3] == 0:
@@ -82,7 +82,8 @@ def kenlm_discounts(count_of_counts: Sequence[int]) -> Discounts | None:
         if amount < 0.0 or amount > j:
             return None
         amounts.append(float(amount))
-    return Discounts(*amounts)
+    d1, d2, d3 = amounts
+    return Discounts(d1, d2, d3)
 
 
 def adjusted_counts(counts: NgramCounts) -> list[np.ndarray]:

@@ -35,7 +35,8 @@ class ModifiedKneserNey:
             values = []
         if len(values) != 3:
             raise ValueError(f"modified-kneser-ney takes three discounts: D1, D2, D3+ (not {discounts!r})")
-        self.discounts = Discounts(*values)
+        d1, d2, d3 = values
+        self.discounts = Discounts(d1, d2, d3)
 
     def estimate(self, counts: NgramCounts, *, prune: Sequence[int] = (), warn: Callable[[str], None] | None = None) -> BackoffModel:
         from textseq.ngram.kneser_ney import estimate

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable, Iterator
+from typing import Literal
 
 NORMALIZATIONS = ("nfkc", "nfc", "nfkd", "nfd", "none")
+_UNICODE_FORMS: dict[str, Literal["NFC", "NFD", "NFKC", "NFKD"]] = {"nfkc": "NFKC", "nfc": "NFC", "nfkd": "NFKD", "nfd": "NFD"}
 
 
 class Tokenizer:
@@ -37,9 +39,13 @@ class Tokenizer:
 
 
 def normalize_text(text: str, form: str) -> str:
-    if form == "none" or (text.isascii()):
+    """``text`` in the Unicode normal form ``form`` (one of NORMALIZATIONS; 'none' leaves it as it is)."""
+    if form == "none" or text.isascii():
         return text
-    return unicodedata.normalize(form.upper(), text)
+    unicode_form = _UNICODE_FORMS.get(form.lower())
+    if unicode_form is None:
+        raise ValueError(f"normalization must be one of {NORMALIZATIONS}, not {form!r}")
+    return unicodedata.normalize(unicode_form, text)
 
 
 def tokenize_blocks(

@@ -20,11 +20,14 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textseq.errors import InputError
 from textseq.streams import atomic_write
 from textseq.tokenize.base import Tokenizer
+
+if TYPE_CHECKING:
+    from sentencepiece import SentencePieceProcessor
 
 MODEL_TYPES = ("bpe", "unigram", "char", "word")
 NORMALIZATION_RULES = ("identity", "nmt_nfkc", "nfkc", "nmt_nfkc_cf", "nfkc_cf")
@@ -40,7 +43,7 @@ BYTE_PIECES = 256
 _FLOAT32_MAX = 3.4028234663852886e38
 _INNER_WHITESPACE = re.compile(r"[^\S \n]")
 _SPACE_SYMBOL = "\u2581"
-_STATUS = re.compile(r"^(?:[A-Z_]+: )?(?:\S+\.(?:cc|h)\(\d+\) )?(?:\[(?P<check>.*?)\](?: |$))?(?P<text>.*)$", re.S)
+_STATUS = re.compile(r"^(?:[A-Z_]+: )?(?:\S+\.(?:cc|h)\(\d+\) )?(?:\[(?P<check>.*?)\](?: |$))?(?P<text>.*)$", re.DOTALL)
 _TOO_SMALL = re.compile(r"Vocabulary size is smaller than required_chars\. (\d+) vs (\d+)\.")
 _PROTO_MODEL_TYPES = {1: "unigram", 2: "bpe", 3: "word", 4: "char"}
 
@@ -59,7 +62,7 @@ def sentencepiece_reason(exc: BaseException) -> str:
     return reason or type(exc).__name__
 
 
-def _load_processor(model: str | Path | bytes) -> Any:
+def _load_processor(model: str | Path | bytes) -> SentencePieceProcessor:
     import sentencepiece
 
     processor = sentencepiece.SentencePieceProcessor()
@@ -132,22 +135,22 @@ def check_sampling(model_type: str | None, alpha: float | None, nbest: int) -> N
     sentencepiece fails on them in the middle of the text (or ignores them)."""
     if alpha is None:
         if nbest != -1:
-            raise ValueError("--nbest works only with --sample ALPHA")
+            raise ValueError("nbest works only with sampling (alpha)")
         return
     if model_type in ("char", "word"):
-        raise ValueError(f"--sample works only with unigram and bpe models; this is a {model_type} model")
+        raise ValueError(f"sampling (alpha) works only with unigram and bpe models; this is a {model_type} model")
     if not math.isfinite(alpha) or alpha < 0:
-        raise ValueError(f"--sample {alpha:g} is out of range: ALPHA is 0 or more")
+        raise ValueError(f"alpha {alpha:g} is out of range: alpha is 0 or more")
     if model_type == "bpe":
         if alpha > 1:
-            raise ValueError(f"--sample {alpha:g} is out of range for a bpe model: ALPHA is the probability of dropping a merge, from 0 to 1")
+            raise ValueError(f"alpha {alpha:g} is out of range for a bpe model: alpha is the probability of dropping a merge, from 0 to 1")
         if nbest != -1:
-            raise ValueError("--nbest does not apply to a bpe model, whose sampling drops merges; it is for unigram models")
+            raise ValueError("nbest does not apply to a bpe model, whose sampling drops merges; it is for unigram models")
         return
     if alpha > _FLOAT32_MAX:
-        raise ValueError(f"--sample {alpha:g} is too large (sentencepiece computes in 32-bit floats)")
+        raise ValueError(f"alpha {alpha:g} is too large (sentencepiece computes in 32-bit floats)")
     if nbest != -1 and not 2 <= nbest <= MAX_NBEST:
-        raise ValueError(f"--nbest {nbest} is out of range: -1 samples from every segmentation, 2 to {MAX_NBEST} from that many best ones")
+        raise ValueError(f"nbest {nbest} is out of range: -1 samples from every segmentation, 2 to {MAX_NBEST} from that many best ones")
 
 
 def _without_inner_whitespace(pieces: list[str]) -> list[str]:
@@ -184,7 +187,7 @@ class SpmTokenizer(Tokenizer):
         threads: int = 0,
     ) -> None:
         if model is None:
-            raise ValueError("the spm tokenizer needs a model: --spm MODEL")
+            raise ValueError("the spm tokenizer needs a model (a sentencepiece .model file)")
         self.source = "<bytes>" if isinstance(model, bytes) else str(model)
         self.processor = _load_processor(model)
         if alpha is not None or nbest != -1:
@@ -226,7 +229,7 @@ class SpmTokenizer(Tokenizer):
         ids = []
         for token in tokens:
             if not (token.isascii() and token.isdigit()):
-                raise ValueError(f"with --ids, every token must be a piece id (a whole number from 0 to {size - 1}), not {token!r}")
+                raise ValueError(f"with ids, every token must be a piece id (a whole number from 0 to {size - 1}), not {token!r}")
             value = int(token)
             if value >= size:
                 raise ValueError(f"piece id {token} is out of range: the model has {size} pieces (ids 0 to {size - 1})")
@@ -350,8 +353,8 @@ def _too_small(vocab_size: int, needed: int, characters: int | None, byte_pieces
     if user_symbols:
         parts.append(f"{user_symbols} user symbols")
     listed = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
-    hint = "; raise --vocab-size, or pass --no-byte-fallback to save the byte pieces" if byte_pieces else ""
-    return InputError(f"--vocab-size {vocab_size} is too small: this text needs at least {needed} ({listed}){hint}")
+    hint = "; raise vocab_size, or set byte_fallback to False to save the byte pieces" if byte_pieces else ""
+    return InputError(f"vocab_size {vocab_size} is too small: this text needs at least {needed} ({listed}){hint}")
 
 
 def train_spm(
@@ -427,7 +430,7 @@ def _interruptibly(call: Callable[[], object]) -> None:
     def work() -> None:
         try:
             call()
-        except BaseException as exc:  # handed to the waiting thread, which raises it
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread, which raises it
             failure.append(exc)
 
     worker = threading.Thread(target=work, name="sentencepiece-trainer", daemon=True)

@@ -87,7 +87,7 @@ def detokenize_words(tokens: list[str]) -> str:
     """Best-effort English text from word tokens: no space before closing punctuation or after
     opening brackets, straight quotes attached to what they enclose."""
     out: list[str] = []
-    open_quote = {q: False for q in _QUOTES}
+    open_quote = dict.fromkeys(_QUOTES, False)
     glue_next = False
     for token in tokens:
         glue = glue_next or not out

@@ -175,5 +175,5 @@ def test_a_checkpoint_opened_without_the_plugin_says_what_to_install(tmp_path, t
         result = textseq(*command, cwd=tmp_path, env={"TEXTSEQ_LOAD_PLUGINS": ""})
         assert result.returncode == 1
         assert result.stderr.strip().splitlines() == [
-            "textseq: error: t.pt: architecture 'transformer' comes from the plugin textseq-transformer 0.1.0, "
-            "which is not installed here: pip install textseq-transformer"]
+            ("textseq: error: t.pt: architecture 'transformer' comes from the plugin textseq-transformer 0.1.0, "
+             "which is not installed here: pip install textseq-transformer")]
