@@ -118,18 +118,23 @@ def eval_command(app: App, model: str, files: tuple[str, ...], per_line: bool, a
             value = reports[0] if not also else reports
             out.write(json.dumps(_json_safe(value), indent=2, allow_nan=False) + "\n")
         else:
-            names = [name for name, _ in _report_rows(reports[0])]
-            for report in reports[1:]:
-                names += [name for name, _ in _report_rows(report) if name not in names]
-            columns = [dict(_report_rows(report)) for report in reports]
-            width = max(len(name) for name in names)
-            if also:
-                widths = [max(len(r["model"]), *(len(c.get(n, "")) for n in names)) for r, c in zip(reports, columns)]
-                out.write(f"{'':<{width}}" + "".join(f"  {r['model']:>{w}}" for r, w in zip(reports, widths)) + "\n")
-                out.write("".join(f"{name:<{width}}" + "".join(f"  {c.get(name, '-'):>{w}}" for c, w in zip(columns, widths)) + "\n"
-                                  for name in names))
-            else:
-                out.write("".join(f"{name:<{width}}  {columns[0][name]}\n" for name in names))
+            out.write(_report_table(reports, side_by_side=bool(also)))
+
+
+def _report_table(reports: list[dict[str, Any]], side_by_side: bool) -> str:
+    """The reports as a table: a figure per line, and with ``side_by_side`` a column per model
+    under its name ('-' where a model has no such figure)."""
+    names = [name for name, _ in _report_rows(reports[0])]
+    for report in reports[1:]:
+        names += [name for name, _ in _report_rows(report) if name not in names]
+    columns = [dict(_report_rows(report)) for report in reports]
+    width = max(len(name) for name in names)
+    if not side_by_side:
+        return "".join(f"{name:<{width}}  {columns[0][name]}\n" for name in names)
+    widths = [max(len(r["model"]), *(len(c.get(n, "")) for n in names)) for r, c in zip(reports, columns)]
+    header = f"{'':<{width}}" + "".join(f"  {r['model']:>{w}}" for r, w in zip(reports, widths)) + "\n"
+    return header + "".join(f"{name:<{width}}" + "".join(f"  {c.get(name, '-'):>{w}}" for c, w in zip(columns, widths)) + "\n"
+                            for name in names)
 
 
 def _model_report(app: App, path: str, blocks: Iterable[str], device: str, per_line: bool, threads: int | None = None) -> dict[str, Any]:
