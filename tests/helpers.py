@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import io
 import json
 import os
-import textwrap
 import shutil
+import signal
 import sys
+import textwrap
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO, TextIO
 
+import click
 import pytest
 
-from textseq.cli import run
-from textseq.cli.common import App
+from textseq.cli import build_cli, run
+from textseq.cli.common import App, DefaultGroup
 from textseq.console import Console
 from textseq.progress import Monitor
 
@@ -95,11 +103,141 @@ class Recorder(Monitor):
         self.notes.append(message)
 
 
-def cli(*args: str, stdin: bytes = b"", stdout: io.BytesIO | None = None) -> tuple[int, bytes, str]:
-    """Run ``textseq ARGS`` in this process, as :func:`textseq.cli.run` runs it: (exit code, stdout, stderr)."""
-    out, err = stdout if stdout is not None else io.BytesIO(), io.StringIO()
-    code = run(list(args), app=App(stdin=io.BytesIO(stdin), stdout=out, console=Console(err)))
-    return code, out.getvalue(), err.getvalue()
+@contextmanager
+def process_state_kept(env: Mapping[str, str] | None = None) -> Iterator[None]:
+    """Run a command in this process as if in a process of its own, started with SUBPROCESS_ENV's
+    thread count and ``env`` (PYTHONPATH's folders go first on sys.path) and a plugin manager of
+    its own (loaded afresh: some 5 ms), and put back afterwards what a command may change in the
+    process: os.environ, the working folder, the SIGINT and SIGTERM handlers,
+    errors.SOURCE_ALIASES, the plugin manager, torch's and numpy's BLAS thread counts and torch's
+    random states (those of a torch imported before the run; one that the run imports keeps what
+    the run set: one thread, as SUBPROCESS_ENV asks)."""
+    from textseq import errors, plugins
+
+    env = {"OMP_NUM_THREADS": SUBPROCESS_ENV["OMP_NUM_THREADS"], **(env or {})}
+    environ, cwd = dict(os.environ), os.getcwd()
+    handlers = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    aliases = dict(errors.SOURCE_ALIASES)
+    manager = plugins._plugins
+    torch = sys.modules.get("torch")
+    torch_state = (torch.get_num_threads(), torch.get_rng_state()) if torch is not None else None
+    cuda_rng = torch.cuda.get_rng_state_all() if torch is not None and torch.cuda.is_initialized() else None
+    blas = _blas_threads() if "numpy" in sys.modules else None
+    folders = [folder for folder in env.get("PYTHONPATH", "").split(os.pathsep) if folder]
+    os.environ.update(env)
+    sys.path[:0] = folders
+    if folders:
+        importlib.invalidate_caches()
+    plugins.set_plugins(None)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(environ)
+        os.chdir(cwd)
+        for number, handler in handlers.items():
+            signal.signal(number, handler if handler is not None else signal.SIG_DFL)
+        errors.SOURCE_ALIASES.clear()
+        errors.SOURCE_ALIASES.update(aliases)
+        plugins.set_plugins(manager)
+        if folders:
+            _forget_imports_from(folders)
+        if torch_state is not None:
+            torch.set_num_threads(torch_state[0])
+            torch.set_rng_state(torch_state[1])
+        if cuda_rng is not None:
+            torch.cuda.set_rng_state_all(cuda_rng)
+        if blas is not None:
+            from textseq.neural.blas import set_blas_threads
+
+            set_blas_threads(blas)
+
+
+def _blas_threads() -> int | None:
+    from textseq.neural.blas import blas_threads
+
+    return blas_threads()
+
+
+def _forget_imports_from(folders: list[str]) -> None:
+    """Take ``folders`` off sys.path and forget the modules imported from them, as a new process would."""
+    for folder in folders:
+        if folder in sys.path:
+            sys.path.remove(folder)
+    roots = tuple(os.path.join(os.path.abspath(folder), "") for folder in folders)
+    for name, module in list(sys.modules.items()):
+        if os.path.abspath(getattr(module, "__file__", None) or "").startswith(roots):
+            del sys.modules[name]
+    importlib.invalidate_caches()
+
+
+@contextmanager
+def _warnings_shown_on(stream: TextIO) -> Iterator[None]:
+    """Python's warnings written to ``stream`` under a new interpreter's filters, as a process would
+    print them on stderr (pytest would record them instead, and a test of a clean stderr would not see them)."""
+    with warnings.catch_warnings():
+        warnings.resetwarnings()
+        for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
+            warnings.simplefilter("ignore", category)
+        warnings.showwarning = lambda message, category, filename, lineno, file=None, line=None: stream.write(
+            warnings.formatwarning(message, category, filename, lineno, line))
+        yield
+
+
+def run_in_process(args: Sequence[str], stdin: bytes = b"", env: Mapping[str, str] | None = None,
+                   stdout: BinaryIO | None = None) -> Result:
+    """``textseq ARGS`` through :func:`textseq.cli.run` in this process, with injected streams and
+    the process's state kept (:func:`process_state_kept`): what a subprocess would give. What click
+    itself prints (--help, --version, a plugin's click.echo) goes to sys.stdout, which is pointed at
+    the same bytes; sys.stderr at the console's buffer."""
+    out = stdout if stdout is not None else io.BytesIO()
+    err = io.StringIO()
+    echoed = io.TextIOWrapper(out, encoding="utf-8", write_through=True) if isinstance(out, io.BytesIO) else None
+    app = App(stdin=io.BytesIO(stdin), stdout=out, console=Console(err))
+    try:
+        with process_state_kept(env), contextlib.redirect_stderr(err), _warnings_shown_on(err):
+            if echoed is None:
+                code = run(list(args), app=app)
+            else:
+                with contextlib.redirect_stdout(echoed):
+                    code = run(list(args), app=app)
+    finally:
+        if echoed is not None:
+            echoed.detach()  # the bytes stay readable
+    return Result(code, out.getvalue() if isinstance(out, io.BytesIO) else b"", err.getvalue())
+
+
+def cli(*args: str, stdin: bytes = b"", stdout: BinaryIO | None = None) -> tuple[int, bytes, str]:
+    """Run ``textseq ARGS`` in this process (:func:`run_in_process`): (exit code, stdout, stderr)."""
+    result = run_in_process(args, stdin, stdout=stdout)
+    return result.returncode, result.stdout, result.stderr
+
+
+def command_tree(command: click.Command | None = None, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], click.Command]]:
+    """Every command of the click tree by its path, groups included (the root's path is ()); the
+    tree is built with the installed plugins' commands, leaving the process's plugin manager as it was."""
+    if command is None:
+        from textseq import plugins
+
+        kept = plugins._plugins
+        try:
+            command = build_cli(Console(io.StringIO()))
+        finally:
+            plugins.set_plugins(kept)
+    yield path, command
+    if isinstance(command, click.Group):
+        for name, sub in command.commands.items():
+            yield from command_tree(sub, (*path, name))
+
+
+def leaf_commands(command: click.Command | None = None) -> Iterator[tuple[str, click.Command]]:
+    """The commands that run something, by their path as one string: every command that is not a
+    group, and the default command of a :class:`DefaultGroup` under the group's own path."""
+    for path, node in command_tree(command):
+        if not isinstance(node, click.Group):
+            yield " ".join(path), node
+        elif isinstance(node, DefaultGroup) and node.default not in node.commands.values():
+            yield " ".join(path), node.default
 
 
 def one_error(err: str) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import SUBPROCESS_ENV, textseq_command
+from helpers import SUBPROCESS_ENV, Result, run_in_process, textseq_command
 from helpers import read_through_nonblocking_pipe
 from textseq import streams
 from textseq.errors import InputError, OutputError
@@ -165,8 +165,8 @@ def test_full_writer_reports_a_failing_device() -> None:
         FullWriter(Full()).write(b"x")  # type: ignore[arg-type]
 
 
-def _run(args: list[str], **kwargs: object) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run([*textseq_command(), *args], capture_output=True, env=SUBPROCESS_ENV, timeout=60, **kwargs)  # type: ignore[call-overload]
+def _run(args: list[str]) -> Result:
+    return run_in_process(args)
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
@@ -232,7 +232,7 @@ def test_corrupt_compressed_data_is_an_input_error(tmp_path: Path) -> None:
 def test_corrupt_compressed_data_on_the_command_line(tmp_path: Path) -> None:
     done = _run(["tokenize", str(_corrupt_deflate(tmp_path))])
     assert done.returncode == 1
-    assert done.stderr.decode().count("\n") == 1 and "corrupt compressed data" in done.stderr.decode()
+    assert done.stderr.count("\n") == 1 and "corrupt compressed data" in done.stderr
 
 
 def test_a_line_without_end_is_refused_past_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:

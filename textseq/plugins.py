@@ -417,10 +417,14 @@ _plugins: Plugins | None = None
 
 
 def get_plugins(console: Console | None = None) -> Plugins:
-    """The process-wide plugin manager, loaded on first use."""
+    """The process-wide plugin manager, loaded on first use; ``console`` (the current command's)
+    is where what it has to say from now on goes, so that a second :func:`textseq.cli.run` in one
+    process does not report to the first one's console."""
     global _plugins  # noqa: PLW0603 - the one process-wide manager
     if _plugins is None:
         _plugins = Plugins(console)
+    elif console is not None:
+        _plugins.console = console
     return _plugins
 
 

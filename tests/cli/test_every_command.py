@@ -8,7 +8,6 @@ The commands come from walking the click tree, so a new command fails
 
 from __future__ import annotations
 
-import io
 import os
 import stat
 import subprocess
@@ -18,15 +17,13 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import click
 import pytest
 
 from helpers import ROOT, SUBPROCESS_ENV, textseq_command
-from helpers import read_through_nonblocking_pipe
-from textseq.cli import build_cli, run
-from textseq.cli.common import App, DefaultGroup
-from textseq.console import Console
+from helpers import cli, leaf_commands, read_through_nonblocking_pipe
 from textseq.streams import FullWriter
 
 
@@ -73,18 +70,8 @@ TEXT_INPUT = {name for name, recipe in RECIPES.items() if "{text}" in recipe.arg
 MODEL_INPUT = {name: slot for name, recipe in RECIPES.items() for slot in ("{model}", "{vectors}") if slot in recipe.args}
 
 
-def _leaf_commands(command: click.Command, path: tuple[str, ...] = ()) -> Iterator[tuple[str, click.Command]]:
-    if isinstance(command, click.Group):
-        if isinstance(command, DefaultGroup) and command.default not in command.commands.values():
-            yield " ".join(path), command.default
-        for name, sub in command.commands.items():
-            yield from _leaf_commands(sub, (*path, name))
-    else:
-        yield " ".join(path), command
-
-
 def test_every_command_has_a_recipe() -> None:
-    assert {path for path, _ in _leaf_commands(build_cli())} == set(RECIPES)
+    assert {path for path, _ in leaf_commands()} == set(RECIPES)
 
 
 @pytest.fixture(scope="module")
@@ -102,11 +89,8 @@ def fixtures(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return files
 
 
-def _in_process(args: list[str], stdout: object = None) -> tuple[int, bytes, str]:
-    out = io.BytesIO() if stdout is None else stdout
-    err = io.StringIO()
-    code = run(args, app=App(stdin=io.BytesIO(b""), stdout=out, console=Console(err)))  # type: ignore[arg-type]
-    return code, out.getvalue() if isinstance(out, io.BytesIO) else b"", err.getvalue()
+def _in_process(args: list[str], stdout: BinaryIO | None = None) -> tuple[int, bytes, str]:
+    return cli(*args, stdout=stdout)
 
 
 def _args(recipe: Recipe, files: dict[str, str], output: str | None = None) -> list[str]:
@@ -223,15 +207,15 @@ def test_a_fifo_as_output_is_written_into(name: str, fixtures: dict[str, str], t
 @pytest.mark.parametrize("name", sorted(name for name, recipe in RECIPES.items() if recipe.stdout))
 def test_a_nonblocking_pipe_unbuffered_gets_everything(name: str, fixtures: dict[str, str]) -> None:
     args = _args(RECIPES[name], fixtures)
-    expected = subprocess.run([*textseq_command(), *args], capture_output=True, env=SUBPROCESS_ENV, timeout=120)
-    assert expected.returncode == 0, expected.stderr
+    expected_code, expected, expected_err = _in_process(args)
+    assert expected_code == 0, expected_err
     code, out, err = read_through_nonblocking_pipe([*textseq_command(), *args], SUBPROCESS_ENV)
     assert code == 0, err
-    assert out == expected.stdout
+    assert out == expected
 
 
 def _float_options() -> Iterator[tuple[str, click.Parameter]]:
-    for path, command in _leaf_commands(build_cli()):
+    for path, command in leaf_commands():
         for param in command.params:
             if isinstance(param.type, click.types.FloatParamType):
                 yield f"{path} {param.opts[0]}", param

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from helpers import ROOT
+from helpers import ROOT, command_tree
 
 
 def test_man_pages_are_in_sync_with_the_cli():
@@ -15,7 +15,8 @@ def test_man_pages_are_in_sync_with_the_cli():
 
 def test_every_command_has_a_page_with_its_options_and_examples():
     pages = {path.name: path.read_text(encoding="utf-8") for path in (ROOT / "man").glob("*.1")}
-    for name in ("textseq.1", "textseq-tokenize.1", "textseq-tokenize-train-spm.1", "textseq-detokenize.1", "textseq-vocab.1", "textseq-plugins.1"):
+    for path, _ in command_tree():
+        name = "-".join(("textseq", *path)) + ".1"
         assert name in pages, name
         assert ".SH EXAMPLES" in pages[name], name
     assert "\\-\\-min\\-count" in pages["textseq-vocab.1"]

@@ -354,7 +354,7 @@ def test_train_refuses_vocabulary_times_dim_beyond_memory(tmp_path, monkeypatch,
     assert code == 1, err
     assert err.startswith("textseq: error: ") and err.count("\n") == 1
     assert "(7 words x 50,000 dimensions) needs about" in err and "more than the 1.0 MiB available" in err
-    assert "lower --dim" in err
+    assert "lower dim" in err
     assert not (tmp_path / "v.vec").exists()
 
 
@@ -370,7 +370,7 @@ def test_cooccurrence_counting_refuses_windows_beyond_memory(monkeypatch):
     assert pairs_within(chunk, 10_000) == 5000 * 4999 // 2
     monkeypatch.setattr(textseq.embed.limits, "available_memory", lambda: 100 << 20)
     assert cooccurrences(corpus, 5).nnz > 0
-    with pytest.raises(MemoryNeeded, match=r"counting co-occurrences within 1,000 words needs about .*: lower --window"):
+    with pytest.raises(MemoryNeeded, match=r"counting co-occurrences within 1,000 words needs about .*: lower the window"):
         cooccurrences(corpus, 1000)
 
 

@@ -97,7 +97,7 @@ def test_train_reports_each_epoch_and_reads_stdin_twice(tmp_path, textseq, corpu
     vectors = load_vectors(str(out))
     assert mean_similarity(vectors.unit, vectors.index, COUNTRIES, COUNTRIES) > mean_similarity(vectors.unit, vectors.index, COUNTRIES, LANGUAGES) + 0.1
     bad = textseq("embed", "train", "--negative", "0", "-O", str(tmp_path / "x.vec"), input=corpus_tokens)
-    assert bad.returncode == 2 and "--hs" in bad.stderr
+    assert bad.returncode == 2 and "(hs)" in bad.stderr
 
 
 @pytest.mark.parametrize("harmonic", [False, True])

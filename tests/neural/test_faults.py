@@ -18,9 +18,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from helpers import SUBPROCESS_ENV, textseq_command  # noqa: E402
 import helpers  # noqa: E402
 from fuzzing import bounded  # noqa: E402
+from helpers import SUBPROCESS_ENV, textseq_command  # noqa: E402
 from textseq.cli import run  # noqa: E402
 from textseq.console import Console  # noqa: E402
 from textseq.neural.lock import lock_path  # noqa: E402
@@ -195,7 +195,7 @@ RESUME_DAMAGES = {
     "negative row": (set_in("progress", "row", value=-5), "'row' in the checkpoint's progress is -5, not >= 0"),
     "no progress": (delete("progress"), "'progress' is missing from the checkpoint"),
     "history of strings": (set_in("progress", "history", value=["x"]), "an entry of the history"),
-    "hidden state of another shape": (wrong_hidden, "the carried hidden state is [1, 4, 9], but the network and --batch-size make [1, 4, 8]"),
+    "hidden state of another shape": (wrong_hidden, "the carried hidden state is [1, 4, 9], but the network and the batch size make [1, 4, 8]"),
     "random state cut short": (torch_rng_cut, "the random generators' state is damaged"),
     "optimizer moment of another shape": (wrong_moment, "the optimizer's 'exp_avg' for a parameter of shape [15, 8] is [3, 3]"),
     "optimizer moment gone": (delete("optimizer", "state", 0, "exp_avg_sq"), "the optimizer's state of a parameter lacks 'exp_avg_sq'"),

@@ -17,14 +17,15 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from fuzzing import check_reader, fuzz_settings, mutations  # noqa: E402
 from hypothesis import given  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
+from fuzzing import check_reader, fuzz_settings, mutations  # noqa: E402
 from textseq.cli import build_cli, run  # noqa: E402
 from textseq.cli.common import App  # noqa: E402
-from textseq.cli.neural import checkpoint_report, sample_checkpoint  # noqa: E402
 from textseq.console import Console  # noqa: E402
+from textseq.lm import open_model  # noqa: E402
+from textseq.sampling import SamplingOptions, stream_samples  # noqa: E402
 
 TEXT = "the cat sat on the mat\nthe dog sat on the log\n" * 20
 TINY = ["-c", "embedding_size=8", "-c", "hidden_size=8", "-c", "layers=1", "--batch-size", "4", "--bptt", "16"]
@@ -57,16 +58,15 @@ def keep_thread_count():
 def use_checkpoint(path: str) -> str:
     """What ``textseq sample -n 5`` and ``textseq eval`` of one line do with the checkpoint; no
     warning may reach stderr on the way (a second line beside the error)."""
-    app = App(stdin=io.BytesIO(), stdout=io.BytesIO(), console=Console(io.StringIO()))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            sample_checkpoint(app, path, "the ", 5, 1, 1.0, 0, 1.0, None, 1, "cpu", threads=1)
-            report, _ = checkpoint_report(app, path, ["the cat sat\n"], "cpu", threads=1)
+            text = "".join(stream_samples(open_model(path, "cpu", threads=1), "the ", SamplingOptions(max_tokens=5), seed=1))
+            report, _ = open_model(path, "cpu", threads=1).evaluate(["the cat sat\n"])
         finally:
             assert not caught, [f"{w.category.__name__}: {w.message}" for w in caught]
     assert report["tokens"] > 0 and not math.isnan(report["loss"])
-    return app.stdout.getvalue().decode("utf-8")
+    return text
 
 
 def test_the_valid_checkpoint_samples_and_evaluates(tmp_path):

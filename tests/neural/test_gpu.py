@@ -1,6 +1,6 @@
 """Training and sampling on a CUDA device, and checkpoints that cross between it and the CPU.
 
-Skipped where torch sees no CUDA device (CI has none); bench/neural-char measures the GPU's
+Skipped where torch sees no CUDA device (CI has none); bench/neural-char.py measures the GPU's
 speed and quality figures.
 """
 

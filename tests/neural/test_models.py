@@ -12,9 +12,9 @@ import pytest
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
-from textseq.builtins.architectures import ARCHITECTURES, PRESETS, default_config, resolve_config  # noqa: E402
 from textseq.console import Console  # noqa: E402
 from textseq.neural import models  # noqa: E402
+from textseq.neural.config import ARCHITECTURES, PRESETS, default_config, resolve_config  # noqa: E402
 from textseq.neural.models import build, detach_state, embedding_dropout, locked_dropout, select_state  # noqa: E402
 from textseq.plugins import Plugins  # noqa: E402
 
@@ -61,7 +61,7 @@ def test_shapes_and_attributes(name):
     logits, state = model(tokens(7, 3), None)
     assert logits.shape == (7, 3, V) and logits.dtype == torch.float32
     assert model.vocab_size == V and model.arch == arch
-    assert model.config == resolve_config(arch, config) and set(model.config) == set(ARCHITECTURES[arch][0])
+    assert model.config == resolve_config(arch, config) and set(model.config) == set(ARCHITECTURES[arch])
     initial = model.initial_state(3, "cpu")
     assert states_equal(detach_state(initial), detach_state(model.initial_state(3, torch.device("cpu"))))
     if arch == "lstm":
@@ -333,7 +333,7 @@ def test_detach_and_select_on_every_nesting():
 
 
 def test_presets_resolve_and_build():
-    assert default_config("word-medium") == {**ARCHITECTURES["lstm"][0], "embedding_size": 200, "hidden_size": 200, "layers": 2,
+    assert default_config("word-medium") == {**ARCHITECTURES["lstm"], "embedding_size": 200, "hidden_size": 200, "layers": 2,
                                               "dropout": 0.2, "tie_weights": True}
     medium = default_config("char-medium")
     assert (medium["layers"], medium["hidden_size"], medium["embedding_size"], medium["dropout"]) == (2, 512, 128, 0.2)

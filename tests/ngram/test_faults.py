@@ -78,17 +78,17 @@ def test_discounts_are_checked_where_they_are_made():
         Discounts(0.5, 1, 4)
 
 
-@pytest.mark.parametrize("estimator", [KneserNey, AbsoluteDiscounting])
+@pytest.mark.parametrize("smoother", [KneserNey, AbsoluteDiscounting])
 @pytest.mark.parametrize("discount", [1.5, -0.1, math.nan, [0.5, 2.0], "x"])
-def test_one_discount_estimators_refuse_discounts_outside_0_to_1(estimator, discount):
+def test_one_discount_smoothers_refuse_discounts_outside_0_to_1(smoother, discount):
     with pytest.raises(ValueError, match="discount"):
-        estimator(discount)
+        smoother(discount)
 
 
-@pytest.mark.parametrize("estimator", [KneserNey, AbsoluteDiscounting])
-def test_one_discount_estimators_take_0_and_1(estimator):
+@pytest.mark.parametrize("smoother", [KneserNey, AbsoluteDiscounting])
+def test_one_discount_smoothers_take_0_and_1(smoother):
     for discount in (0.0, 1.0):
-        model = build(smoother=estimator(discount))
+        model = build(smoother=smoother(discount))
         assert all(np.isfinite(t.logprob).all() for t in model.orders)
         sums_to_one(model, [[], [BOS], [model.word_index["the"]]])
 
@@ -102,14 +102,14 @@ def test_build_refuses_bad_discounts_as_a_one_error(tmp_path, discounts):
     assert not out.exists()
 
 
-def test_an_estimators_error_at_estimate_time_is_a_one_error(tmp_path, monkeypatch):
+def test_a_smoothers_error_at_estimate_time_is_a_one_error(tmp_path, monkeypatch):
     def refuse(self, counts, *, prune=(), warn=None):
         raise ValueError("this option needs more orders")
 
     monkeypatch.setattr(ModifiedKneserNey, "estimate", refuse)
     code, _, err = cli("ngram", "build", "-O", str(tmp_path / "m.arpa"), stdin=TEXT.encode())
     assert code == 2
-    assert "smoothing 'modified-kneser-ney': this option needs more orders" in one_error(err)
+    assert "smoother 'modified-kneser-ney': this option needs more orders" in one_error(err)
 
 
 # --- 2. declared sizes -----------------------------------------------------------------------------
@@ -515,7 +515,7 @@ def test_a_seed_far_beyond_64_bits_is_taken(arpa):
 def test_ngram_next_reads_its_histories_with_an_error_policy(arpa):
     code, _, err = cli("ngram", "next", str(arpa), "-k", "1", stdin=b"the c\xe9t\n")
     assert code == 1
-    assert "--errors replace" in one_error(err)
+    assert "set errors to 'replace'" in one_error(err)
     code, out, err = cli("ngram", "next", str(arpa), "-k", "1", "--errors", "replace", stdin=b"the c\xe9t\nsat on\n")
     assert code == 0, err
     assert out.decode().splitlines()[0] == "# the c\ufffdt"

@@ -1,4 +1,4 @@
-"""The classic n-gram estimators: normalization, hand-computed values, registry and command."""
+"""The classic n-gram smoothers: normalization, hand-computed values, registry and command."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from helpers import require_shared
 from textseq.console import Console
 from textseq.ngram.arpa import read_arpa, write_arpa
 from textseq.ngram.classic import (
-    ESTIMATORS,
+    SMOOTHERS,
     AbsoluteDiscounting,
     AddK,
     Katz,
@@ -79,7 +79,7 @@ def test_every_context_distribution_sums_to_one(lines, order, prune):
     corpus = corpus_from_blocks([text])
     counts = count_ngrams(corpus, order)
     for name in NORMALIZED:
-        model = ESTIMATORS[name]().estimate(counts, prune=prune[:order])
+        model = SMOOTHERS[name]().estimate(counts, prune=prune[:order])
         model.words = corpus.words
         assert model.scores_are_probabilities
         contexts = [[]]
@@ -97,8 +97,8 @@ def test_pruned_models_keep_the_counts_row_order_and_sum_to_one(name):
     text = "a b c a b\nb c a\nc c a b\na a b c\nb b\n"
     corpus = corpus_from_blocks([text])
     counts = count_ngrams(corpus, 3)
-    full = ESTIMATORS[name]().estimate(counts)
-    pruned = ESTIMATORS[name]().estimate(counts, prune=[0, 1, 1])
+    full = SMOOTHERS[name]().estimate(counts)
+    pruned = SMOOTHERS[name]().estimate(counts, prune=[0, 1, 1])
     for model in (full, pruned):
         model.words = corpus.words
     for n in (1, 2, 3):
@@ -302,14 +302,14 @@ def test_katz_equals_a_direct_implementation():
 # --- registry, command, files --------------------------------------------------------------
 
 
-def test_every_estimator_is_registered():
+def test_every_smoother_is_registered():
     registry = Plugins(Console(quiet=True), load_entry_points=False).registry("smoother")
     assert set(registry.names()) >= {"modified-kneser-ney", *ALL}
     for name in ALL:
         entry = registry.get(name)
         assert entry.help and "\n" not in entry.help
         smoother = entry.implementation()
-        assert type(smoother) is ESTIMATORS[name]
+        assert type(smoother) is SMOOTHERS[name]
         model = build(smoother, TINY, 2)
         assert model.smoothing == name
     assert registry.get("add-k").implementation(k=0.5).k == 0.5
@@ -331,7 +331,7 @@ def test_build_command_writes_a_loadable_arpa(name, tmp_path, textseq):
         approx(float(np.sum(10.0 ** model.next_logprobs([model.word_index["the"]]))), 1.0, 1e-5)  # 7 digits in ARPA
 
 
-def test_build_command_estimator_options(tmp_path, textseq):
+def test_build_command_smoother_options(tmp_path, textseq):
     out = tmp_path / "x.arpa"
     text = b"a b a\nb a\n"
     ok = textseq("ngram", "build", "-s", "add-k", "-p", "k=0.5", "-o", "1", "-O", str(out), "-q", input=text)
@@ -346,7 +346,7 @@ def test_build_command_estimator_options(tmp_path, textseq):
 
 @pytest.mark.parametrize("name", ALL)
 def test_arpa_round_trip(name):
-    model = build(ESTIMATORS[name](), "a b c a b\nb c a\nc c a b\n", 3)
+    model = build(SMOOTHERS[name](), "a b c a b\nb c a\nc c a b\n", 3)
     buffer = io.StringIO()
     write_arpa(model, buffer)
     again = read_arpa(io.StringIO(buffer.getvalue()))
@@ -366,7 +366,7 @@ def test_perplexities_on_shakespeare_rank_as_expected():
     corpus = corpus_from_blocks([train])
     counts = count_ngrams(corpus, 3)
     including, excluding = {}, {}
-    for name, smoother in [("modified-kneser-ney", ModifiedKneserNey()), *[(n, ESTIMATORS[n]()) for n in ALL]]:
+    for name, smoother in [("modified-kneser-ney", ModifiedKneserNey()), *[(n, SMOOTHERS[n]()) for n in ALL]]:
         model = smoother.estimate(counts)
         model.words = corpus.words
         report, _ = evaluate(model, [test])

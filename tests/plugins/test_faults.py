@@ -586,13 +586,13 @@ def test_strict_mode_lets_a_plugins_exception_through_for_its_author(site, monke
         cli(monkeypatch, "tokenize", "-t", "bad", stdin=b"hi\n")
 
 
-def test_in_a_process_a_failing_part_is_one_line_and_strict_mode_shows_the_traceback(site, textseq):
+def test_in_a_process_a_failing_part_is_one_line_and_strict_mode_shows_the_traceback(site, textseq_process):
     install(site, "textseq-bad", "0.3", "bad", "textseq_bad", BAD_TOKENIZER)
     env = {"PYTHONPATH": str(site), "TEXTSEQ_STRICT_PLUGINS": ""}
-    result = textseq("tokenize", "-t", "bad", input=b"hi\n", env=env)
+    result = textseq_process("tokenize", "-t", "bad", input=b"hi\n", env=env)
     assert (result.returncode, result.stdout) == (1, b"")
     assert result.stderr == "textseq: error: plugin 'textseq-bad 0.3' failed: ValueError: no tokens today\n"
-    traced = textseq("tokenize", "-t", "bad", input=b"hi\n", env={**env, "TEXTSEQ_STRICT_PLUGINS": "1"})
+    traced = textseq_process("tokenize", "-t", "bad", input=b"hi\n", env={**env, "TEXTSEQ_STRICT_PLUGINS": "1"})
     assert traced.returncode == 1
     assert "Traceback" in traced.stderr and 'textseq_bad.py", line' in traced.stderr
 
@@ -625,7 +625,7 @@ def test_listing_version_and_help_work_with_each_broken_plugin(kind, args, site,
     assert len(err) <= 1 and all(line.startswith("textseq: warning: ") for line in err), err
 
 
-def test_every_broken_plugin_at_once_in_a_process(tmp_path, textseq):
+def test_every_broken_plugin_at_once_in_a_process(tmp_path, textseq_process):
     env = {"PYTHONPATH": os.pathsep.join(str(tmp_path / kind) for kind in BROKEN), "TEXTSEQ_STRICT_PLUGINS": ""}
     for index, kind in enumerate(BROKEN):
         folder = tmp_path / kind
@@ -635,12 +635,12 @@ def test_every_broken_plugin_at_once_in_a_process(tmp_path, textseq):
         else:
             install(folder, f"textseq-broken{index}", "0.1", f"broken{index}", f"textseq_broken{index}", BROKEN[kind])
     for args in (["plugins"], ["-V"], ["--help"]):
-        result = textseq(*args, env=env)
+        result = textseq_process(*args, env=env)
         assert result.returncode == 0, result.stderr
         assert result.stdout.strip()
         assert "Traceback" not in result.stderr
         assert all(line.startswith("textseq: warning: ") for line in result.stderr.splitlines()), result.stderr
-    words = textseq("tokenize", input=b"still works\n", env=env)
+    words = textseq_process("tokenize", input=b"still works\n", env=env)
     assert (words.returncode, words.text) == (0, "still works\n")
 
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
+from helpers import SUBPROCESS_ENV
 from textseq.plugin_template import KINDS, plugin_names, write_plugin
 
 
@@ -23,7 +22,7 @@ def test_each_skeleton_passes_its_own_test_with_nothing_installed(kind, tmp_path
         "pyproject.toml", "README.md", f"textseq_my_{kind}/__init__.py", f"textseq_my_{kind}/plugin.py", "tests/test_plugin.py"}
     assert f'my-{kind} = "textseq_my_{kind}.plugin"' in (package / "pyproject.toml").read_text()
     result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], cwd=package,
-                            capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(package)})
+                            capture_output=True, text=True, timeout=300, env={**SUBPROCESS_ENV, "PYTHONPATH": str(package)})
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "1 passed" in result.stdout
 

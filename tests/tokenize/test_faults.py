@@ -80,12 +80,12 @@ def test_sample_in_range_works_and_round_trips(models, kind, alpha):
 
 
 @pytest.mark.parametrize("kind,options,says", [
-    ("unigram", ["--sample", "0.1", "--nbest", "0"], "--nbest 0 is out of range"),
-    ("unigram", ["--sample", "0.1", "--nbest", "1"], "--nbest 1 is out of range"),
-    ("unigram", ["--sample", "0.1", "--nbest", "-2"], "--nbest -2 is out of range"),
+    ("unigram", ["--sample", "0.1", "--nbest", "0"], "nbest 0 is out of range"),
+    ("unigram", ["--sample", "0.1", "--nbest", "1"], "nbest 1 is out of range"),
+    ("unigram", ["--sample", "0.1", "--nbest", "-2"], "nbest -2 is out of range"),
     ("unigram", ["--sample", "0.1", "--nbest", "513"], "2 to 512"),
     ("bpe", ["--sample", "0.1", "--nbest", "5"], "does not apply to a bpe model"),
-    ("unigram", ["--nbest", "5"], "--nbest works only with --sample"),
+    ("unigram", ["--nbest", "5"], "nbest works only with sampling (alpha)"),
 ])
 def test_nbest_out_of_range_is_a_one_error(models, kind, options, says):
     code, out, err = cli("tokenize", "--spm", str(models[kind]), *options, stdin=b"the cat sat\n")
@@ -166,20 +166,20 @@ def test_tiny_vocab_size_says_how_many_pieces_the_text_needs(tmp_path, byte_fall
     line = one_error(err)
     assert "INTERNAL" not in line and ".cc(" not in line
     needed = len(set("".join(sentences()).replace(" ", "\u2581"))) + 3 + (256 if byte_fallback else 0)
-    assert f"--vocab-size 2 is too small: this text needs at least {needed} (" in line
-    assert ("--no-byte-fallback" in line) == byte_fallback
+    assert f"vocab_size 2 is too small: this text needs at least {needed} (" in line
+    assert ("byte_fallback" in line) == byte_fallback
     assert not (tmp_path / "m.model").exists()
     # sentencepiece's own count, for a size above its special pieces, is the same
     code, _, err = cli("tokenize", "train-spm", "-O", str(tmp_path / "m.model"), "--vocab-size", "10", *flag, stdin=text)
     assert code == 1
-    assert f"--vocab-size 10 is too small: this text needs at least {needed} (" in one_error(err)
+    assert f"vocab_size 10 is too small: this text needs at least {needed} (" in one_error(err)
 
 
 def test_tiny_vocab_size_for_char_and_word_models_counts_the_special_pieces(tmp_path):
     code, _, err = cli("tokenize", "train-spm", "-O", str(tmp_path / "m.model"), "--model-type", "char", "--vocab-size", "4",
                        "--user-symbols", "xy,zw", stdin=b"some text\n" * 20)
     assert code == 1
-    assert one_error(err).endswith("--vocab-size 4 is too small: this text needs at least 5 (3 special pieces and 2 user symbols)")
+    assert one_error(err).endswith("vocab_size 4 is too small: this text needs at least 5 (3 special pieces and 2 user symbols)")
 
 
 def test_required_characters_counts_as_sentencepiece_does():
