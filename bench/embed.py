@@ -87,15 +87,21 @@ def count_tokens(path: Path) -> tuple[int, int]:
 def make_seed(textseq: list[str]) -> tuple[Path, str]:
     """The seed text, lowercased and tokenized by textseq, blank lines dropped."""
     target = DATA / "embed-seed.tok"
-    sources = [SHARED / "tinyshakespeare" / "input.txt", SHARED / "wikitext-2" / "valid.txt",
-               SHARED / "wikitext-2" / "test.txt", SHARED / "ptb" / "valid.txt", SHARED / "ptb" / "test.txt"]
+    sources = [
+        SHARED / "tinyshakespeare" / "input.txt",
+        SHARED / "wikitext-2" / "valid.txt",
+        SHARED / "wikitext-2" / "test.txt",
+        SHARED / "ptb" / "valid.txt",
+        SHARED / "ptb" / "test.txt",
+    ]
     if all(s.exists() for s in sources):
         origin = "../shared/corpora: tinyshakespeare, WikiText-2 valid+test, PTB valid+test"
         raw = b"".join(s.read_bytes() for s in sources)
     else:
         origin = "corpora/generate.py --tokens 1000000 (../shared/corpora is absent)"
-        raw = subprocess.run([sys.executable, str(ROOT / "corpora" / "generate.py"), "--tokens", "1000000"],
-                             capture_output=True, check=True).stdout
+        raw = subprocess.run(
+            [sys.executable, str(ROOT / "corpora" / "generate.py"), "--tokens", "1000000"], capture_output=True, check=True
+        ).stdout
     if not target.exists():
         DATA.mkdir(parents=True, exist_ok=True)
         done = subprocess.run([*textseq, "tokenize", "--lower", "-q"], input=raw, capture_output=True, check=True)
@@ -168,8 +174,14 @@ def evaluate(textseq: list[str], vectors: Path, analogies: Path, pairs: Path) ->
     report = json.loads(stdout)
     total = next(iter(report["analogies"].values()))["total"]
     pair = next(iter(report["pairs"].values()))
-    return {"analogy_total": 100 * total["accuracy"], "analogy_correct": total["correct"], "analogy_questions": total["total"],
-            "ws353_spearman": 100 * pair["spearman"], "ws353_pairs": pair["pairs"], "ws353_oov_pct": 100 * pair["oov_ratio"]}
+    return {
+        "analogy_total": 100 * total["accuracy"],
+        "analogy_correct": total["correct"],
+        "analogy_questions": total["total"],
+        "ws353_spearman": 100 * pair["spearman"],
+        "ws353_pairs": pair["pairs"],
+        "ws353_oov_pct": 100 * pair["oov_ratio"],
+    }
 
 
 def git_commit() -> str | None:
@@ -200,12 +212,21 @@ def main() -> int:
     unknown = set(variants) - set(VARIANTS)
     if unknown:
         raise SystemExit(f"bench/embed.py: unknown variants {sorted(unknown)}")
-    settings = {"dim": 100, "window": 5, "negative": 5, "min_count": 5, "sample": 1e-3, "epochs": args.epochs,
-                "threads": args.threads, "seeds": list(range(1, args.seeds + 1))}
+    settings = {
+        "dim": 100,
+        "window": 5,
+        "negative": 5,
+        "min_count": 5,
+        "sample": 1e-3,
+        "epochs": args.epochs,
+        "threads": args.threads,
+        "seeds": list(range(1, args.seeds + 1)),
+    }
 
     textseq = textseq_command()
-    found = subprocess.run([args.gensim_python, "-c", "import gensim, os; print(os.path.dirname(gensim.__file__))"],
-                           capture_output=True, text=True)
+    found = subprocess.run(
+        [args.gensim_python, "-c", "import gensim, os; print(os.path.dirname(gensim.__file__))"], capture_output=True, text=True
+    )
     if found.returncode != 0:
         raise SystemExit(f"bench/embed.py: gensim is not importable by {args.gensim_python} (give --gensim-python)")
     test_data = Path(found.stdout.strip()) / "test" / "test_data"
@@ -216,14 +237,28 @@ def main() -> int:
     corpus, copies = make_corpus(seed_text, args.tokens)
     tokens, lines = count_tokens(corpus)
     seed_tokens, _ = count_tokens(seed_text)
-    print(f"corpus: {corpus.name}: {origin}; tokenized with textseq tokenize --lower, blank lines dropped; "
-          f"{seed_tokens:,} tokens repeated {copies} times = {tokens:,} tokens, {lines:,} lines", file=sys.stderr)
+    print(
+        f"corpus: {corpus.name}: {origin}; tokenized with textseq tokenize --lower, blank lines dropped; "
+        f"{seed_tokens:,} tokens repeated {copies} times = {tokens:,} tokens, {lines:,} lines",
+        file=sys.stderr,
+    )
     print(f"settings: {settings}; {os.cpu_count()} CPUs", file=sys.stderr)
-    results: dict[str, object] = {"corpus": str(corpus), "origin": origin, "tokenized_with": "textseq tokenize --lower, blank lines dropped",
-                                  "tokens": tokens, "lines": lines, "copies": copies, "seed_tokens": seed_tokens,
-                                  "settings": settings, "commit": git_commit(), "python": sys.version.split()[0],
-                                  "cpus": os.cpu_count(), "analogies": str(analogies), "pairs": str(pairs),
-                                  "words_per_s": "corpus tokens x epochs / wall time (textseq: whole command; gensim: whole fit incl. vocabulary)"}
+    results: dict[str, object] = {
+        "corpus": str(corpus),
+        "origin": origin,
+        "tokenized_with": "textseq tokenize --lower, blank lines dropped",
+        "tokens": tokens,
+        "lines": lines,
+        "copies": copies,
+        "seed_tokens": seed_tokens,
+        "settings": settings,
+        "commit": git_commit(),
+        "python": sys.version.split()[0],
+        "cpus": os.cpu_count(),
+        "analogies": str(analogies),
+        "pairs": str(pairs),
+        "words_per_s": "corpus tokens x epochs / wall time (textseq: whole command; gensim: whole fit incl. vocabulary)",
+    }
     words = tokens * args.epochs
     methods: dict[str, dict] = {}
     for variant in variants:
@@ -234,66 +269,191 @@ def main() -> int:
             ours_vec, theirs_vec = DATA / f"embed-textseq-{variant}.vec", DATA / f"embed-gensim-{variant}.vec"
             print(f"{variant} seed {seed}: textseq ...", file=sys.stderr)
             negatives = ["--hs", "--negative", "0"] if hs else ["--negative", "5"]
-            ours_s, _, ours_rss, ours_err = measure([*textseq, "embed", "train", "--method", method, "--dim", "100", "--window", "5",
-                                           "--min-count", "5", *negatives, "--sample", "1e-3", "--epochs", str(args.epochs),
-                                           "--threads", str(args.threads), "--seed", str(seed), "-O", str(ours_vec), str(corpus)])
+            ours_s, _, ours_rss, ours_err = measure(
+                [
+                    *textseq,
+                    "embed",
+                    "train",
+                    "--method",
+                    method,
+                    "--dim",
+                    "100",
+                    "--window",
+                    "5",
+                    "--min-count",
+                    "5",
+                    *negatives,
+                    "--sample",
+                    "1e-3",
+                    "--epochs",
+                    str(args.epochs),
+                    "--threads",
+                    str(args.threads),
+                    "--seed",
+                    str(seed),
+                    "-O",
+                    str(ours_vec),
+                    str(corpus),
+                ]
+            )
             print(f"{variant} seed {seed}: gensim ...", file=sys.stderr)
             alpha = "0.025" if sg else "0.05"  # word2vec.c's defaults, textseq's too (gensim's is 0.025 for both)
-            wall_s, stdout, theirs_rss, _ = measure([args.gensim_python, "-c", GENSIM_TRAIN, str(corpus), str(theirs_vec), str(sg), str(hs),
-                                                     "100", "5", "0" if hs else "5", "5", "1e-3", str(args.epochs), str(args.threads),
-                                                     str(seed), alpha])
+            wall_s, stdout, theirs_rss, _ = measure(
+                [
+                    args.gensim_python,
+                    "-c",
+                    GENSIM_TRAIN,
+                    str(corpus),
+                    str(theirs_vec),
+                    str(sg),
+                    str(hs),
+                    "100",
+                    "5",
+                    "0" if hs else "5",
+                    "5",
+                    "1e-3",
+                    str(args.epochs),
+                    str(args.threads),
+                    str(seed),
+                    alpha,
+                ]
+            )
             theirs = json.loads(stdout.strip().splitlines()[-1])
             print(f"{variant} seed {seed}: evaluating ...", file=sys.stderr)
-            runs.append({"seed": seed,
-                         "textseq": {"seconds": ours_s, "words_per_s": words / ours_s, "peak_rss": ours_rss,
-                                     "train_words_per_s": training_rate(ours_err),
-                                     **evaluate(textseq, ours_vec, analogies, pairs)},
-                         "gensim": {"fit_seconds": theirs["fit_s"], "vocab_seconds": theirs["vocab_s"], "train_seconds": theirs["train_s"],
-                                    "save_seconds": theirs["save_s"], "whole_seconds": theirs["fit_s"] + theirs["save_s"],
-                                    "alpha": float(alpha),
-                                    "subprocess_seconds": wall_s, "words_per_s": words / theirs["fit_s"],
-                                    "train_words_per_s": words / theirs["train_s"], "peak_rss": theirs_rss,
-                                    "vocabulary": theirs["words"], "version": theirs["version"],
-                                    **evaluate(textseq, theirs_vec, analogies, pairs)},
-                         "speed_ratio": (theirs["fit_s"] + theirs["save_s"]) / ours_s,
-                         "train_speed_ratio": training_rate(ours_err) / (words / theirs["train_s"])})
-        methods[variant] = {"runs": runs, "speed_ratio_median": statistics.median(r["speed_ratio"] for r in runs),
-                            "train_speed_ratio_median": statistics.median(r["train_speed_ratio"] for r in runs)}
+            runs.append(
+                {
+                    "seed": seed,
+                    "textseq": {
+                        "seconds": ours_s,
+                        "words_per_s": words / ours_s,
+                        "peak_rss": ours_rss,
+                        "train_words_per_s": training_rate(ours_err),
+                        **evaluate(textseq, ours_vec, analogies, pairs),
+                    },
+                    "gensim": {
+                        "fit_seconds": theirs["fit_s"],
+                        "vocab_seconds": theirs["vocab_s"],
+                        "train_seconds": theirs["train_s"],
+                        "save_seconds": theirs["save_s"],
+                        "whole_seconds": theirs["fit_s"] + theirs["save_s"],
+                        "alpha": float(alpha),
+                        "subprocess_seconds": wall_s,
+                        "words_per_s": words / theirs["fit_s"],
+                        "train_words_per_s": words / theirs["train_s"],
+                        "peak_rss": theirs_rss,
+                        "vocabulary": theirs["words"],
+                        "version": theirs["version"],
+                        **evaluate(textseq, theirs_vec, analogies, pairs),
+                    },
+                    "speed_ratio": (theirs["fit_s"] + theirs["save_s"]) / ours_s,
+                    "train_speed_ratio": training_rate(ours_err) / (words / theirs["train_s"]),
+                }
+            )
+        methods[variant] = {
+            "runs": runs,
+            "speed_ratio_median": statistics.median(r["speed_ratio"] for r in runs),
+            "train_speed_ratio_median": statistics.median(r["train_speed_ratio"] for r in runs),
+        }
         for key in ("analogy_total", "ws353_spearman"):
             ours = [r["textseq"][key] for r in runs]
             theirs = [r["gensim"][key] for r in runs]
-            methods[variant][key] = {"textseq_mean": statistics.fmean(ours), "gensim_mean": statistics.fmean(theirs),
-                                     "diff_points": statistics.fmean(ours) - statistics.fmean(theirs)}
+            methods[variant][key] = {
+                "textseq_mean": statistics.fmean(ours),
+                "gensim_mean": statistics.fmean(theirs),
+                "diff_points": statistics.fmean(ours) - statistics.fmean(theirs),
+            }
     results["methods"] = methods
 
     half_copies = max(1, copies // 2)
     half, _ = make_corpus(seed_text, seed_tokens * half_copies)
     half_tokens, _ = count_tokens(half)
     print(f"memory: textseq skipgram on {half_copies}x the seed text ...", file=sys.stderr)
-    _, _, half_rss, _ = measure([*textseq, "embed", "train", "-q", "--dim", "100", "--threads", str(args.threads),
-                                 "-O", str(DATA / "embed-textseq-half.vec"), str(half)])
+    _, _, half_rss, _ = measure(
+        [
+            *textseq,
+            "embed",
+            "train",
+            "-q",
+            "--dim",
+            "100",
+            "--threads",
+            str(args.threads),
+            "-O",
+            str(DATA / "embed-textseq-half.vec"),
+            str(half),
+        ]
+    )
     full_min_count = 5 * copies // half_copies  # the same vocabulary as the half corpus at min-count 5
-    _, _, full_rss, _ = measure([*textseq, "embed", "train", "-q", "--dim", "100", "--threads", str(args.threads),
-                                 "--min-count", str(full_min_count), "-O", str(DATA / "embed-textseq-full.vec"), str(corpus)])
-    results["memory"] = {"half_tokens": half_tokens, "half_peak_rss": half_rss, "half_min_count": 5,
-                         "corpus_tokens": tokens, "corpus_peak_rss": full_rss, "corpus_min_count": full_min_count}
+    _, _, full_rss, _ = measure(
+        [
+            *textseq,
+            "embed",
+            "train",
+            "-q",
+            "--dim",
+            "100",
+            "--threads",
+            str(args.threads),
+            "--min-count",
+            str(full_min_count),
+            "-O",
+            str(DATA / "embed-textseq-full.vec"),
+            str(corpus),
+        ]
+    )
+    results["memory"] = {
+        "half_tokens": half_tokens,
+        "half_peak_rss": half_rss,
+        "half_min_count": 5,
+        "corpus_tokens": tokens,
+        "corpus_peak_rss": full_rss,
+        "corpus_min_count": full_min_count,
+    }
 
     print("ppmi-svd ...", file=sys.stderr)
     ppmi_vec = DATA / "embed-textseq-ppmi-svd.vec"
     try:
-        ppmi_s, _, ppmi_rss, _ = measure([*textseq, "embed", "train", "-q", "--method", "ppmi-svd", "--dim", "100", "--window", "5",
-                                       "--min-count", "5", "--seed", "1", "-O", str(ppmi_vec), str(corpus)], timeout=args.ppmi_limit)
-        results["ppmi_svd"] = {"seconds": ppmi_s, "words_per_s": tokens / ppmi_s, "peak_rss": ppmi_rss,
-                               **evaluate(textseq, ppmi_vec, analogies, pairs)}
+        ppmi_s, _, ppmi_rss, _ = measure(
+            [
+                *textseq,
+                "embed",
+                "train",
+                "-q",
+                "--method",
+                "ppmi-svd",
+                "--dim",
+                "100",
+                "--window",
+                "5",
+                "--min-count",
+                "5",
+                "--seed",
+                "1",
+                "-O",
+                str(ppmi_vec),
+                str(corpus),
+            ],
+            timeout=args.ppmi_limit,
+        )
+        results["ppmi_svd"] = {
+            "seconds": ppmi_s,
+            "words_per_s": tokens / ppmi_s,
+            "peak_rss": ppmi_rss,
+            **evaluate(textseq, ppmi_vec, analogies, pairs),
+        }
     except subprocess.TimeoutExpired:
         results["ppmi_svd"] = {"skipped": f"ran past {args.ppmi_limit:g} s"}
 
     out = sys.stdout
-    out.write(f"corpus    {tokens:,} tokens ({seed_tokens:,} repeated {copies}x: repetition inflates nothing for speed, "
-              f"but makes the quality figures unusual); textseq {results['commit']}; {os.cpu_count()} CPUs\n")
-    out.write(f"settings  dim 100, window 5, negative 5 (0 with hs), alpha 0.025 skip-gram / 0.05 CBOW on both sides, min-count 5, "
-              f"sample 1e-3, epochs {args.epochs}, "
-              f"threads {args.threads}, seeds {settings['seeds']}\n")
+    out.write(
+        f"corpus    {tokens:,} tokens ({seed_tokens:,} repeated {copies}x: repetition inflates nothing for speed, "
+        f"but makes the quality figures unusual); textseq {results['commit']}; {os.cpu_count()} CPUs\n"
+    )
+    out.write(
+        f"settings  dim 100, window 5, negative 5 (0 with hs), alpha 0.025 skip-gram / 0.05 CBOW on both sides, min-count 5, "
+        f"sample 1e-3, epochs {args.epochs}, "
+        f"threads {args.threads}, seeds {settings['seeds']}\n"
+    )
     for variant, m in methods.items():
         runs = m["runs"]
         gensim_version = runs[0]["gensim"]["version"]
@@ -302,28 +462,40 @@ def main() -> int:
         train_speed = [r["gensim"]["train_words_per_s"] / 1e3 for r in runs]
         ours_train = [r["textseq"]["train_words_per_s"] / 1e3 for r in runs]
         whole = [words / r["gensim"]["whole_seconds"] / 1e3 for r in runs]
-        out.write(f"{variant:11s} whole  textseq {spread(ours_speed)}k words/s (command: read, train, write) | gensim {gensim_version} "
-                  f"{spread(whole)}k (vocabulary, train, save; fit alone {spread(theirs_speed)}k) | "
-                  f"ratio, median of {len(runs)}: {m['speed_ratio_median']:.2f}x (target >= 1.0x)\n")
-        out.write(f"{'':11s} train  textseq {spread(ours_train)}k words/s (epoch lines) | gensim train() {spread(train_speed)}k | "
-                  f"ratio, median of {len(runs)}: {m['train_speed_ratio_median']:.2f}x\n")
+        out.write(
+            f"{variant:11s} whole  textseq {spread(ours_speed)}k words/s (command: read, train, write) | gensim {gensim_version} "
+            f"{spread(whole)}k (vocabulary, train, save; fit alone {spread(theirs_speed)}k) | "
+            f"ratio, median of {len(runs)}: {m['speed_ratio_median']:.2f}x (target >= 1.0x)\n"
+        )
+        out.write(
+            f"{'':11s} train  textseq {spread(ours_train)}k words/s (epoch lines) | gensim train() {spread(train_speed)}k | "
+            f"ratio, median of {len(runs)}: {m['train_speed_ratio_median']:.2f}x\n"
+        )
         for key, label in (("analogy_total", "analogy total %"), ("ws353_spearman", "WS-353 Spearman")):
             ours = [r["textseq"][key] for r in runs]
             theirs = [r["gensim"][key] for r in runs]
-            out.write(f"{'':11s} {label:16s} textseq {spread(ours)} | gensim {spread(theirs)} | "
-                      f"difference of means {m[key]['diff_points']:+.2f} points (target: within 1)\n")
-        out.write(f"{'':11s} peak RSS         textseq {runs[0]['textseq']['peak_rss'] / 2**20:.0f} MiB | "
-                  f"gensim {runs[0]['gensim']['peak_rss'] / 2**20:.0f} MiB\n")
+            out.write(
+                f"{'':11s} {label:16s} textseq {spread(ours)} | gensim {spread(theirs)} | "
+                f"difference of means {m[key]['diff_points']:+.2f} points (target: within 1)\n"
+            )
+        out.write(
+            f"{'':11s} peak RSS         textseq {runs[0]['textseq']['peak_rss'] / 2**20:.0f} MiB | "
+            f"gensim {runs[0]['gensim']['peak_rss'] / 2**20:.0f} MiB\n"
+        )
     memory = results["memory"]
-    out.write(f"memory      textseq skipgram peak RSS {memory['half_peak_rss'] / 2**20:.0f} MiB on {half_tokens:,} tokens, "
-              f"{memory['corpus_peak_rss'] / 2**20:.0f} MiB on {tokens:,} (min-count {memory['half_min_count']} and "
-              f"{memory['corpus_min_count']}: the same vocabulary, {copies // half_copies}x the text)\n")
+    out.write(
+        f"memory      textseq skipgram peak RSS {memory['half_peak_rss'] / 2**20:.0f} MiB on {half_tokens:,} tokens, "
+        f"{memory['corpus_peak_rss'] / 2**20:.0f} MiB on {tokens:,} (min-count {memory['half_min_count']} and "
+        f"{memory['corpus_min_count']}: the same vocabulary, {copies // half_copies}x the text)\n"
+    )
     p = results["ppmi_svd"]
     if "skipped" in p:
         out.write(f"ppmi-svd    skipped: {p['skipped']}\n")
     else:
-        out.write(f"ppmi-svd    textseq {p['seconds']:6.1f} s {p['words_per_s'] / 1e3:7.0f}k words/s, peak RSS "
-                  f"{p['peak_rss'] / 2**20:.0f} MiB; analogy total {p['analogy_total']:.2f}%, WS-353 Spearman {p['ws353_spearman']:.2f} (for scale)\n")
+        out.write(
+            f"ppmi-svd    textseq {p['seconds']:6.1f} s {p['words_per_s'] / 1e3:7.0f}k words/s, peak RSS "
+            f"{p['peak_rss'] / 2**20:.0f} MiB; analogy total {p['analogy_total']:.2f}%, WS-353 Spearman {p['ws353_spearman']:.2f} (for scale)\n"
+        )
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "embed.json").write_text(json.dumps(results, indent=2) + "\n")
     return 0

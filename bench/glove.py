@@ -77,51 +77,173 @@ def measure(command: list[str], stdin: Path | None = None, stdout: Path | None =
 
 
 def evaluate(textseq: list[str], vectors: Path, file_format: str, analogies: Path, pairs: Path) -> dict[str, float]:
-    done = measure([*textseq, "embed", "eval", str(vectors), "--format", file_format, "--analogies", str(analogies),
-                    "--pairs", str(pairs), "--json", "-q"])
+    done = measure(
+        [
+            *textseq,
+            "embed",
+            "eval",
+            str(vectors),
+            "--format",
+            file_format,
+            "--analogies",
+            str(analogies),
+            "--pairs",
+            str(pairs),
+            "--json",
+            "-q",
+        ]
+    )
     report = json.loads(done["stdout"])
     total = next(iter(report["analogies"].values()))["total"]
     pair = next(iter(report["pairs"].values()))
-    return {"analogy_total": 100 * total["accuracy"], "analogy_correct": total["correct"], "analogy_questions": total["total"],
-            "ws353_spearman": 100 * pair["spearman"], "ws353_pairs": pair["pairs"], "ws353_oov_pct": 100 * pair["oov_ratio"]}
+    return {
+        "analogy_total": 100 * total["accuracy"],
+        "analogy_correct": total["correct"],
+        "analogy_questions": total["total"],
+        "ws353_spearman": 100 * pair["spearman"],
+        "ws353_pairs": pair["pairs"],
+        "ws353_oov_pct": 100 * pair["oov_ratio"],
+    }
 
 
 def run_textseq(textseq: list[str], corpus: Path, output: Path, seed: int, args: argparse.Namespace) -> dict:
-    done = measure([*textseq, "embed", "train", "--method", "glove", "--dim", "100", "--window", "5", "--min-count", "5",
-                    "--epochs", str(args.epochs), "--threads", str(args.threads), "--seed", str(seed),
-                    "-p", "x_max=100", "-p", "power=0.75", "-p", "alpha=0.05", "-O", str(output), str(corpus)])
+    done = measure(
+        [
+            *textseq,
+            "embed",
+            "train",
+            "--method",
+            "glove",
+            "--dim",
+            "100",
+            "--window",
+            "5",
+            "--min-count",
+            "5",
+            "--epochs",
+            str(args.epochs),
+            "--threads",
+            str(args.threads),
+            "--seed",
+            str(seed),
+            "-p",
+            "x_max=100",
+            "-p",
+            "power=0.75",
+            "-p",
+            "alpha=0.05",
+            "-O",
+            str(output),
+            str(corpus),
+        ]
+    )
     epochs = re.findall(r"epoch (\d+)/\d+: loss ([0-9.]+), ([0-9,]+) pairs in ([0-9.]+) s", done["stderr"])
     if len(epochs) != args.epochs:
         raise SystemExit(f"bench/glove.py: expected {args.epochs} epoch lines from textseq:\n{done['stderr'][-2000:]}")
     read = re.search(r"tokens, [0-9,]+ words seen \d+ times or more \(([0-9.]+) s\)", done["stderr"])
     training = sum(float(e[3]) for e in epochs)
-    return {"seconds": done["seconds"], "peak_rss": done["peak_rss"], "final_cost": float(epochs[-1][1]),
-            "pairs": int(epochs[-1][2].replace(",", "")), "training_seconds": training,
-            "reading_seconds": float(read.group(1)) if read else None}
+    return {
+        "seconds": done["seconds"],
+        "peak_rss": done["peak_rss"],
+        "final_cost": float(epochs[-1][1]),
+        "pairs": int(epochs[-1][2].replace(",", "")),
+        "training_seconds": training,
+        "reading_seconds": float(read.group(1)) if read else None,
+    }
 
 
 def run_stanford(glove_dir: Path, corpus: Path, work: Path, seed: int, args: argparse.Namespace) -> dict:
     vocab, cooc, shuffled, save = work / "vocab.txt", work / "cooccurrence.bin", work / "cooccurrence.shuf.bin", work / "vectors"
     stages = {
         "vocab_count": (measure([str(glove_dir / "vocab_count"), "-min-count", "5", "-verbose", "0"], corpus, vocab)),
-        "cooccur": (measure([str(glove_dir / "cooccur"), "-memory", "4.0", "-vocab-file", str(vocab), "-verbose", "0",
-                             "-window-size", "5", "-symmetric", "1", "-distance-weighting", "1", "-overflow-file", str(work / "overflow")],
-                            corpus, cooc)),
-        "shuffle": (measure([str(glove_dir / "shuffle"), "-memory", "4.0", "-verbose", "0", "-seed", str(seed),
-                             "-temp-file", str(work / "temp_shuffle")], cooc, shuffled)),
-        "glove": (measure([str(glove_dir / "glove"), "-save-file", str(save), "-threads", str(args.threads), "-input-file",
-                           str(shuffled), "-x-max", "100", "-iter", str(args.epochs), "-vector-size", "100", "-binary", "0",
-                           "-model", "2", "-vocab-file", str(vocab), "-verbose", "2", "-alpha", "0.75", "-eta", "0.05",
-                           "-seed", str(seed)])),
+        "cooccur": (
+            measure(
+                [
+                    str(glove_dir / "cooccur"),
+                    "-memory",
+                    "4.0",
+                    "-vocab-file",
+                    str(vocab),
+                    "-verbose",
+                    "0",
+                    "-window-size",
+                    "5",
+                    "-symmetric",
+                    "1",
+                    "-distance-weighting",
+                    "1",
+                    "-overflow-file",
+                    str(work / "overflow"),
+                ],
+                corpus,
+                cooc,
+            )
+        ),
+        "shuffle": (
+            measure(
+                [
+                    str(glove_dir / "shuffle"),
+                    "-memory",
+                    "4.0",
+                    "-verbose",
+                    "0",
+                    "-seed",
+                    str(seed),
+                    "-temp-file",
+                    str(work / "temp_shuffle"),
+                ],
+                cooc,
+                shuffled,
+            )
+        ),
+        "glove": (
+            measure(
+                [
+                    str(glove_dir / "glove"),
+                    "-save-file",
+                    str(save),
+                    "-threads",
+                    str(args.threads),
+                    "-input-file",
+                    str(shuffled),
+                    "-x-max",
+                    "100",
+                    "-iter",
+                    str(args.epochs),
+                    "-vector-size",
+                    "100",
+                    "-binary",
+                    "0",
+                    "-model",
+                    "2",
+                    "-vocab-file",
+                    str(vocab),
+                    "-verbose",
+                    "2",
+                    "-alpha",
+                    "0.75",
+                    "-eta",
+                    "0.05",
+                    "-seed",
+                    str(seed),
+                ]
+            )
+        ),
     }
     costs = re.findall(r"iter: (\d+), cost: ([0-9.]+)", stages["glove"]["stderr"])
     if len(costs) != args.epochs:
         raise SystemExit(f"bench/glove.py: expected {args.epochs} iterations from glove:\n{stages['glove']['stderr'][-2000:]}")
     with open(vocab, encoding="utf-8") as handle:
         vocabulary = sum(1 for _ in handle)
-    return {"seconds": sum(s["seconds"] for s in stages.values()), "peak_rss": max(s["peak_rss"] for s in stages.values()),
-            "stages": {name: s["seconds"] for name, s in stages.items()}, "final_cost": float(costs[-1][1]),
-            "pairs": cooc.stat().st_size // 16, "vocabulary": vocabulary, "vectors": str(save.with_suffix(".txt"))}
+    return {
+        "seconds": sum(s["seconds"] for s in stages.values()),
+        "peak_rss": max(s["peak_rss"] for s in stages.values()),
+        "stages": {name: s["seconds"] for name, s in stages.items()},
+        "final_cost": float(costs[-1][1]),
+        "pairs": cooc.stat().st_size // 16,
+        "vocabulary": vocabulary,
+        "vectors": str(save.with_suffix(".txt")),
+    }
 
 
 def git_commit(folder: Path) -> str | None:
@@ -136,20 +258,30 @@ def spread(values: list[float], digits: int = 2) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--glove-dir", type=Path, default=os.environ.get("GLOVE_DIR") or None, metavar="DIR",
-                        help="Stanford GloVe's build/ folder (vocab_count, cooccur, shuffle, glove); default $GLOVE_DIR")
+    parser.add_argument(
+        "--glove-dir",
+        type=Path,
+        default=os.environ.get("GLOVE_DIR") or None,
+        metavar="DIR",
+        help="Stanford GloVe's build/ folder (vocab_count, cooccur, shuffle, glove); default $GLOVE_DIR",
+    )
     parser.add_argument("--tokens", type=int, default=5_000_000, help="least tokens in the corpus (default 5,000,000)")
     parser.add_argument("--epochs", type=int, default=15, help="iterations on both sides (default 15)")
     parser.add_argument("--threads", type=int, default=2, help="training threads on both sides (default 2)")
     parser.add_argument("--seeds", type=int, default=3, help="train with seeds 1..N (default 3): quality as mean ± stdev")
-    parser.add_argument("--gensim-python", default=sys.executable, metavar="PYTHON",
-                        help="a Python with gensim, for its evaluation files (default: this one)")
+    parser.add_argument(
+        "--gensim-python",
+        default=sys.executable,
+        metavar="PYTHON",
+        help="a Python with gensim, for its evaluation files (default: this one)",
+    )
     args = parser.parse_args()
 
     embed = load_script("embed")
     textseq = embed.textseq_command()
-    found = subprocess.run([args.gensim_python, "-c", "import gensim, os; print(os.path.dirname(gensim.__file__))"],
-                           capture_output=True, text=True)
+    found = subprocess.run(
+        [args.gensim_python, "-c", "import gensim, os; print(os.path.dirname(gensim.__file__))"], capture_output=True, text=True
+    )
     if found.returncode != 0:
         raise SystemExit(f"bench/glove.py: gensim is not importable by {args.gensim_python} (give --gensim-python)")
     test_data = Path(found.stdout.strip()) / "test" / "test_data"
@@ -158,9 +290,11 @@ def main() -> int:
     glove_dir = args.glove_dir
     note = None
     if glove_dir is None or not all((glove_dir / tool).is_file() for tool in STAGES):
-        note = (f"reference skipped: no Stanford GloVe build at {glove_dir or '(none given)'}; build one outside the "
-                f"repository (git clone https://github.com/stanfordnlp/GloVe /tmp/glove-src && make -C /tmp/glove-src) "
-                f"and give --glove-dir /tmp/glove-src/build")
+        note = (
+            f"reference skipped: no Stanford GloVe build at {glove_dir or '(none given)'}; build one outside the "
+            f"repository (git clone https://github.com/stanfordnlp/GloVe /tmp/glove-src && make -C /tmp/glove-src) "
+            f"and give --glove-dir /tmp/glove-src/build"
+        )
         print(f"bench/glove.py: {note}", file=sys.stderr)
         glove_dir = None
 
@@ -169,16 +303,42 @@ def main() -> int:
     corpus, copies = embed.make_corpus(seed_text, args.tokens)
     tokens, lines = embed.count_tokens(corpus)
     seed_tokens, _ = embed.count_tokens(seed_text)
-    settings = {"dim": 100, "window": 5, "symmetric": True, "distance_weighting": True, "min_count": 5, "x_max": 100.0,
-                "power": 0.75, "learning_rate": 0.05, "epochs": args.epochs, "threads": args.threads,
-                "seeds": list(range(1, args.seeds + 1)), "output": "W + W~ (glove.c -model 2)"}
-    print(f"corpus: {corpus.name}: {origin}; {seed_tokens:,} tokens repeated {copies} times = {tokens:,} tokens, "
-          f"{lines:,} lines", file=sys.stderr)
-    results: dict[str, object] = {"corpus": str(corpus), "origin": origin, "tokens": tokens, "lines": lines, "copies": copies,
-                                  "settings": settings, "commit": git_commit(ROOT), "python": sys.version.split()[0],
-                                  "cpus": os.cpu_count(), "analogies": str(analogies), "pairs": str(pairs),
-                                  "reference": {"glove_dir": str(glove_dir) if glove_dir else None,
-                                                "commit": git_commit(glove_dir.parent) if glove_dir else None, "note": note}}
+    settings = {
+        "dim": 100,
+        "window": 5,
+        "symmetric": True,
+        "distance_weighting": True,
+        "min_count": 5,
+        "x_max": 100.0,
+        "power": 0.75,
+        "learning_rate": 0.05,
+        "epochs": args.epochs,
+        "threads": args.threads,
+        "seeds": list(range(1, args.seeds + 1)),
+        "output": "W + W~ (glove.c -model 2)",
+    }
+    print(
+        f"corpus: {corpus.name}: {origin}; {seed_tokens:,} tokens repeated {copies} times = {tokens:,} tokens, {lines:,} lines",
+        file=sys.stderr,
+    )
+    results: dict[str, object] = {
+        "corpus": str(corpus),
+        "origin": origin,
+        "tokens": tokens,
+        "lines": lines,
+        "copies": copies,
+        "settings": settings,
+        "commit": git_commit(ROOT),
+        "python": sys.version.split()[0],
+        "cpus": os.cpu_count(),
+        "analogies": str(analogies),
+        "pairs": str(pairs),
+        "reference": {
+            "glove_dir": str(glove_dir) if glove_dir else None,
+            "commit": git_commit(glove_dir.parent) if glove_dir else None,
+            "note": note,
+        },
+    }
     runs: list[dict] = []
     work = DATA / "glove-reference"
     work.mkdir(exist_ok=True)
@@ -198,32 +358,38 @@ def main() -> int:
     results["runs"] = runs
 
     out = sys.stdout
-    out.write(f"corpus    {tokens:,} tokens ({seed_tokens:,} repeated {copies}x); textseq {results['commit']}; "
-              f"{os.cpu_count()} CPUs\n")
-    out.write(f"settings  dim 100, window 5 (symmetric, 1/distance), min-count 5, x_max 100, power 0.75, rate 0.05, "
-              f"{args.epochs} iterations, {args.threads} threads, W + W~, seeds {settings['seeds']}\n")
+    out.write(f"corpus    {tokens:,} tokens ({seed_tokens:,} repeated {copies}x); textseq {results['commit']}; {os.cpu_count()} CPUs\n")
+    out.write(
+        f"settings  dim 100, window 5 (symmetric, 1/distance), min-count 5, x_max 100, power 0.75, rate 0.05, "
+        f"{args.epochs} iterations, {args.threads} threads, W + W~, seeds {settings['seeds']}\n"
+    )
     ours_runs = [r["textseq"] for r in runs]
-    out.write(f"textseq    whole command {spread([r['seconds'] for r in ours_runs])} s (co-occurrence pairs "
-              f"{ours_runs[0]['pairs']:,}; reading + vocabulary {spread([r['reading_seconds'] or 0.0 for r in ours_runs])} s, "
-              f"training {spread([r['training_seconds'] for r in ours_runs])} s, the rest (start-up, co-occurrence "
-              f"counting, writing) {spread([r['seconds'] - r['training_seconds'] - (r['reading_seconds'] or 0.0) for r in ours_runs])} s); "
-              f"peak RSS {ours_runs[0]['peak_rss'] / 2**20:.0f} MiB; last cost {spread([r['final_cost'] for r in ours_runs], 6)}\n")
+    out.write(
+        f"textseq    whole command {spread([r['seconds'] for r in ours_runs])} s (co-occurrence pairs "
+        f"{ours_runs[0]['pairs']:,}; reading + vocabulary {spread([r['reading_seconds'] or 0.0 for r in ours_runs])} s, "
+        f"training {spread([r['training_seconds'] for r in ours_runs])} s, the rest (start-up, co-occurrence "
+        f"counting, writing) {spread([r['seconds'] - r['training_seconds'] - (r['reading_seconds'] or 0.0) for r in ours_runs])} s); "
+        f"peak RSS {ours_runs[0]['peak_rss'] / 2**20:.0f} MiB; last cost {spread([r['final_cost'] for r in ours_runs], 6)}\n"
+    )
     if glove_dir is not None:
         theirs_runs = [r["reference"] for r in runs]
         stages = ", ".join(f"{name} {spread([r['stages'][name] for r in theirs_runs])}" for name in STAGES)
         ratio = statistics.median(r["speed_ratio"] for r in runs)
         results["speed_ratio_median"] = ratio
-        out.write(f"reference  whole pipeline {spread([r['seconds'] for r in theirs_runs])} s ({stages}); co-occurrence "
-                  f"pairs {theirs_runs[0]['pairs']:,}; peak RSS {theirs_runs[0]['peak_rss'] / 2**20:.0f} MiB; "
-                  f"last cost {spread([r['final_cost'] for r in theirs_runs], 6)}\n")
+        out.write(
+            f"reference  whole pipeline {spread([r['seconds'] for r in theirs_runs])} s ({stages}); co-occurrence "
+            f"pairs {theirs_runs[0]['pairs']:,}; peak RSS {theirs_runs[0]['peak_rss'] / 2**20:.0f} MiB; "
+            f"last cost {spread([r['final_cost'] for r in theirs_runs], 6)}\n"
+        )
         out.write(f"ratio      reference time / textseq time, median of {len(runs)}: {ratio:.2f}x (> 1: textseq faster)\n")
     for key, label in (("analogy_total", "analogy total %"), ("ws353_spearman", "WS-353 Spearman")):
         line = f"{label:16s} textseq {spread([r['textseq'][key] for r in runs])}"
         if glove_dir is not None:
             ours_mean = statistics.fmean(r["textseq"][key] for r in runs)
             theirs_mean = statistics.fmean(r["reference"][key] for r in runs)
-            line += (f" | reference {spread([r['reference'][key] for r in runs])} | difference of means "
-                     f"{ours_mean - theirs_mean:+.2f} points")
+            line += (
+                f" | reference {spread([r['reference'][key] for r in runs])} | difference of means {ours_mean - theirs_mean:+.2f} points"
+            )
         out.write(line + "\n")
     if note:
         out.write(f"note       {note}\n")

@@ -40,8 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT.parent / "shared" / "corpora" / "tinyshakespeare" / "input.txt"
 DATA = ROOT / "bench" / "data"
 OUT = ROOT / "bench" / "out"
-TRAIN_DEFAULTS = ["--batch-size", "32", "--bptt", "64", "--optimizer", "adamw", "--lr", "0.002", "--schedule", "cosine",
-                  "--seed", "1"]
+TRAIN_DEFAULTS = ["--batch-size", "32", "--bptt", "64", "--optimizer", "adamw", "--lr", "0.002", "--schedule", "cosine", "--seed", "1"]
 
 
 def textseq_command() -> list[str]:
@@ -72,8 +71,10 @@ def warm_up_rate(textseq: list[str], base: list[str], train: Path) -> float:
     """Training characters per second over 20 steps after 3 (the cosine schedule's length is set from it)."""
     with tempfile.TemporaryDirectory(prefix="bench-char-") as scratch:
         log = Path(scratch) / "log.jsonl"
-        subprocess.run([*textseq, "train", *base, "--max-steps", "23", "--log", str(log), "-q", "-O",
-                        str(Path(scratch) / "m.pt"), str(train)], check=True)
+        subprocess.run(
+            [*textseq, "train", *base, "--max-steps", "23", "--log", str(log), "-q", "-O", str(Path(scratch) / "m.pt"), str(train)],
+            check=True,
+        )
         steps, _ = read_log(log)
     return 20 * batch_chars(base) / (steps[-1]["time"] - steps[2]["time"])
 
@@ -119,8 +120,11 @@ def measure(arch: str, minutes: float, device: str, extra: list[str], target: fl
         epoch_seconds = train_chars / rate * 1.02 + valid_chars / (3 * rate)
         fit = max(1, int(minutes * 60 / epoch_seconds))
         epochs = min(fit, MAX_EPOCHS)
-        print(f"warm-up: {rate:,.0f} chars/s -> {fit} epochs fit in {minutes:g} minutes"
-              + (f"; {epochs} run (more overfit)" if epochs < fit else ""), file=sys.stderr)
+        print(
+            f"warm-up: {rate:,.0f} chars/s -> {fit} epochs fit in {minutes:g} minutes"
+            + (f"; {epochs} run (more overfit)" if epochs < fit else ""),
+            file=sys.stderr,
+        )
         base += ["--epochs", str(epochs)]
     with tempfile.TemporaryDirectory(prefix="bench-char-") as scratch:
         log = Path(scratch) / "log.jsonl"
@@ -136,11 +140,26 @@ def measure(arch: str, minutes: float, device: str, extra: list[str], target: fl
     curve = [{"epoch": v["epoch"], "train_s": round(v["time"] - start, 1), "valid_loss": v["valid_loss"]} for v in validations]
     trained = steps[-1]["time"] - start
     best = min([report["loss"]] + [c["valid_loss"] for c in curve])
-    return {"arch": arch, "command": command, "curve": curve, "final_valid_loss": report["loss"], "steps": len(steps), "train_s": trained,
-            "chars_per_s": (len(steps) - 1) * batch_chars(base) / trained if len(steps) > 1 else float("nan"), "wall_s": wall,
-            "target": target, "met": best <= target, "reached": next((c for c in curve if c["valid_loss"] <= target), None),
-            "train_chars": train_chars, "valid_chars": valid_chars, "minutes": minutes, "device": device,
-            "cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d"), "eval": report}
+    return {
+        "arch": arch,
+        "command": command,
+        "curve": curve,
+        "final_valid_loss": report["loss"],
+        "steps": len(steps),
+        "train_s": trained,
+        "chars_per_s": (len(steps) - 1) * batch_chars(base) / trained if len(steps) > 1 else float("nan"),
+        "wall_s": wall,
+        "target": target,
+        "met": best <= target,
+        "reached": next((c for c in curve if c["valid_loss"] <= target), None),
+        "train_chars": train_chars,
+        "valid_chars": valid_chars,
+        "minutes": minutes,
+        "device": device,
+        "cpus": os.cpu_count(),
+        "date": time.strftime("%Y-%m-%d"),
+        "eval": report,
+    }
 
 
 def main() -> int:
@@ -155,14 +174,21 @@ def main() -> int:
     result = measure(args.arch, args.minutes, args.device, args.extra, args.target)
     final, reached = result["final_valid_loss"], result["reached"]
     out = sys.stdout
-    out.write(f"tinyshakespeare, nanoGPT's split: {result['train_chars']:,} chars to train on, {result['valid_chars']:,} to validate on; "
-              f"{args.arch}, {args.device}, {os.cpu_count()} CPUs, budget {args.minutes:g} min\n")
+    out.write(
+        f"tinyshakespeare, nanoGPT's split: {result['train_chars']:,} chars to train on, {result['valid_chars']:,} to validate on; "
+        f"{args.arch}, {args.device}, {os.cpu_count()} CPUs, budget {args.minutes:g} min\n"
+    )
     for c in result["curve"]:
         out.write(f"  epoch {c['epoch']}: valid loss {c['valid_loss']:.4f} nats/char after {c['train_s']:,.0f} s\n")
-    out.write(f"final     valid loss {final:.4f} nats/char ({final / 0.6931471805599453:.4f} bits/char) of the last checkpoint, "
-              f"{result['steps']:,} steps in {result['train_s']:,.0f} s, {result['chars_per_s']:,.0f} chars/s, wall {result['wall_s']:,.0f} s\n")
-    out.write(f"target    <= {args.target:.2f} nats/char within {args.minutes:g} minutes: {'met' if result['met'] else 'not met'}"
-              + (f" (first under it at epoch {reached['epoch']}, {reached['train_s']:,.0f} s)" if reached else "") + "\n")
+    out.write(
+        f"final     valid loss {final:.4f} nats/char ({final / 0.6931471805599453:.4f} bits/char) of the last checkpoint, "
+        f"{result['steps']:,} steps in {result['train_s']:,.0f} s, {result['chars_per_s']:,.0f} chars/s, wall {result['wall_s']:,.0f} s\n"
+    )
+    out.write(
+        f"target    <= {args.target:.2f} nats/char within {args.minutes:g} minutes: {'met' if result['met'] else 'not met'}"
+        + (f" (first under it at epoch {reached['epoch']}, {reached['train_s']:,.0f} s)" if reached else "")
+        + "\n"
+    )
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "neural-char.json").write_text(json.dumps(result, indent=2) + "\n")
     return 0

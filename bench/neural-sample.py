@@ -53,15 +53,36 @@ def make_model(textseq: list[str]) -> Path:
     model = DATA / "neural-sample.pt"
     if not model.exists():
         with tempfile.TemporaryDirectory(prefix="bench-sample-") as scratch:
-            subprocess.run([*textseq, "train", "--arch", "char-medium", "--level", "char", "--max-steps", "1", "--batch-size", "4",
-                            "--bptt", "16", "-q", "-O", str(model), str(SHAKESPEARE)], check=True, cwd=scratch)
+            subprocess.run(
+                [
+                    *textseq,
+                    "train",
+                    "--arch",
+                    "char-medium",
+                    "--level",
+                    "char",
+                    "--max-steps",
+                    "1",
+                    "--batch-size",
+                    "4",
+                    "--bptt",
+                    "16",
+                    "-q",
+                    "-O",
+                    str(model),
+                    str(SHAKESPEARE),
+                ],
+                check=True,
+                cwd=scratch,
+            )
     return model
 
 
 def wall(textseq: list[str], model: Path, tokens: int, threads: int) -> float:
     started = time.perf_counter()
-    subprocess.run([*textseq, "sample", str(model), "-n", str(tokens), "--seed", "1", "--threads", str(threads)],
-                   stdout=subprocess.DEVNULL, check=True)
+    subprocess.run(
+        [*textseq, "sample", str(model), "-n", str(tokens), "--seed", "1", "--threads", str(threads)], stdout=subprocess.DEVNULL, check=True
+    )
     return time.perf_counter() - started
 
 
@@ -83,7 +104,7 @@ def time_reference(model_path: Path, tokens: int) -> float:
     rnn = torch.nn.LSTM(config["embedding_size"], hidden, layers)
     decoder = torch.nn.Linear(hidden, len(chars))
     encoder.weight.data.copy_(weights["encoder.weight"])
-    rnn.load_state_dict({key[len("rnns.0."):]: value for key, value in weights.items() if key.startswith("rnns.0.")})
+    rnn.load_state_dict({key[len("rnns.0.") :]: value for key, value in weights.items() if key.startswith("rnns.0.")})
     decoder.load_state_dict({"weight": weights["decoder.weight"], "bias": weights["decoder.bias"]})
     for module in (encoder, rnn, decoder):
         module.eval()
@@ -91,6 +112,7 @@ def time_reference(model_path: Path, tokens: int) -> float:
     state = (torch.zeros(layers, 1, hidden), torch.zeros(layers, 1, hidden))
     token = torch.randint(len(chars), (1, 1), dtype=torch.long)
     with open(os.devnull, "w") as sink, torch.no_grad():
+
         def draw(count: int) -> None:
             nonlocal state, token
             for _ in range(count):
@@ -117,27 +139,42 @@ def main() -> int:
     model = args.model or (DATA / "neural-char.pt" if (DATA / "neural-char.pt").exists() else make_model(textseq))
     payload = torch.load(model, map_location="cpu", weights_only=True)
     reference = time_reference(model, args.tokens)
-    results: dict[str, object] = {"model": str(model), "arch": payload["arch"], "config": payload["config"],
-                                  "vocabulary": len(payload["codec"]["tokens"]), "tokens": args.tokens, "torch_threads": torch.get_num_threads(),
-                                  "reference_tokens_per_s": reference, "textseq": {}, "cpus": os.cpu_count(),
-                                  "torch": torch.__version__, "date": time.strftime("%Y-%m-%d")}
+    results: dict[str, object] = {
+        "model": str(model),
+        "arch": payload["arch"],
+        "config": payload["config"],
+        "vocabulary": len(payload["codec"]["tokens"]),
+        "tokens": args.tokens,
+        "torch_threads": torch.get_num_threads(),
+        "reference_tokens_per_s": reference,
+        "textseq": {},
+        "cpus": os.cpu_count(),
+        "torch": torch.__version__,
+        "date": time.strftime("%Y-%m-%d"),
+    }
     out = sys.stdout
     config = payload["config"]
-    out.write(f"{model.name}: {payload['arch']}, {config['layers']}x{config['hidden_size']} LSTM, embedding "
-              f"{config['embedding_size']}, {results['vocabulary']} characters; {args.tokens:,} characters drawn; "
-              f"{os.cpu_count()} CPUs, torch {torch.__version__}\n")
+    out.write(
+        f"{model.name}: {payload['arch']}, {config['layers']}x{config['hidden_size']} LSTM, embedding "
+        f"{config['embedding_size']}, {results['vocabulary']} characters; {args.tokens:,} characters drawn; "
+        f"{os.cpu_count()} CPUs, torch {torch.__version__}\n"
+    )
     out.write(f"reference  generate.py's loop (nn.LSTM call per token, torch.multinomial): {reference:,.0f} tokens/s\n")
     from textseq.neural.fused import LONG_SAMPLE
 
     wall(textseq, model, LONG_SAMPLE + 1000, 1)  # the compiled loop is compiled (once) and cached before timing
-    regimes = (("short samples (numpy step)", 500, LONG_SAMPLE - 500),
-               ("long samples (compiled loop)", LONG_SAMPLE + 1000, LONG_SAMPLE + 1000 + args.tokens))
+    regimes = (
+        ("short samples (numpy step)", 500, LONG_SAMPLE - 500),
+        ("long samples (compiled loop)", LONG_SAMPLE + 1000, LONG_SAMPLE + 1000 + args.tokens),
+    )
     for label, threads in ((f"--threads {os.cpu_count()}", os.cpu_count() or 1), ("--threads 1", 1)):
         for regime, short, long in regimes:
             rate, long_time = streaming_rate(textseq, model, short, long, threads)
             results["textseq"][f"{regime}, {label}"] = {"tokens_per_s": rate, "wall_s": long_time, "tokens": long}  # type: ignore[index]
-            out.write(f"textseq    {label}, {regime}: {rate:,.0f} tokens/s ({rate / reference:.2f}x the reference; "
-                      f"-n {long:,} took {long_time:.2f} s in all); target >= 5,000: {'met' if rate >= 5000 else 'not met'}\n")
+            out.write(
+                f"textseq    {label}, {regime}: {rate:,.0f} tokens/s ({rate / reference:.2f}x the reference; "
+                f"-n {long:,} took {long_time:.2f} s in all); target >= 5,000: {'met' if rate >= 5000 else 'not met'}\n"
+            )
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "neural-sample.json").write_text(json.dumps(results, indent=2) + "\n")
     return 0

@@ -31,22 +31,87 @@ from bench_scripts import load_script
 def textseq_ppl(bn, train: Path, test: Path, epochs: int, seed: int) -> float:
     with tempfile.TemporaryDirectory(prefix="bench-seeds-") as scratch:
         model = Path(scratch) / "m.pt"
-        subprocess.run([*bn.textseq_command(), "train", "--arch", "word-medium", "--level", "word", "--valid", str(test),
-                        "--epochs", str(epochs), "--batch-size", str(bn.BATCH), "--bptt", str(bn.BPTT), "--optimizer", "sgd",
-                        "--lr", "20", "--clip", "0.25", "--schedule", "plateau", "--patience", "0", "--seed", str(seed),
-                        "--device", "cpu", "-q", "-O", str(model), str(train)], check=True)
-        done = subprocess.run([*bn.textseq_command(), "eval", str(model), str(test), "--json"], capture_output=True, text=True,
-                              check=True)
+        subprocess.run(
+            [
+                *bn.textseq_command(),
+                "train",
+                "--arch",
+                "word-medium",
+                "--level",
+                "word",
+                "--valid",
+                str(test),
+                "--epochs",
+                str(epochs),
+                "--batch-size",
+                str(bn.BATCH),
+                "--bptt",
+                str(bn.BPTT),
+                "--optimizer",
+                "sgd",
+                "--lr",
+                "20",
+                "--clip",
+                "0.25",
+                "--schedule",
+                "plateau",
+                "--patience",
+                "0",
+                "--seed",
+                str(seed),
+                "--device",
+                "cpu",
+                "-q",
+                "-O",
+                str(model),
+                str(train),
+            ],
+            check=True,
+        )
+        done = subprocess.run([*bn.textseq_command(), "eval", str(model), str(test), "--json"], capture_output=True, text=True, check=True)
     return float(json.loads(done.stdout)["perplexity"])
 
 
 def reference_ppl(bn, python: str, examples: Path, folder: Path, epochs: int, seed: int) -> float:
     with tempfile.TemporaryDirectory(prefix="bench-seeds-ref-") as scratch:
-        done = subprocess.run([python, "-u", str(examples / "main.py"), "--data", str(folder), "--model", "LSTM", "--emsize", "200",
-                               "--nhid", "200", "--nlayers", "2", "--dropout", "0.2", "--tied", "--epochs", str(epochs),
-                               "--bptt", str(bn.BPTT), "--batch_size", str(bn.BATCH), "--lr", "20", "--clip", "0.25",
-                               "--seed", str(seed), "--save", str(Path(scratch) / "model.pt")],
-                              cwd=scratch, capture_output=True, text=True, check=True)
+        done = subprocess.run(
+            [
+                python,
+                "-u",
+                str(examples / "main.py"),
+                "--data",
+                str(folder),
+                "--model",
+                "LSTM",
+                "--emsize",
+                "200",
+                "--nhid",
+                "200",
+                "--nlayers",
+                "2",
+                "--dropout",
+                "0.2",
+                "--tied",
+                "--epochs",
+                str(epochs),
+                "--bptt",
+                str(bn.BPTT),
+                "--batch_size",
+                str(bn.BATCH),
+                "--lr",
+                "20",
+                "--clip",
+                "0.25",
+                "--seed",
+                str(seed),
+                "--save",
+                str(Path(scratch) / "model.pt"),
+            ],
+            cwd=scratch,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
     match = bn.REF_TEST.search(done.stdout)
     if not match:
         raise SystemExit(f"bench/neural-seeds.py: no test perplexity in the example's output:\n{done.stdout[-2000:]}")
@@ -61,16 +126,22 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", default="1,2,3", help="comma-separated seeds (default 1,2,3)")
     parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--examples-dir", type=Path, default=None, metavar="DIR",
-                        help="pytorch/examples' word_language_model folder (default: bench/neural.py's)")
+    parser.add_argument(
+        "--examples-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="pytorch/examples' word_language_model folder (default: bench/neural.py's)",
+    )
     parser.add_argument("--python", default=sys.executable)
     args = parser.parse_args()
     bn = load_script("neural")
     examples = (args.examples_dir or bn.DEFAULT_EXAMPLES).resolve()
     have_reference = (examples / "main.py").exists()
     if not have_reference:
-        print(f"bench/neural-seeds.py: reference skipped: no main.py in {examples} (give --examples-dir); textseq runs alone",
-              file=sys.stderr)
+        print(
+            f"bench/neural-seeds.py: reference skipped: no main.py in {examples} (give --examples-dir); textseq runs alone", file=sys.stderr
+        )
     seeds = [int(s) for s in args.seeds.split(",")]
     _, aligned, _ = bn.make_data()
     train, test = aligned / "train.txt", aligned / "test.txt"
@@ -91,12 +162,18 @@ def main() -> int:
         out.write(f"{side:9s} mean {summary[side]['mean']:.2f}, sd {summary[side]['sd']:.2f}\n")
     if have_reference:
         difference = summary["textseq"]["mean"] - summary["reference"]["mean"]
-        out.write(f"difference of the means {difference:+.2f} ({difference / summary['reference']['mean']:+.1%}); "
-                  f"target (textseq no worse): {'met' if difference <= 0 else 'not met'}\n")
+        out.write(
+            f"difference of the means {difference:+.2f} ({difference / summary['reference']['mean']:+.1%}); "
+            f"target (textseq no worse): {'met' if difference <= 0 else 'not met'}\n"
+        )
     bn.OUT.mkdir(parents=True, exist_ok=True)
-    (bn.OUT / "neural-seeds.json").write_text(json.dumps({"epochs": args.epochs, "rows": rows, "summary": summary,
-                                                           "commit": bn.git_commit(), "date": time.strftime("%Y-%m-%d")},
-                                                          indent=2) + "\n")
+    (bn.OUT / "neural-seeds.json").write_text(
+        json.dumps(
+            {"epochs": args.epochs, "rows": rows, "summary": summary, "commit": bn.git_commit(), "date": time.strftime("%Y-%m-%d")},
+            indent=2,
+        )
+        + "\n"
+    )
     return 0
 
 

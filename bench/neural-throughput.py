@@ -39,8 +39,26 @@ SKIPPED = 10
 def tokens_per_second(textseq: list[str], options: list[str], train: Path, steps: int, device: str, bf16: bool) -> float:
     with tempfile.TemporaryDirectory(prefix="bench-throughput-") as scratch:
         log = Path(scratch) / "log.jsonl"
-        command = [*textseq, "train", "--level", "char", *options, "--max-steps", str(steps), "--device", device, "--seed", "1",
-                   *(["--bf16"] if bf16 else []), "--log", str(log), "-q", "-O", str(Path(scratch) / "m.pt"), str(train)]
+        command = [
+            *textseq,
+            "train",
+            "--level",
+            "char",
+            *options,
+            "--max-steps",
+            str(steps),
+            "--device",
+            device,
+            "--seed",
+            "1",
+            *(["--bf16"] if bf16 else []),
+            "--log",
+            str(log),
+            "-q",
+            "-O",
+            str(Path(scratch) / "m.pt"),
+            str(train),
+        ]
         subprocess.run(command, check=True)
         times = [entry["time"] for entry in map(json.loads, log.read_text().splitlines()) if "loss" in entry]
     batch, bptt = int(options[options.index("--batch-size") + 1]), int(options[options.index("--bptt") + 1])
@@ -74,12 +92,23 @@ def main() -> int:
             for bf16 in (False, True):
                 runs[bf16].append(tokens_per_second(textseq, options, train, args.steps, args.device, bf16))
         fp32, bf16 = statistics.median(runs[False]), statistics.median(runs[True])
-        rows.append({"model": name, "options": options, "fp32_tokens_per_s": fp32, "bf16_tokens_per_s": bf16, "ratio": bf16 / fp32,
-                     "runs": {"fp32": runs[False], "bf16": runs[True]}})
-        print(f"{name:18} {' '.join(options[2:]):45} float32 {fp32:>10,.0f} tok/s   bf16 {bf16:>10,.0f} tok/s   bf16/float32 {bf16 / fp32:.2f}")
+        rows.append(
+            {
+                "model": name,
+                "options": options,
+                "fp32_tokens_per_s": fp32,
+                "bf16_tokens_per_s": bf16,
+                "ratio": bf16 / fp32,
+                "runs": {"fp32": runs[False], "bf16": runs[True]},
+            }
+        )
+        print(
+            f"{name:18} {' '.join(options[2:]):45} float32 {fp32:>10,.0f} tok/s   bf16 {bf16:>10,.0f} tok/s   bf16/float32 {bf16 / fp32:.2f}"
+        )
     bench.OUT.mkdir(parents=True, exist_ok=True)
-    (bench.OUT / "neural-throughput.json").write_text(json.dumps({"device": args.device, "steps": args.steps, "date": time.strftime("%Y-%m-%d"),
-                                                            "rows": rows}, indent=2) + "\n")
+    (bench.OUT / "neural-throughput.json").write_text(
+        json.dumps({"device": args.device, "steps": args.steps, "date": time.strftime("%Y-%m-%d"), "rows": rows}, indent=2) + "\n"
+    )
     return 0
 
 

@@ -142,9 +142,15 @@ def textseq_counts(train: Path, test: Path) -> dict[str, object]:
                 elif w not in words:
                     unseen += 1
                     unseen_types.add(w)
-    return {"train_tokens": train_tokens, "vocabulary": len(words) + 2, "test_tokens": test_tokens,
-            "test_unseen_tokens": unseen, "test_unseen_types": len(unseen_types), "test_literal_unk": literal_unk,
-            "train_tokens_per_epoch": (train_tokens // BATCH - 1) * BATCH}
+    return {
+        "train_tokens": train_tokens,
+        "vocabulary": len(words) + 2,
+        "test_tokens": test_tokens,
+        "test_unseen_tokens": unseen,
+        "test_unseen_types": len(unseen_types),
+        "test_literal_unk": literal_unk,
+        "train_tokens_per_epoch": (train_tokens // BATCH - 1) * BATCH,
+    }
 
 
 def make_data() -> tuple[Path, Path, Path]:
@@ -186,8 +192,10 @@ class Stamped:
         self.cpu_before = before.ru_utime + before.ru_stime
         self.start = time.perf_counter()
         self.process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-        self.threads = [threading.Thread(target=self._read, args=("stdout", self.process.stdout)),
-                        threading.Thread(target=self._read, args=("stderr", self.process.stderr))]
+        self.threads = [
+            threading.Thread(target=self._read, args=("stdout", self.process.stdout)),
+            threading.Thread(target=self._read, args=("stderr", self.process.stderr)),
+        ]
         if fifo is not None:
             self.threads.append(threading.Thread(target=self._read_fifo, args=(fifo,)))
         for thread in self.threads:
@@ -226,12 +234,12 @@ def rate(epochs: dict[int, list[tuple[float, int]]], tokens_per_epoch: int) -> d
         last_time, last = steps[-1]
         epoch_tokens = tokens_per_epoch - 2 * BATCH * BPTT  # the last (short) step is in, steps 1 and 2 are out
         epoch_seconds = last_time - second
-        per_epoch.append({"epoch": epoch, "steps": last, "tokens": epoch_tokens, "seconds": epoch_seconds,
-                          "tokens_per_s": epoch_tokens / epoch_seconds})
+        per_epoch.append(
+            {"epoch": epoch, "steps": last, "tokens": epoch_tokens, "seconds": epoch_seconds, "tokens_per_s": epoch_tokens / epoch_seconds}
+        )
         tokens += epoch_tokens
         seconds += epoch_seconds
-    return {"tokens_per_s": tokens / seconds if seconds else float("nan"), "tokens": tokens, "seconds": seconds,
-            "per_epoch": per_epoch}
+    return {"tokens_per_s": tokens / seconds if seconds else float("nan"), "tokens": tokens, "seconds": seconds, "per_epoch": per_epoch}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -245,10 +253,41 @@ def run_textseq(textseq: list[str], train: Path, test: Path, epochs: int, counts
     with tempfile.TemporaryDirectory(prefix="bench-neural-") as scratch:
         fifo = Path(scratch) / "steps.jsonl"
         os.mkfifo(fifo)
-        command = [*textseq, "train", "--arch", "word-medium", "--level", "word", "--valid", str(test), "--epochs", str(epochs),
-                   "--batch-size", str(BATCH), "--bptt", str(BPTT), "--optimizer", "sgd", "--lr", "20", "--clip", "0.25",
-                   "--schedule", "plateau", "--patience", "0", "--seed", "1", "--device", "cpu", "--log", str(fifo),
-                   "-O", str(model), str(train)]
+        command = [
+            *textseq,
+            "train",
+            "--arch",
+            "word-medium",
+            "--level",
+            "word",
+            "--valid",
+            str(test),
+            "--epochs",
+            str(epochs),
+            "--batch-size",
+            str(BATCH),
+            "--bptt",
+            str(BPTT),
+            "--optimizer",
+            "sgd",
+            "--lr",
+            "20",
+            "--clip",
+            "0.25",
+            "--schedule",
+            "plateau",
+            "--patience",
+            "0",
+            "--seed",
+            "1",
+            "--device",
+            "cpu",
+            "--log",
+            str(fifo),
+            "-O",
+            str(model),
+            str(train),
+        ]
         print(f"textseq: {' '.join(command)}", file=sys.stderr)
         load = os.getloadavg()[0]
         run = Stamped(command, fifo=fifo)
@@ -283,9 +322,14 @@ def run_textseq(textseq: list[str], train: Path, test: Path, epochs: int, counts
     report = json.loads(done.stdout)
     tokens_per_epoch = counts["train_tokens_per_epoch"]
     return {
-        "command": command, "load_average_before": load, "load_average_after": os.getloadavg()[0],
-        "train_cpu_s": run.cpu_s, "train_wall_s": train_wall, "eval_wall_s": eval_wall,
-        "wall_s": train_wall + eval_wall, "stderr": stderr.splitlines(),
+        "command": command,
+        "load_average_before": load,
+        "load_average_after": os.getloadavg()[0],
+        "train_cpu_s": run.cpu_s,
+        "train_wall_s": train_wall,
+        "eval_wall_s": eval_wall,
+        "wall_s": train_wall + eval_wall,
+        "stderr": stderr.splitlines(),
         "device": info.group(1) if info else None,
         "parameters": int(info.group(2).replace(",", "")) if info else None,
         "vocabulary": int(info.group(3).replace(",", "")) if info else None,
@@ -295,20 +339,59 @@ def run_textseq(textseq: list[str], train: Path, test: Path, epochs: int, counts
         "training": rate(steps, tokens_per_epoch),
         "epoch_wall_s": epoch_walls,
         "epoch_rate_with_validation": epochs * tokens_per_epoch / sum(epoch_walls) if epoch_walls else None,
-        "epoch_lines": [{"epoch": int(e), "train_loss": float(tl), "valid_loss": float(vl), "valid_ppl": float(vp),
-                         "tokens_per_s_own": float(r.replace(",", ""))} for e, tl, vl, vp, r in epoch_lines],
+        "epoch_lines": [
+            {
+                "epoch": int(e),
+                "train_loss": float(tl),
+                "valid_loss": float(vl),
+                "valid_ppl": float(vp),
+                "tokens_per_s_own": float(r.replace(",", "")),
+            }
+            for e, tl, vl, vp, r in epoch_lines
+        ],
         "validations": [entry for _, entry in validations],
         "lr_by_epoch": {e: sorted(v) for e, v in lrs.items()},
-        "eval": report, "test_ppl": report["perplexity"],
+        "eval": report,
+        "test_ppl": report["perplexity"],
     }
 
 
 def run_reference(python: str, examples: Path, folder: Path, epochs: int, counts: dict, label: str) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="bench-neural-ref-") as scratch:
-        command = [python, "-u", str(examples / "main.py"), "--data", str(folder), "--model", "LSTM", "--emsize", "200",
-                   "--nhid", "200", "--nlayers", "2", "--dropout", "0.2", "--tied", "--epochs", str(epochs),
-                   "--bptt", str(BPTT), "--batch_size", str(BATCH), "--lr", "20", "--clip", "0.25", "--seed", "1",
-                   "--log-interval", "1", "--save", str(Path(scratch) / "model.pt")]
+        command = [
+            python,
+            "-u",
+            str(examples / "main.py"),
+            "--data",
+            str(folder),
+            "--model",
+            "LSTM",
+            "--emsize",
+            "200",
+            "--nhid",
+            "200",
+            "--nlayers",
+            "2",
+            "--dropout",
+            "0.2",
+            "--tied",
+            "--epochs",
+            str(epochs),
+            "--bptt",
+            str(BPTT),
+            "--batch_size",
+            str(BATCH),
+            "--lr",
+            "20",
+            "--clip",
+            "0.25",
+            "--seed",
+            "1",
+            "--log-interval",
+            "1",
+            "--save",
+            str(Path(scratch) / "model.pt"),
+        ]
         print(f"{label}: {' '.join(command)}", file=sys.stderr)
         load = os.getloadavg()[0]
         run = Stamped(command, cwd=Path(scratch))
@@ -336,15 +419,21 @@ def run_reference(python: str, examples: Path, folder: Path, epochs: int, counts
     test = REF_TEST.search(stdout)
     epoch_walls = [float(t) for _, t, _, _ in epochs_found]
     return {
-        "command": command, "load_average_before": load, "load_average_after": os.getloadavg()[0],
-        "cpu_s": run.cpu_s, "wall_s": wall, "stdout_tail": stdout.splitlines()[-20:],
+        "command": command,
+        "load_average_before": load,
+        "load_average_after": os.getloadavg()[0],
+        "cpu_s": run.cpu_s,
+        "wall_s": wall,
+        "stdout_tail": stdout.splitlines()[-20:],
         "stderr": run.text("stderr").splitlines()[-20:],
         "train_tokens_per_epoch": tokens_per_epoch,
         "training": rate(steps, tokens_per_epoch),
         "own_ms_per_batch_rate": own_tokens / own_seconds if own_seconds else None,
         "epoch_wall_s": epoch_walls,
         "epoch_rate_with_validation": len(epoch_walls) * tokens_per_epoch / sum(epoch_walls) if epoch_walls else None,
-        "epochs": [{"epoch": int(e), "seconds": float(t), "valid_loss": float(vl), "valid_ppl": float(vp)} for e, t, vl, vp in epochs_found],
+        "epochs": [
+            {"epoch": int(e), "seconds": float(t), "valid_loss": float(vl), "valid_ppl": float(vp)} for e, t, vl, vp in epochs_found
+        ],
         "lr_by_epoch": {e: sorted(v) for e, v in lrs.items()},
         "test_loss": float(test.group(1)) if test else None,
         "test_ppl": float(test.group(2)) if test else None,
@@ -356,12 +445,18 @@ def run_reference(python: str, examples: Path, folder: Path, epochs: int, counts
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--examples-dir", type=Path, default=DEFAULT_EXAMPLES, metavar="DIR",
-                        help=f"pytorch/examples' word_language_model folder, the one holding main.py (default {DEFAULT_EXAMPLES}); "
-                             "the reference is skipped with a note when it is absent")
+    parser.add_argument(
+        "--examples-dir",
+        type=Path,
+        default=DEFAULT_EXAMPLES,
+        metavar="DIR",
+        help=f"pytorch/examples' word_language_model folder, the one holding main.py (default {DEFAULT_EXAMPLES}); "
+        "the reference is skipped with a note when it is absent",
+    )
     parser.add_argument("--epochs", type=int, default=3, help="epochs on both sides (default 3, as the issue)")
-    parser.add_argument("--no-aligned", action="store_true",
-                        help="skip the example's second run on the text in textseq's terms (bench/data/wt2s-aligned)")
+    parser.add_argument(
+        "--no-aligned", action="store_true", help="skip the example's second run on the text in textseq's terms (bench/data/wt2s-aligned)"
+    )
     parser.add_argument("--python", default=sys.executable, help="the Python that runs the example (default: this one)")
     args = parser.parse_args()
 
@@ -376,19 +471,37 @@ def main() -> int:
     examples = args.examples_dir.resolve()
     have_reference = (examples / "main.py").exists()
     results: dict[str, object] = {
-        "data": {"folder": str(folder), "train": str(train_src), "test": str(SHARED / "test.txt"),
-                 "layout": "train.txt = wikitext-2 valid.txt; valid.txt = test.txt = wikitext-2 test.txt (both sides validate on the test text)"},
-        "settings": {"model": "2-layer LSTM, embedding 200, hidden 200, tied, dropout 0.2", "bptt": BPTT, "batch": BATCH,
-                     "optimizer": "SGD lr 20, lr / 4 after an epoch without a better validation loss", "clip": 0.25,
-                     "epochs": args.epochs, "seed": 1, "device": "cpu"},
-        "commit": git_commit(), "python": sys.version.split()[0], "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
-        "cpus": os.cpu_count(), "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+        "data": {
+            "folder": str(folder),
+            "train": str(train_src),
+            "test": str(SHARED / "test.txt"),
+            "layout": "train.txt = wikitext-2 valid.txt; valid.txt = test.txt = wikitext-2 test.txt (both sides validate on the test text)",
+        },
+        "settings": {
+            "model": "2-layer LSTM, embedding 200, hidden 200, tied, dropout 0.2",
+            "bptt": BPTT,
+            "batch": BATCH,
+            "optimizer": "SGD lr 20, lr / 4 after an epoch without a better validation loss",
+            "clip": 0.25,
+            "epochs": args.epochs,
+            "seed": 1,
+            "device": "cpu",
+        },
+        "commit": git_commit(),
+        "python": sys.version.split()[0],
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "cpus": os.cpu_count(),
+        "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
         "date": time.strftime("%Y-%m-%d"),
         "counts": {"textseq": ours_counts, "reference": ref_counts, "reference_aligned": aligned_counts},
         "tokens_per_s": "training steps 3..N of every epoch over the time between the arrival of step 2's and step N's line, summed over epochs",
     }
-    print(f"data: {folder} (train = wikitext-2 valid.txt, valid = test = wikitext-2 test.txt); torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads; textseq {results['commit']}", file=sys.stderr)
+    print(
+        f"data: {folder} (train = wikitext-2 valid.txt, valid = test = wikitext-2 test.txt); torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads; textseq {results['commit']}",
+        file=sys.stderr,
+    )
 
     ours = run_textseq(textseq, train, test, args.epochs, ours_counts)
     results["textseq"] = ours
@@ -405,19 +518,25 @@ def main() -> int:
 
     out = sys.stdout
     o = ours["training"]["tokens_per_s"]
-    out.write(f"wt2s      train: wikitext-2 valid.txt, test: wikitext-2 test.txt (also the validation text on both sides: "
-              f"only the lr schedule sees it); {args.epochs} epochs, CPU, torch {torch.__version__} ({torch.get_num_threads()} threads), "
-              f"textseq {results['commit']}\n")
-    out.write(f"textseq   training {o:,.0f} tokens/s (steps 3..N of each epoch; own epoch line "
-              f"{ours['epoch_lines'][-1]['tokens_per_s_own'] if ours['epoch_lines'] else float('nan'):,.0f} incl. validation); "
-              f"epochs incl. validation {ours['epoch_rate_with_validation']:,.0f} tokens/s; "
-              f"test perplexity {ours['test_ppl']:.2f} ({ours['eval']['tokens']:,} tokens, {ours['eval']['oovs']:,} <unk>; "
-              f"excluding them {ours['eval']['perplexity_excluding_oovs']:.2f}); wall {ours['train_wall_s']:.1f} s train + "
-              f"{ours['eval_wall_s']:.1f} s eval\n")
-    out.write(f"          tokens: {ours['train_tokens']:,} to train on ({ours_counts['train_tokens_per_epoch']:,} per epoch in batches), "
-              f"vocabulary {ours['vocabulary']:,} (training words + <unk>, </s>); test words unseen in training -> <unk>: "
-              f"{ours_counts['test_unseen_tokens']:,} tokens ({ours_counts['test_unseen_types']:,} types) besides "
-              f"{ours_counts['test_literal_unk']:,} literal <unk>; blank lines skipped\n")
+    out.write(
+        f"wt2s      train: wikitext-2 valid.txt, test: wikitext-2 test.txt (also the validation text on both sides: "
+        f"only the lr schedule sees it); {args.epochs} epochs, CPU, torch {torch.__version__} ({torch.get_num_threads()} threads), "
+        f"textseq {results['commit']}\n"
+    )
+    out.write(
+        f"textseq   training {o:,.0f} tokens/s (steps 3..N of each epoch; own epoch line "
+        f"{ours['epoch_lines'][-1]['tokens_per_s_own'] if ours['epoch_lines'] else float('nan'):,.0f} incl. validation); "
+        f"epochs incl. validation {ours['epoch_rate_with_validation']:,.0f} tokens/s; "
+        f"test perplexity {ours['test_ppl']:.2f} ({ours['eval']['tokens']:,} tokens, {ours['eval']['oovs']:,} <unk>; "
+        f"excluding them {ours['eval']['perplexity_excluding_oovs']:.2f}); wall {ours['train_wall_s']:.1f} s train + "
+        f"{ours['eval_wall_s']:.1f} s eval\n"
+    )
+    out.write(
+        f"          tokens: {ours['train_tokens']:,} to train on ({ours_counts['train_tokens_per_epoch']:,} per epoch in batches), "
+        f"vocabulary {ours['vocabulary']:,} (training words + <unk>, </s>); test words unseen in training -> <unk>: "
+        f"{ours_counts['test_unseen_tokens']:,} tokens ({ours_counts['test_unseen_types']:,} types) besides "
+        f"{ours_counts['test_literal_unk']:,} literal <unk>; blank lines skipped\n"
+    )
     if theirs is None:
         out.write(f"reference skipped: no main.py in {examples} (export pytorch/examples' word_language_model/ and give --examples-dir)\n")
     else:
@@ -425,26 +544,36 @@ def main() -> int:
             if r is None:
                 continue
             t = r["training"]["tokens_per_s"]
-            out.write(f"{label:9s} training {t:,.0f} tokens/s (same method; its own ms/batch: {r['own_ms_per_batch_rate']:,.0f}); "
-                      f"epochs incl. validation {r['epoch_rate_with_validation']:,.0f} tokens/s; test perplexity "
-                      f"{r['test_ppl']:.2f}; wall {r['wall_s']:.1f} s (train + test)\n")
-            out.write(f"          tokens: {c['train_tokens']:,} to train on ({c['train_blank_lines']:,} <eos> of blank lines; "
-                      f"{c['train_tokens_per_epoch']:,} per epoch in batches), {c['test_tokens']:,} test tokens "
-                      f"({c['test_blank_lines']:,} blank-line <eos>), vocabulary {c['vocabulary']:,} from train+valid+test "
-                      f"({c['train_vocabulary']:,} in train)\n")
+            out.write(
+                f"{label:9s} training {t:,.0f} tokens/s (same method; its own ms/batch: {r['own_ms_per_batch_rate']:,.0f}); "
+                f"epochs incl. validation {r['epoch_rate_with_validation']:,.0f} tokens/s; test perplexity "
+                f"{r['test_ppl']:.2f}; wall {r['wall_s']:.1f} s (train + test)\n"
+            )
+            out.write(
+                f"          tokens: {c['train_tokens']:,} to train on ({c['train_blank_lines']:,} <eos> of blank lines; "
+                f"{c['train_tokens_per_epoch']:,} per epoch in batches), {c['test_tokens']:,} test tokens "
+                f"({c['test_blank_lines']:,} blank-line <eos>), vocabulary {c['vocabulary']:,} from train+valid+test "
+                f"({c['train_vocabulary']:,} in train)\n"
+            )
         ratio = o / theirs["training"]["tokens_per_s"]
         results["ratio_tokens_per_s"] = ratio
         verdict = "met" if ratio >= 1.0 else "not met"
-        out.write(f"ratio     textseq/reference training tokens/s {ratio:.2f}x (target >= 1.0x: {verdict}); "
-                  f"test perplexity textseq {ours['test_ppl']:.2f} vs reference {theirs['test_ppl']:.2f}")
+        out.write(
+            f"ratio     textseq/reference training tokens/s {ratio:.2f}x (target >= 1.0x: {verdict}); "
+            f"test perplexity textseq {ours['test_ppl']:.2f} vs reference {theirs['test_ppl']:.2f}"
+        )
         if theirs_aligned is not None:
             results["ratio_tokens_per_s_aligned"] = o / theirs_aligned["training"]["tokens_per_s"]
-            out.write(f" / on the aligned text {theirs_aligned['test_ppl']:.2f} (target: textseq no worse: "
-                      f"{'met' if ours['test_ppl'] <= theirs_aligned['test_ppl'] else 'not met'} against the aligned run)")
+            out.write(
+                f" / on the aligned text {theirs_aligned['test_ppl']:.2f} (target: textseq no worse: "
+                f"{'met' if ours['test_ppl'] <= theirs_aligned['test_ppl'] else 'not met'} against the aligned run)"
+            )
         out.write("\n")
-        out.write("caveat    the reference's own-data figure scores a different stream: an <eos> after every blank line (easy tokens) "
-                  "and test words never seen in training as themselves (hard tokens), where textseq scores <unk>; "
-                  "only the aligned run sees textseq's token stream and vocabulary\n")
+        out.write(
+            "caveat    the reference's own-data figure scores a different stream: an <eos> after every blank line (easy tokens) "
+            "and test words never seen in training as themselves (hard tokens), where textseq scores <unk>; "
+            "only the aligned run sees textseq's token stream and vocabulary\n"
+        )
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "neural.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     return 0

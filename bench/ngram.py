@@ -114,15 +114,21 @@ def count_tokens(path: Path) -> tuple[int, int]:
 def make_seed(textseq: list[str]) -> tuple[Path, str]:
     """The seed text, lowercased and tokenized by textseq, blank lines dropped."""
     target = DATA / "ngram-seed.tok"
-    sources = [SHARED / "tinyshakespeare" / "input.txt", SHARED / "wikitext-2" / "valid.txt",
-               SHARED / "wikitext-2" / "test.txt", SHARED / "ptb" / "valid.txt", SHARED / "ptb" / "test.txt"]
+    sources = [
+        SHARED / "tinyshakespeare" / "input.txt",
+        SHARED / "wikitext-2" / "valid.txt",
+        SHARED / "wikitext-2" / "test.txt",
+        SHARED / "ptb" / "valid.txt",
+        SHARED / "ptb" / "test.txt",
+    ]
     if all(s.exists() for s in sources):
         origin = "../shared/corpora: tinyshakespeare, WikiText-2 valid+test, PTB valid+test"
         raw = b"".join(s.read_bytes() for s in sources)
     else:
         origin = "corpora/generate.py --tokens 1000000 (../shared/corpora is absent)"
-        raw = subprocess.run([sys.executable, str(ROOT / "corpora" / "generate.py"), "--tokens", "1000000"],
-                             capture_output=True, check=True).stdout
+        raw = subprocess.run(
+            [sys.executable, str(ROOT / "corpora" / "generate.py"), "--tokens", "1000000"], capture_output=True, check=True
+        ).stdout
     if not target.exists():
         DATA.mkdir(parents=True, exist_ok=True)
         done = subprocess.run([*textseq, "tokenize", "--lower", "-q"], input=raw, capture_output=True, check=True)
@@ -193,9 +199,14 @@ def best_of(commands: dict[str, dict], repeat: int) -> dict[str, dict[str, objec
     for _ in range(repeat):
         for name, spec in commands.items():
             runs[name].append(measured(**spec))
-    return {name: {"seconds": min(r["seconds"] for r in results),
-                   "peak_rss_bytes": max(r["peak_rss_bytes"] for r in results),
-                   "stderr": results[-1]["stderr"]} for name, results in runs.items()}
+    return {
+        name: {
+            "seconds": min(r["seconds"] for r in results),
+            "peak_rss_bytes": max(r["peak_rss_bytes"] for r in results),
+            "stderr": results[-1]["stderr"],
+        }
+        for name, results in runs.items()
+    }
 
 
 def find_lmplz(option: str | None) -> Path | None:
@@ -228,7 +239,7 @@ def arpa_entries(path: Path, wanted: dict[int, set]) -> dict[int, dict[str, tupl
         for line in handle:
             if line.startswith("\\"):
                 if line.endswith("-grams:\n"):
-                    order, index = int(line[1:line.index("-")]), 0
+                    order, index = int(line[1 : line.index("-")]), 0
                 continue
             if not order or line == "\n":
                 continue
@@ -243,8 +254,7 @@ def arpa_entries(path: Path, wanted: dict[int, set]) -> dict[int, dict[str, tupl
 def compare_arpa(ours: Path, theirs: Path, sample: int = SAMPLE) -> dict[str, object]:
     """Same \\data\\ counts, and a sample of n-grams (equal shares per order) with the same numbers."""
     counts_ours, counts_theirs = arpa_counts(ours), arpa_counts(theirs)
-    result: dict[str, object] = {"counts_textseq": counts_ours, "counts_lmplz": counts_theirs,
-                                 "counts_agree": counts_ours == counts_theirs}
+    result: dict[str, object] = {"counts_textseq": counts_ours, "counts_lmplz": counts_theirs, "counts_agree": counts_ours == counts_theirs}
     rng = random.Random(1)
     share = sample // len(counts_ours)
     picks = {n: set(rng.sample(range(c), min(share, c))) for n, c in counts_ours.items()}
@@ -262,18 +272,29 @@ def compare_arpa(ours: Path, theirs: Path, sample: int = SAMPLE) -> dict[str, ob
             d_prob, d_backoff = abs(prob - their_prob), abs(backoff - their_backoff)
             worst_prob, worst_backoff = max(worst_prob, d_prob), max(worst_backoff, d_backoff)
             outside += d_prob > TOLERANCE or d_backoff > TOLERANCE
-    result.update({"sampled": checked, "missing_in_lmplz": missing, "outside_tolerance": outside,
-                   "max_abs_diff_log10_prob": worst_prob, "max_abs_diff_log10_backoff": worst_backoff,
-                   "agree": counts_ours == counts_theirs and missing == 0 and outside == 0})
+    result.update(
+        {
+            "sampled": checked,
+            "missing_in_lmplz": missing,
+            "outside_tolerance": outside,
+            "max_abs_diff_log10_prob": worst_prob,
+            "max_abs_diff_log10_backoff": worst_backoff,
+            "agree": counts_ours == counts_theirs and missing == 0 and outside == 0,
+        }
+    )
     return result
 
 
 def describe_check(name: str, check: dict) -> str:
-    counts = "same \\data\\ counts" if check["counts_agree"] else f"\\data\\ counts DIFFER: {check['counts_textseq']} vs {check['counts_lmplz']}"
+    counts = (
+        "same \\data\\ counts" if check["counts_agree"] else f"\\data\\ counts DIFFER: {check['counts_textseq']} vs {check['counts_lmplz']}"
+    )
     verdict = "agree" if check["agree"] else "DISAGREE"
-    return (f"{name:15s} {verdict}: {counts}; {check['sampled']:,} sampled n-grams, {check['missing_in_lmplz']} missing, "
-            f"{check['outside_tolerance']} beyond {TOLERANCE:g} (max |diff| log10 prob {check['max_abs_diff_log10_prob']:.1e}, "
-            f"backoff {check['max_abs_diff_log10_backoff']:.1e})")
+    return (
+        f"{name:15s} {verdict}: {counts}; {check['sampled']:,} sampled n-grams, {check['missing_in_lmplz']} missing, "
+        f"{check['outside_tolerance']} beyond {TOLERANCE:g} (max |diff| log10 prob {check['max_abs_diff_log10_prob']:.1e}, "
+        f"backoff {check['max_abs_diff_log10_backoff']:.1e})"
+    )
 
 
 def query_summary(stdout: str) -> dict[str, float]:
@@ -308,12 +329,22 @@ def main() -> int:
     parser.add_argument("--order", type=int, default=5, help="n-gram order of the builds (default 5)")
     parser.add_argument("--repeat", type=int, default=1, help="runs of the builds and of counting; the best counts (default 1)")
     parser.add_argument("--eval-repeat", type=int, default=3, help="runs of the evaluation timings (default 3)")
-    parser.add_argument("--eval-tokens", type=int, default=1_000_000, help="tokens of the evaluation text, </s> included (default 1,000,000)")
+    parser.add_argument(
+        "--eval-tokens", type=int, default=1_000_000, help="tokens of the evaluation text, </s> included (default 1,000,000)"
+    )
     parser.add_argument("--lmplz", metavar="PATH", help="KenLM's lmplz (default: $LMPLZ, lmplz on PATH, /tmp/kenlm-build/bin/lmplz)")
-    parser.add_argument("--lmplz-memory", default="80%,1G", metavar="S1,S2,...",
-                        help="lmplz -S budgets: the first is the reference for the ratio, the others are timed for scale (default 80%%,1G)")
-    parser.add_argument("--nltk-python", default=sys.executable, metavar="PYTHON",
-                        help="the Python to run NLTK with, e.g. a virtual environment outside the project (default: this one)")
+    parser.add_argument(
+        "--lmplz-memory",
+        default="80%,1G",
+        metavar="S1,S2,...",
+        help="lmplz -S budgets: the first is the reference for the ratio, the others are timed for scale (default 80%%,1G)",
+    )
+    parser.add_argument(
+        "--nltk-python",
+        default=sys.executable,
+        metavar="PYTHON",
+        help="the Python to run NLTK with, e.g. a virtual environment outside the project (default: this one)",
+    )
     parser.add_argument("--nltk-tokens", type=int, default=50_000, help="training tokens for the NLTK comparison (default 50,000)")
     args = parser.parse_args()
 
@@ -330,15 +361,31 @@ def main() -> int:
     one_line = head_tokens(corpus, DATA / "ngram-one-line.tok", 1)
     order = args.order
     results: dict[str, object] = {
-        "corpus": str(corpus), "origin": origin, "tokenized_with": "textseq tokenize --lower, blank lines dropped",
-        "tokens": tokens, "sentences": sentences, "copies": copies, "seed_tokens": seed_tokens, "order": order,
-        "commit": git_commit(), "python": sys.version.split()[0], "cpus": os.cpu_count(), "lmplz": str(lmplz) if lmplz else None,
-        "lmplz_memory": memories, "peak_rss_from": "/usr/bin/time -v" if GNU_TIME.exists() else "getrusage(RUSAGE_CHILDREN)",
+        "corpus": str(corpus),
+        "origin": origin,
+        "tokenized_with": "textseq tokenize --lower, blank lines dropped",
+        "tokens": tokens,
+        "sentences": sentences,
+        "copies": copies,
+        "seed_tokens": seed_tokens,
+        "order": order,
+        "commit": git_commit(),
+        "python": sys.version.split()[0],
+        "cpus": os.cpu_count(),
+        "lmplz": str(lmplz) if lmplz else None,
+        "lmplz_memory": memories,
+        "peak_rss_from": "/usr/bin/time -v" if GNU_TIME.exists() else "getrusage(RUSAGE_CHILDREN)",
     }
-    print(f"corpus: {corpus.name}: {origin}; tokenized with textseq tokenize --lower, blank lines dropped; "
-          f"{seed_tokens:,} tokens repeated {copies} times = {tokens:,} tokens, {sentences:,} lines", file=sys.stderr)
-    print(f"order {order}; builds best of {args.repeat}, evaluation best of {args.eval_repeat}; "
-          f"peak RSS from {results['peak_rss_from']}; {os.cpu_count()} CPUs", file=sys.stderr)
+    print(
+        f"corpus: {corpus.name}: {origin}; tokenized with textseq tokenize --lower, blank lines dropped; "
+        f"{seed_tokens:,} tokens repeated {copies} times = {tokens:,} tokens, {sentences:,} lines",
+        file=sys.stderr,
+    )
+    print(
+        f"order {order}; builds best of {args.repeat}, evaluation best of {args.eval_repeat}; "
+        f"peak RSS from {results['peak_rss_from']}; {os.cpu_count()} CPUs",
+        file=sys.stderr,
+    )
     if lmplz is None:
         print(BUILD_LMPLZ, file=sys.stderr)
     else:
@@ -349,8 +396,11 @@ def main() -> int:
 
     def lmplz_spec(memory: str, source: Path, target: Path) -> dict:
         # --discount_fallback only acts where the discounts cannot be estimated, as textseq does
-        return {"command": [str(lmplz), "-o", str(order), "-S", memory, "-T", tempfile.gettempdir(), "--discount_fallback"],
-                "stdin": source, "stdout": target}
+        return {
+            "command": [str(lmplz), "-o", str(order), "-S", memory, "-T", tempfile.gettempdir(), "--discount_fallback"],
+            "stdin": source,
+            "stdout": target,
+        }
 
     # 1. the build
     print(f"building order {order} ...", file=sys.stderr)
@@ -359,23 +409,32 @@ def main() -> int:
         for k, memory in enumerate(memories):
             builds[f"lmplz -S {memory}"] = lmplz_spec(memory, corpus, theirs_arpa if k == 0 else Path(os.devnull))
     built = best_of(builds, args.repeat)
-    build_rows = {name: {"seconds": b["seconds"], "peak_rss_bytes": b["peak_rss_bytes"],
-                         "tokens_per_s": tokens / b["seconds"]} for name, b in built.items()}
+    build_rows = {
+        name: {"seconds": b["seconds"], "peak_rss_bytes": b["peak_rss_bytes"], "tokens_per_s": tokens / b["seconds"]}
+        for name, b in built.items()
+    }
     results["build"] = build_rows
-    fallback_notes = [line.strip() for b in built.values() for line in b["stderr"].splitlines()
-                      if "fallback" in line.lower() or "too little data" in line]
+    fallback_notes = [
+        line.strip() for b in built.values() for line in b["stderr"].splitlines() if "fallback" in line.lower() or "too little data" in line
+    ]
     results["discount_notes"] = fallback_notes
 
     # 2. counting alone
     print("counting ...", file=sys.stderr)
     counted = best_of({"textseq": {"command": [*textseq, "ngram", "count", "-o", str(order), str(corpus)]}}, args.repeat)["textseq"]
-    results["count"] = {"seconds": counted["seconds"], "peak_rss_bytes": counted["peak_rss_bytes"], "tokens_per_s": tokens / counted["seconds"]}
+    results["count"] = {
+        "seconds": counted["seconds"],
+        "peak_rss_bytes": counted["peak_rss_bytes"],
+        "tokens_per_s": tokens / counted["seconds"],
+    }
 
     # 3. evaluation, on the same ARPA file (textseq's), and loading alone
     print("evaluating ...", file=sys.stderr)
     ours_report_path, query_report_path = DATA / "ngram-eval.json", DATA / "ngram-query.txt"
-    evals = {"textseq": {"command": [*textseq, "eval", "--json", str(ours_arpa), str(test)], "stdout": ours_report_path},
-             "textseq load": {"command": [*textseq, "eval", "--json", str(ours_arpa), str(one_line)]}}
+    evals = {
+        "textseq": {"command": [*textseq, "eval", "--json", str(ours_arpa), str(test)], "stdout": ours_report_path},
+        "textseq load": {"command": [*textseq, "eval", "--json", str(ours_arpa), str(one_line)]},
+    }
     if query and query.exists():
         evals["query"] = {"command": [str(query), "-v", "summary", str(ours_arpa)], "stdin": test, "stdout": query_report_path}
         evals["query load"] = {"command": [str(query), "-v", "summary", str(ours_arpa)], "stdin": one_line}
@@ -384,7 +443,9 @@ def main() -> int:
     build_binary = lmplz.parent / "build_binary" if lmplz else None
     binary_times: dict[str, float] = {}
     if has_subcommand([*textseq, "ngram"], "convert"):
-        binary_times["textseq ngram convert"] = measured([*textseq, "ngram", "convert", "-q", "-O", str(ours_binary), str(ours_arpa)])["seconds"]
+        binary_times["textseq ngram convert"] = measured([*textseq, "ngram", "convert", "-q", "-O", str(ours_binary), str(ours_arpa)])[
+            "seconds"
+        ]
         evals["textseq binary"] = {"command": [*textseq, "eval", "--json", str(ours_binary), str(test)]}
         evals["textseq binary load"] = {"command": [*textseq, "eval", "--json", str(ours_binary), str(one_line)]}
     if build_binary and build_binary.exists() and "query" in evals:
@@ -394,16 +455,24 @@ def main() -> int:
     evaluated = best_of(evals, args.eval_repeat)
     ours_report = json.loads(ours_report_path.read_text())
     eval_tokens = int(ours_report["tokens"])
-    evaluation: dict[str, object] = {"test_tokens": eval_tokens, "test": str(test), "model": str(ours_arpa),
-                                     "textseq_perplexity": ours_report["perplexity"]}
+    evaluation: dict[str, object] = {
+        "test_tokens": eval_tokens,
+        "test": str(test),
+        "model": str(ours_arpa),
+        "textseq_perplexity": ours_report["perplexity"],
+    }
     evaluation["conversion_seconds"] = binary_times
     for tool in ("textseq", "query", "textseq binary", "query binary"):
         if tool not in evaluated:
             continue
         whole, load = evaluated[tool]["seconds"], evaluated[f"{tool} load"]["seconds"]
-        evaluation[tool] = {"seconds": whole, "load_seconds": load, "peak_rss_bytes": evaluated[tool]["peak_rss_bytes"],
-                            "tokens_per_s": eval_tokens / whole,
-                            "scoring_tokens_per_s": eval_tokens / (whole - load) if whole > load else None}
+        evaluation[tool] = {
+            "seconds": whole,
+            "load_seconds": load,
+            "peak_rss_bytes": evaluated[tool]["peak_rss_bytes"],
+            "tokens_per_s": eval_tokens / whole,
+            "scoring_tokens_per_s": eval_tokens / (whole - load) if whole > load else None,
+        }
     if "query" in evaluated:
         summary = query_summary(query_report_path.read_text())
         evaluation["query_perplexity"] = summary.get("Perplexity including OOVs")
@@ -429,11 +498,19 @@ def main() -> int:
             small = Path(folder) / "small.arpa"
             ours_fit = measured([*textseq, "ngram", "build", "-q", "-o", "3", "-O", str(small), str(train)])["seconds"]
             ours_score = measured([*textseq, "eval", str(small), str(score)])["seconds"]
-        theirs = json.loads(subprocess.run([args.nltk_python, "-c", NLTK_KN, str(train), str(score), "3"],
-                                           capture_output=True, check=True).stdout)
-        results["nltk"] = {"version": nltk.stdout.strip(), "train_tokens": count_tokens(train)[0], "scored_tokens": theirs["scored"],
-                           "order": 3, "nltk_fit_s": theirs["fit_s"], "nltk_score_s": theirs["score_s"],
-                           "textseq_build_s": ours_fit, "textseq_eval_s": ours_score}
+        theirs = json.loads(
+            subprocess.run([args.nltk_python, "-c", NLTK_KN, str(train), str(score), "3"], capture_output=True, check=True).stdout
+        )
+        results["nltk"] = {
+            "version": nltk.stdout.strip(),
+            "train_tokens": count_tokens(train)[0],
+            "scored_tokens": theirs["scored"],
+            "order": 3,
+            "nltk_fit_s": theirs["fit_s"],
+            "nltk_score_s": theirs["score_s"],
+            "textseq_build_s": ours_fit,
+            "textseq_eval_s": ours_score,
+        }
     else:
         results["nltk"] = None
 
@@ -441,34 +518,49 @@ def main() -> int:
     out = sys.stdout
     ours = build_rows["textseq"]
     out.write(f"corpus          {tokens:,} tokens ({seed_tokens:,} repeated {copies}x), order {order}; textseq {results['commit']}\n")
-    out.write(f"build           textseq {ours['seconds']:6.1f} s  {ours['tokens_per_s'] / 1e6:5.2f}M tokens/s  peak RSS {gb(ours['peak_rss_bytes'])} (target <= 2 GB)\n")
+    out.write(
+        f"build           textseq {ours['seconds']:6.1f} s  {ours['tokens_per_s'] / 1e6:5.2f}M tokens/s  peak RSS {gb(ours['peak_rss_bytes'])} (target <= 2 GB)\n"
+    )
     if lmplz:
         reference = build_rows[f"lmplz -S {memories[0]}"]
         for k, memory in enumerate(memories):
             row = build_rows[f"lmplz -S {memory}"]
             target = " (target <= 1.5)" if k == 0 else ""
-            out.write(f"                lmplz -S {memory:4s} {row['seconds']:5.1f} s  {row['tokens_per_s'] / 1e6:5.2f}M tokens/s  peak RSS {gb(row['peak_rss_bytes'])}"
-                      f"  time ratio textseq/lmplz {ours['seconds'] / row['seconds']:.2f}x{target}\n")
+            out.write(
+                f"                lmplz -S {memory:4s} {row['seconds']:5.1f} s  {row['tokens_per_s'] / 1e6:5.2f}M tokens/s  peak RSS {gb(row['peak_rss_bytes'])}"
+                f"  time ratio textseq/lmplz {ours['seconds'] / row['seconds']:.2f}x{target}\n"
+            )
         results["build_time_ratio"] = ours["seconds"] / reference["seconds"]
     for note in dict.fromkeys(fallback_notes):
         out.write(f"                note: {note}\n")
     counting = results["count"]
-    out.write(f"count           textseq ngram count -o {order} > /dev/null: {counting['seconds']:.1f} s, "
-              f"{counting['tokens_per_s'] / 1e6:.2f}M tokens/s (target >= 2M), peak RSS {gb(counting['peak_rss_bytes'])}\n")
+    out.write(
+        f"count           textseq ngram count -o {order} > /dev/null: {counting['seconds']:.1f} s, "
+        f"{counting['tokens_per_s'] / 1e6:.2f}M tokens/s (target >= 2M), peak RSS {gb(counting['peak_rss_bytes'])}\n"
+    )
     ev = results["eval"]
     line = f"eval            {ev['test_tokens']:,} tokens (</s> included), the same model (textseq's ARPA, and it converted to each binary format)\n"
-    for tool, label in (("textseq", "textseq ARPA"), ("query", "query ARPA"), ("textseq binary", "textseq .tsbin"), ("query binary", "query probing")):
+    for tool, label in (
+        ("textseq", "textseq ARPA"),
+        ("query", "query ARPA"),
+        ("textseq binary", "textseq .tsbin"),
+        ("query binary", "query probing"),
+    ):
         if tool in ev:
             e = ev[tool]
             scoring = f"{e['scoring_tokens_per_s'] / 1e6:5.2f}M" if e["scoring_tokens_per_s"] else "  n/a"
-            line += (f"                {label:14s} {e['seconds']:6.2f} s  {e['tokens_per_s'] / 1e6:5.2f}M tokens/s  "
-                     f"loading alone {e['load_seconds']:5.2f} s  scoring after loading {scoring} tokens/s  peak RSS {gb(e['peak_rss_bytes'])}\n")
+            line += (
+                f"                {label:14s} {e['seconds']:6.2f} s  {e['tokens_per_s'] / 1e6:5.2f}M tokens/s  "
+                f"loading alone {e['load_seconds']:5.2f} s  scoring after loading {scoring} tokens/s  peak RSS {gb(e['peak_rss_bytes'])}\n"
+            )
     for ours_key, theirs_key, what in (("textseq", "query", "arpa"), ("textseq binary", "query binary", "binary")):
         if ours_key in ev and theirs_key in ev:
             ratio = ev[ours_key]["seconds"] / ev[theirs_key]["seconds"]
             results[f"eval_time_ratio_{what}"] = ratio
-            line += (f"                from {what}: time ratio textseq/query {ratio:.1f}x "
-                     f"(loading alone {ev[ours_key]['load_seconds'] / ev[theirs_key]['load_seconds']:.1f}x)\n")
+            line += (
+                f"                from {what}: time ratio textseq/query {ratio:.1f}x "
+                f"(loading alone {ev[ours_key]['load_seconds'] / ev[theirs_key]['load_seconds']:.1f}x)\n"
+            )
     if "query" in ev:
         line += f"                perplexity: textseq {ev['textseq_perplexity']:.4f}, query {ev['query_perplexity']:.4f}\n"
     for name, seconds in ev["conversion_seconds"].items():
@@ -479,15 +571,19 @@ def main() -> int:
         out.write(describe_check("  seed only", results["agreement_seed"]) + f" (the {seed_tokens:,}-token seed, estimated discounts)\n")
     if results["nltk"]:
         n = results["nltk"]
-        out.write(f"nltk {n['version']:10s} KneserNeyInterpolated(3) on {n['train_tokens']:,} tokens: fit {n['nltk_fit_s']:.2f} s "
-                  f"(textseq ngram build {n['textseq_build_s']:.2f} s, {n['nltk_fit_s'] / n['textseq_build_s']:.1f}x faster); "
-                  f"score {n['scored_tokens']} tokens {n['nltk_score_s']:.2f} s (textseq eval {n['textseq_eval_s']:.2f} s, "
-                  f"{n['nltk_score_s'] / n['textseq_eval_s']:.1f}x faster); whole commands for textseq\n")
+        out.write(
+            f"nltk {n['version']:10s} KneserNeyInterpolated(3) on {n['train_tokens']:,} tokens: fit {n['nltk_fit_s']:.2f} s "
+            f"(textseq ngram build {n['textseq_build_s']:.2f} s, {n['nltk_fit_s'] / n['textseq_build_s']:.1f}x faster); "
+            f"score {n['scored_tokens']} tokens {n['nltk_score_s']:.2f} s (textseq eval {n['textseq_eval_s']:.2f} s, "
+            f"{n['nltk_score_s'] / n['textseq_eval_s']:.1f}x faster); whole commands for textseq\n"
+        )
     else:
         out.write(f"nltk            skipped: not importable by {args.nltk_python} (try --nltk-python with a venv that has nltk)\n")
     results["commit_at_end"] = git_commit()
     if results["commit_at_end"] != results["commit"]:
-        out.write(f"warning: the checkout changed during the run ({results['commit']} -> {results['commit_at_end']}): run again for figures of one version\n")
+        out.write(
+            f"warning: the checkout changed during the run ({results['commit']} -> {results['commit_at_end']}): run again for figures of one version\n"
+        )
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "ngram.json").write_text(json.dumps(results, indent=2) + "\n")
     return 0

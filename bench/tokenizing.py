@@ -73,12 +73,19 @@ def make_text(megabytes: int) -> Path:
     if target.exists():
         return target
     DATA.mkdir(parents=True, exist_ok=True)
-    sources = [SHARED / "tinyshakespeare" / "input.txt", SHARED / "wikitext-2" / "valid.txt",
-               SHARED / "wikitext-2" / "test.txt", SHARED / "ptb" / "valid.txt", SHARED / "ptb" / "test.txt"]
+    sources = [
+        SHARED / "tinyshakespeare" / "input.txt",
+        SHARED / "wikitext-2" / "valid.txt",
+        SHARED / "wikitext-2" / "test.txt",
+        SHARED / "ptb" / "valid.txt",
+        SHARED / "ptb" / "test.txt",
+    ]
     if all(s.exists() for s in sources):
         seed_text = "".join(s.read_text(encoding="utf-8") for s in sources)
     else:
-        done = subprocess.run([sys.executable, str(ROOT / "corpora" / "generate.py"), "--tokens", "1000000"], capture_output=True, check=True)
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "corpora" / "generate.py"), "--tokens", "1000000"], capture_output=True, check=True
+        )
         seed_text = done.stdout.decode("utf-8")
     size = megabytes * 1_000_000
     with open(target, "w", encoding="utf-8") as handle:
@@ -120,10 +127,29 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as folder:
         model = Path(folder) / "bench.model"
-        subprocess.run([*textseq, "tokenize", "train-spm", "-q", "-O", str(model), "--vocab-size", "8000",
-                        "--input-sentence-size", "200000", "--seed", "1", str(text)], check=True)
-        ours_spm, spm = best_pair([*textseq, "tokenize", "--spm", str(model), str(text)],
-                                  [sys.executable, "-c", SPM_BATCH_ENCODE, str(model), str(text)], args.repeat)
+        subprocess.run(
+            [
+                *textseq,
+                "tokenize",
+                "train-spm",
+                "-q",
+                "-O",
+                str(model),
+                "--vocab-size",
+                "8000",
+                "--input-sentence-size",
+                "200000",
+                "--seed",
+                "1",
+                str(text),
+            ],
+            check=True,
+        )
+        ours_spm, spm = best_pair(
+            [*textseq, "tokenize", "--spm", str(model), str(text)],
+            [sys.executable, "-c", SPM_BATCH_ENCODE, str(model), str(text)],
+            args.repeat,
+        )
     results["spm"] = {"textseq_mb_s": megabytes / ours_spm, "sentencepiece_batch_mb_s": megabytes / spm, "ratio": spm / ours_spm}
 
     try:
@@ -137,9 +163,11 @@ def main() -> int:
         results["sacremoses_mb_s"] = None
 
     startup = {}
-    for name, command, stdin in (("textseq --help", [*textseq, "--help"], None),
-                                 ("echo hi | textseq tokenize", [*textseq, "tokenize"], "hi"),
-                                 ("python -c pass", [sys.executable, "-c", "pass"], None)):
+    for name, command, stdin in (
+        ("textseq --help", [*textseq, "--help"], None),
+        ("echo hi | textseq tokenize", [*textseq, "tokenize"], "hi"),
+        ("python -c pass", [sys.executable, "-c", "pass"], None),
+    ):
         times = []
         for _ in range(15):
             start = time.perf_counter()
@@ -149,10 +177,16 @@ def main() -> int:
     results["startup_s"] = startup
 
     word, sp = results["word"], results["spm"]
-    print(f"word tokenize   textseq {word['textseq_mb_s']:6.1f} MB/s   bare re.findall loop {word['bare_regex_loop_mb_s']:6.1f} MB/s   ratio {word['ratio']:.2f}x (target >= 0.8)")
-    print(f"spm encode      textseq {sp['textseq_mb_s']:6.1f} MB/s   sentencepiece batch  {sp['sentencepiece_batch_mb_s']:6.1f} MB/s   ratio {sp['ratio']:.2f}x (target >= 0.8)")
+    print(
+        f"word tokenize   textseq {word['textseq_mb_s']:6.1f} MB/s   bare re.findall loop {word['bare_regex_loop_mb_s']:6.1f} MB/s   ratio {word['ratio']:.2f}x (target >= 0.8)"
+    )
+    print(
+        f"spm encode      textseq {sp['textseq_mb_s']:6.1f} MB/s   sentencepiece batch  {sp['sentencepiece_batch_mb_s']:6.1f} MB/s   ratio {sp['ratio']:.2f}x (target >= 0.8)"
+    )
     if results["sacremoses_mb_s"]:
-        print(f"sacremoses      {results['sacremoses_mb_s']:6.2f} MB/s (2 MB slice; textseq word is {word['textseq_mb_s'] / results['sacremoses_mb_s']:.0f}x faster)")
+        print(
+            f"sacremoses      {results['sacremoses_mb_s']:6.2f} MB/s (2 MB slice; textseq word is {word['textseq_mb_s'] / results['sacremoses_mb_s']:.0f}x faster)"
+        )
     for name, seconds in startup.items():
         print(f"start-up        {name:28s} {seconds * 1000:6.0f} ms (median of 15)")
     OUT.mkdir(parents=True, exist_ok=True)

@@ -27,8 +27,26 @@ import time
 
 from bench_scripts import load_script
 
-CPU_TRANSFORMER = ["--arch", "transformer", "-c", "layers=4", "-c", "heads=4", "-c", "embedding_size=192", "-c", "block_size=128",
-                   "--batch-size", "32", "--bptt", "128", "--lr", "0.001", "--clip", "1.0"]
+CPU_TRANSFORMER = [
+    "--arch",
+    "transformer",
+    "-c",
+    "layers=4",
+    "-c",
+    "heads=4",
+    "-c",
+    "embedding_size=192",
+    "-c",
+    "block_size=128",
+    "--batch-size",
+    "32",
+    "--bptt",
+    "128",
+    "--lr",
+    "0.001",
+    "--clip",
+    "1.0",
+]
 GPU_TRANSFORMER = ["--arch", "transformer-char", "--batch-size", "64", "--bptt", "256", "--lr", "0.001", "--clip", "1.0", "--bf16"]
 
 
@@ -43,16 +61,20 @@ def main() -> int:
     # -c options repeat, so they go after the --key value pairs that neural-char merges
     options = [o for pair in zip(transformer[::2], transformer[1::2]) if pair[0] != "-c" for o in pair]
     configs = [o for pair in zip(transformer[::2], transformer[1::2]) if pair[0] == "-c" for o in pair]
-    runs = {"lstm": bench.measure("char-medium", args.minutes, args.device, [], args.target, stem="bench-lstm"),
-            "transformer": bench.measure(options[1], args.minutes, args.device, options[2:] + configs, args.target, stem="bench-transformer")}
+    runs = {
+        "lstm": bench.measure("char-medium", args.minutes, args.device, [], args.target, stem="bench-lstm"),
+        "transformer": bench.measure(options[1], args.minutes, args.device, options[2:] + configs, args.target, stem="bench-transformer"),
+    }
     out = sys.stdout
     out.write(f"tinyshakespeare, nanoGPT's split, {args.minutes:g} minutes of training each on {args.device}\n")
     out.write(f"{'':12} {'valid loss':>10} {'bits/char':>9} {'steps':>6} {'chars/s':>9}  first <= {args.target}\n")
     for name, run in runs.items():
         reached = run["reached"]
         when = f"epoch {reached['epoch']}, {reached['train_s']:,.0f} s" if reached else "not reached"
-        out.write(f"{name:12} {run['final_valid_loss']:10.4f} {run['final_valid_loss'] / 0.6931471805599453:9.4f} {run['steps']:6,} "
-                  f"{run['chars_per_s']:9,.0f}  {when}\n")
+        out.write(
+            f"{name:12} {run['final_valid_loss']:10.4f} {run['final_valid_loss'] / 0.6931471805599453:9.4f} {run['steps']:6,} "
+            f"{run['chars_per_s']:9,.0f}  {when}\n"
+        )
     ratio = runs["transformer"]["final_valid_loss"] / runs["lstm"]["final_valid_loss"]
     out.write(f"transformer / lstm validation loss: {ratio:.3f}\n")
     bench.OUT.mkdir(parents=True, exist_ok=True)

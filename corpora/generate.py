@@ -122,9 +122,19 @@ PRONOUNS: dict[str, Pronouns] = {
     "neutral": Pronouns("they", "them", "their", True, "were"),
 }
 THIRD_PERSON_PRONOUNS: dict[str, str] = {
-    "she": "female", "her": "female", "hers": "female", "herself": "female",
-    "he": "male", "him": "male", "his": "male", "himself": "male",
-    "they": "neutral", "them": "neutral", "their": "neutral", "theirs": "neutral", "themselves": "neutral",
+    "she": "female",
+    "her": "female",
+    "hers": "female",
+    "herself": "female",
+    "he": "male",
+    "him": "male",
+    "his": "male",
+    "himself": "male",
+    "they": "neutral",
+    "them": "neutral",
+    "their": "neutral",
+    "theirs": "neutral",
+    "themselves": "neutral",
 }
 
 PET_NAMES = _words("""
@@ -134,15 +144,28 @@ PET_NAMES = _words("""
 """)
 # pet animal -> the sound it makes (base form of the verb)
 PET_SOUNDS: dict[str, str] = {
-    "dog": "bark", "cat": "purr", "parrot": "squawk", "hamster": "squeak", "snake": "hiss",
-    "duck": "quack", "frog": "croak", "goat": "bleat", "horse": "neigh", "pig": "grunt",
-    "canary": "sing", "donkey": "bray", "goose": "honk", "rooster": "crow", "owl": "hoot",
+    "dog": "bark",
+    "cat": "purr",
+    "parrot": "squawk",
+    "hamster": "squeak",
+    "snake": "hiss",
+    "duck": "quack",
+    "frog": "croak",
+    "goat": "bleat",
+    "horse": "neigh",
+    "pig": "grunt",
+    "canary": "sing",
+    "donkey": "bray",
+    "goose": "honk",
+    "rooster": "crow",
+    "owl": "hoot",
 }
 PET_ANIMALS = tuple(PET_SOUNDS)
 
 # relative: gender ("f", "m" or "n" for either)
 RELATIVES: dict[str, str] = dict(
-    row.split(":") for row in _words("""
+    row.split(":")
+    for row in _words("""
         mother:f father:m sister:f brother:m cousin:n aunt:f uncle:m grandmother:f grandfather:m
         friend:n neighbour:n daughter:f son:m niece:f nephew:m colleague:n flatmate:n wife:f
         husband:m partner:n stepbrother:m stepsister:f godmother:f godfather:m classmate:n
@@ -156,7 +179,8 @@ RELATIVES_PLURAL = _words("""
 
 # profession:workplace (workplace empty when there is no single one)
 PROFESSIONS: dict[str, str] = dict(
-    row.split(":") for row in _words("""
+    row.split(":")
+    for row in _words("""
         teacher:school nurse:hospital doctor:hospital farmer: baker:bakery engineer:factory
         lawyer: cook:restaurant waiter:restaurant driver: builder: mechanic:garage
         librarian:library chef:restaurant plumber: electrician: carpenter:workshop
@@ -353,19 +377,45 @@ NUMBERS = _words("two three four five six seven eight nine ten eleven twelve")
 AGES = _words("six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen")
 TIMEUNITS = _words("week month summer winter weekend year afternoon")
 PAST_TIMES = (
-    "last week", "yesterday", "last month", "last year", "last summer", "last winter",
-    "the other day", "a few weeks ago", "two days ago", "on Saturday", "in March", "last spring",
-    "in the autumn", "on Friday night", "three years ago", "before Christmas",
+    "last week",
+    "yesterday",
+    "last month",
+    "last year",
+    "last summer",
+    "last winter",
+    "the other day",
+    "a few weeks ago",
+    "two days ago",
+    "on Saturday",
+    "in March",
+    "last spring",
+    "in the autumn",
+    "on Friday night",
+    "three years ago",
+    "before Christmas",
 )
 FREQUENCIES = (
-    "every morning", "every evening", "at weekends", "on Sundays", "twice a week", "once a month",
-    "every night", "in the evenings", "before breakfast", "after work", "every summer",
-    "whenever possible", "on rainy days", "during lunch breaks", "every other week",
+    "every morning",
+    "every evening",
+    "at weekends",
+    "on Sundays",
+    "twice a week",
+    "once a month",
+    "every night",
+    "in the evenings",
+    "before breakfast",
+    "after work",
+    "every summer",
+    "whenever possible",
+    "on rainy days",
+    "during lunch breaks",
+    "every other week",
 )
 
 # irregular forms of the verbs used below: base -> past
 IRREGULAR_PAST: dict[str, str] = dict(
-    row.split(":") for row in _words("""
+    row.split(":")
+    for row in _words("""
         be:was have:had do:did go:went make:made take:took buy:bought bring:brought
         think:thought teach:taught catch:caught find:found sell:sold tell:told hold:held
         keep:kept sleep:slept feel:felt leave:left lend:lent send:sent spend:spent build:built
@@ -377,12 +427,15 @@ IRREGULAR_PAST: dict[str, str] = dict(
         pay:paid say:said lay:laid sew:sewed blow:blew understand:understood
     """)
 )
-DOUBLED_FINAL = frozenset(_words("""
+DOUBLED_FINAL = frozenset(
+    _words("""
     stop plan drop shop jog chat knit travel hug grab admit prefer scrub wrap trim skip chop mop
     nod pat tap trip
-"""))
+""")
+)
 IRREGULAR_PLURAL: dict[str, str] = dict(
-    row.split(":") for row in _words("""
+    row.split(":")
+    for row in _words("""
         mouse:mice goose:geese wolf:wolves calf:calves knife:knives shelf:shelves child:children
         potato:potatoes tomato:tomatoes buffalo:buffaloes cactus:cacti leaf:leaves
         person:people man:men woman:women thief:thieves hero:heroes volcano:volcanoes
@@ -538,7 +591,10 @@ VOCABS: dict[str, Vocab] = {
 }
 # which adjectives describe which kind of noun, for {aj:CLASS} and {plj:CLASS} ("adj" otherwise)
 ADJECTIVE_FOR: dict[str, str] = {
-    "animal": "animaladj", "profession": "personadj", "plant": "plantadj", "clothing": "clothingadj",
+    "animal": "animaladj",
+    "profession": "personadj",
+    "plant": "plantadj",
+    "clothing": "clothingadj",
     "readable": "readableadj",
 }
 
@@ -562,56 +618,80 @@ class Dependency:
 DEPENDENCIES: dict[str, Dependency] = {
     d.kind: d
     for d in (
-        Dependency("language", "the country in a story's first sentence",
-                   "the word after 'fluent', 'first language is' or 'count(s) in'",
-                   "the country's language (COUNTRIES)",
-                   "I grew up in France. ... I speak fluent French."),
-        Dependency("dish", "the country in a story's first sentence",
-                   "the dish in 'favourite dish is still X', 'miss(es) the X that', 'special occasions ... cook(s) X'",
-                   "the country's dish (COUNTRIES)",
-                   "Maria grew up in Japan. ... Her favourite dish is still sushi."),
-        Dependency("currency", "the country in a story's first sentence",
-                   "the currency in 'a few X in a drawer', 'paid for everything in X', 'prices in X'",
-                   "the country's currency (COUNTRIES)",
-                   "I was born in Russia ... Back then, I paid for everything in roubles."),
-        Dependency("capital", "the country in a story's first sentence",
-                   "the city in 'often visit(s) X', 'still lives in X', 'back to X every', 'streets of X by heart'",
-                   "the country's capital (COUNTRIES)",
-                   "Omar grew up in Egypt. ... He often visits Cairo."),
-        Dependency("pronoun", "the character's name in a story's first sentence",
-                   "every he/him/his, she/her or they/them/their later in the story",
-                   "the pronoun of the name's gender (FEMALE_NAMES, MALE_NAMES, NEUTRAL_NAMES)",
-                   "Sam grew up in Peru. ... They speak fluent Spanish."),
-        Dependency("name", "the character's name in a story's first sentence",
-                   "every later person's name in the story",
-                   "the same name",
-                   "Hugo grew up in Italy. ... Hugo often visits Rome."),
-        Dependency("pet", "the animal in 'a X called NAME'",
-                   "the verb right after NAME later in the story",
-                   "the animal's sound (PET_SOUNDS), present or past",
-                   "I have a dog called Biscuit. ... Biscuit barks whenever a plumber walks past the gate."),
-        Dependency("number", "the subject noun of 'The NOUN that/which/who/PREP ...'",
-                   "the first is/are/was/were/has/have after it in the sentence",
-                   "singular noun: is/was/has; plural noun: are/were/have",
-                   "The dogs that the old farmer keeps behind the barn are hungry."),
+        Dependency(
+            "language",
+            "the country in a story's first sentence",
+            "the word after 'fluent', 'first language is' or 'count(s) in'",
+            "the country's language (COUNTRIES)",
+            "I grew up in France. ... I speak fluent French.",
+        ),
+        Dependency(
+            "dish",
+            "the country in a story's first sentence",
+            "the dish in 'favourite dish is still X', 'miss(es) the X that', 'special occasions ... cook(s) X'",
+            "the country's dish (COUNTRIES)",
+            "Maria grew up in Japan. ... Her favourite dish is still sushi.",
+        ),
+        Dependency(
+            "currency",
+            "the country in a story's first sentence",
+            "the currency in 'a few X in a drawer', 'paid for everything in X', 'prices in X'",
+            "the country's currency (COUNTRIES)",
+            "I was born in Russia ... Back then, I paid for everything in roubles.",
+        ),
+        Dependency(
+            "capital",
+            "the country in a story's first sentence",
+            "the city in 'often visit(s) X', 'still lives in X', 'back to X every', 'streets of X by heart'",
+            "the country's capital (COUNTRIES)",
+            "Omar grew up in Egypt. ... He often visits Cairo.",
+        ),
+        Dependency(
+            "pronoun",
+            "the character's name in a story's first sentence",
+            "every he/him/his, she/her or they/them/their later in the story",
+            "the pronoun of the name's gender (FEMALE_NAMES, MALE_NAMES, NEUTRAL_NAMES)",
+            "Sam grew up in Peru. ... They speak fluent Spanish.",
+        ),
+        Dependency(
+            "name",
+            "the character's name in a story's first sentence",
+            "every later person's name in the story",
+            "the same name",
+            "Hugo grew up in Italy. ... Hugo often visits Rome.",
+        ),
+        Dependency(
+            "pet",
+            "the animal in 'a X called NAME'",
+            "the verb right after NAME later in the story",
+            "the animal's sound (PET_SOUNDS), present or past",
+            "I have a dog called Biscuit. ... Biscuit barks whenever a plumber walks past the gate.",
+        ),
+        Dependency(
+            "number",
+            "the subject noun of 'The NOUN that/which/who/PREP ...'",
+            "the first is/are/was/were/has/have after it in the sentence",
+            "singular noun: is/was/has; plural noun: are/were/have",
+            "The dogs that the old farmer keeps behind the barn are hungry.",
+        ),
     )
 }
 
 # the phrases around a payoff word, (\w+) being the word; only payoff sentences use them
 PAYOFF_PATTERNS: dict[str, tuple[str, ...]] = {
     "language": (r"\bfluent (\w+)", r"\bfirst language is (\w+)", r"\bcounts? in (\w+)"),
-    "dish": (r"\bfavourite dish is still (\w+)", r"\bmiss(?:es)? the (\w+) that",
-             r"\bspecial occasions \w+ cooks? (\w+)"),
+    "dish": (r"\bfavourite dish is still (\w+)", r"\bmiss(?:es)? the (\w+) that", r"\bspecial occasions \w+ cooks? (\w+)"),
     "currency": (r"\ba few (\w+) in a drawer", r"\bpaid for everything in (\w+)", r"\bprices in (\w+)"),
-    "capital": (r"\boften visits? (\w+)", r"\bstill lives in (\w+)", r"\bback to (\w+) every",
-                r"\bstreets of (\w+) by heart"),
+    "capital": (r"\boften visits? (\w+)", r"\bstill lives in (\w+)", r"\bback to (\w+) every", r"\bstreets of (\w+) by heart"),
 }
 # all of them in one expression, the group named after the kind: one pass over each line
-_PAYOFF = re.compile("|".join(
-    pattern.replace("(\\w+)", f"(?P<{kind}{index}>\\w+)")
-    for kind, patterns in PAYOFF_PATTERNS.items()
-    for index, pattern in enumerate(patterns)
-))
+_PAYOFF = re.compile(
+    "|".join(
+        pattern.replace("(\\w+)", f"(?P<{kind}{index}>\\w+)")
+        for kind, patterns in PAYOFF_PATTERNS.items()
+        for index, pattern in enumerate(patterns)
+    )
+)
 NUMBER_PATTERN = re.compile(
     r"^The (\w+) (?:that|which|who|on|in|under|behind|beside|near|from|at|with|of)\b.*?\b(is|are|was|were|has|have)\b"
 )
@@ -808,7 +888,7 @@ class Template:
         position = 0
         for match in self._SLOT.finditer(text):
             if match.start() > position:
-                self.parts.append(text[position:match.start()])
+                self.parts.append(text[position : match.start()])
             self.parts.append((match.group(1), match.group(2) or ""))
             position = match.end()
         if position < len(text):
@@ -1012,7 +1092,8 @@ _check_no_pronouns(WORLD_FILLERS)
 
 # verb phrases for {act}: verb and what it takes
 ACTIVITIES: tuple[tuple[str, str], ...] = tuple(
-    tuple(row.split(":")) for row in _words("""
+    tuple(row.split(":"))
+    for row in _words("""
         cook:food eat:food buy:food sell:food drink:drink read:readable write:readable
         play:instrument play:sport fix:object repair:vehicle paint:furniture clean:vehicle
         wash:vehicle borrow:tool lend:tool sew:clothing knit:clothing wear:clothing mend:clothing
@@ -1059,17 +1140,31 @@ class Writer:
         self.used: set[str] = set()  # words drawn in the current sentence, to avoid "X or X"
         self.first_mention = False
         self.slots: dict[str, Callable[[str], str]] = {
-            "S": self.subject, "s": self.pronoun_subject, "o": self.object_pronoun,
-            "p": self.possessive, "poss": self.possessive_or_name, "v": self.verb, "be": self.be,
-            "was": self.was, "w": self.word, "a": lambda c: with_article(self.word(c)),
-            "aj": self.adjective_noun, "pl": lambda c: plural(self.word(c)),
+            "S": self.subject,
+            "s": self.pronoun_subject,
+            "o": self.object_pronoun,
+            "p": self.possessive,
+            "poss": self.possessive_or_name,
+            "v": self.verb,
+            "be": self.be,
+            "was": self.was,
+            "w": self.word,
+            "a": lambda c: with_article(self.word(c)),
+            "aj": self.adjective_noun,
+            "pl": lambda c: plural(self.word(c)),
             "plj": lambda c: f"{self.adjective(c)} {plural(self.word(c))}",
             "or": lambda choices: pick(self.rng, choices.split("|")),
-            "act": lambda _: self.activity(agree=True), "actp": lambda _: self.activity(agree=False),
-            "job": lambda _: self.job(), "other": self.other, "home": self.home,
-            "apet": lambda _: with_article(self.pet_word(0)), "petname": lambda _: self.pet_word(1),
-            "sound3": lambda _: self.sound(third_singular), "soundp": lambda _: self.sound(past),
-            "relname": lambda _: self.relative_with_name(), "anyname": lambda _: self.any_name(),
+            "act": lambda _: self.activity(agree=True),
+            "actp": lambda _: self.activity(agree=False),
+            "job": lambda _: self.job(),
+            "other": self.other,
+            "home": self.home,
+            "apet": lambda _: with_article(self.pet_word(0)),
+            "petname": lambda _: self.pet_word(1),
+            "sound3": lambda _: self.sound(third_singular),
+            "soundp": lambda _: self.sound(past),
+            "relname": lambda _: self.relative_with_name(),
+            "anyname": lambda _: self.any_name(),
         }
 
     # ---- the story ------------------------------------------------------------------------
@@ -1418,7 +1513,7 @@ def write_stdout(data: bytes) -> None:
         return
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view[: 1 << 16]):]
+        view = view[os.write(fd, view[: 1 << 16]) :]
 
 
 def _file_mode(path: str) -> int:
@@ -1443,9 +1538,12 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
-    parser.add_argument("--tokens", type=_non_negative, default=DEFAULT_TOKENS,
-                        help="stop after the story that reaches this many whitespace-separated tokens "
-                        f"(default {DEFAULT_TOKENS})")
+    parser.add_argument(
+        "--tokens",
+        type=_non_negative,
+        default=DEFAULT_TOKENS,
+        help=f"stop after the story that reaches this many whitespace-separated tokens (default {DEFAULT_TOKENS})",
+    )
     parser.add_argument("-o", "--output", default="-", help="output file, written atomically; '-' for stdout (default)")
     parser.add_argument("--stats", action="store_true", help="print token, type, line and story counts to stderr")
     return parser

@@ -77,8 +77,9 @@ def shakespeare() -> Path:
 @pytest.fixture(scope="session")
 def generated_tokens() -> str:
     """The project's own corpus (seed 3, 120k words), tokenized and lowercased: embedding tests train on it."""
-    text = subprocess.run([sys.executable, str(ROOT / "corpora" / "generate.py"), "--seed", "3", "--tokens", "120000"],
-                          capture_output=True, check=True).stdout
+    text = subprocess.run(
+        [sys.executable, str(ROOT / "corpora" / "generate.py"), "--seed", "3", "--tokens", "120000"], capture_output=True, check=True
+    ).stdout
     tokens = run_in_process(["tokenize", "--lower"], text)
     assert tokens.returncode == 0, tokens.stderr
     return tokens.text

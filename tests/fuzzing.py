@@ -33,8 +33,12 @@ TIME_LIMIT_S = 20
 MEMORY_LIMIT = 1 << 30
 """What one open may add to the process: a reader that believes a declared size allocates far more."""
 
-fuzz_settings = settings(max_examples=FUZZ_EXAMPLES, deadline=None, derandomize=True,
-                         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large])
+fuzz_settings = settings(
+    max_examples=FUZZ_EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 _NUMBER = re.compile(rb"\d+")
 _HUGE = [b"0", b"1", b"2", b"-1", b"999999999", b"4294967296", b"18446744073709551615", b"99999999999999999999999"]

@@ -80,8 +80,7 @@ def mean_similarity(unit, index, group_a, group_b) -> float:
 def margins(unit, index) -> tuple[float, float]:
     """Within-group minus across-group mean cosine, for countries and for languages."""
     across = mean_similarity(unit, index, COUNTRIES, LANGUAGES)
-    return (mean_similarity(unit, index, COUNTRIES, COUNTRIES) - across,
-            mean_similarity(unit, index, LANGUAGES, LANGUAGES) - across)
+    return (mean_similarity(unit, index, COUNTRIES, COUNTRIES) - across, mean_similarity(unit, index, LANGUAGES, LANGUAGES) - across)
 
 
 class Recorder(Monitor):
@@ -180,12 +179,12 @@ def _warnings_shown_on(stream: TextIO) -> Iterator[None]:
         for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
             warnings.simplefilter("ignore", category)
         warnings.showwarning = lambda message, category, filename, lineno, file=None, line=None: stream.write(
-            warnings.formatwarning(message, category, filename, lineno, line))
+            warnings.formatwarning(message, category, filename, lineno, line)
+        )
         yield
 
 
-def run_in_process(args: Sequence[str], stdin: bytes = b"", env: Mapping[str, str] | None = None,
-                   stdout: BinaryIO | None = None) -> Result:
+def run_in_process(args: Sequence[str], stdin: bytes = b"", env: Mapping[str, str] | None = None, stdout: BinaryIO | None = None) -> Result:
     """``textseq ARGS`` through :func:`textseq.cli.run` in this process, with injected streams and
     the process's state kept (:func:`process_state_kept`): what a subprocess would give. What click
     itself prints (--help, --version, a plugin's click.echo) goes to sys.stdout, which is pointed at
@@ -267,8 +266,9 @@ def read_through_nonblocking_pipe(command: list[str], env: dict[str, str], pause
     except OSError:
         pass  # not Linux: the pipe keeps its 64 KiB, which large outputs still fill
     os.set_blocking(write_end, False)
-    process = subprocess.Popen(command, stdout=write_end, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                               env={**env, "PYTHONUNBUFFERED": "1"})
+    process = subprocess.Popen(
+        command, stdout=write_end, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env={**env, "PYTHONUNBUFFERED": "1"}
+    )
     os.close(write_end)
     time.sleep(pause)
     chunks = []
@@ -318,24 +318,24 @@ def register_commands(cli):
 
 BROKEN_IMPORT = "import no_such_module_anywhere\n"
 
-BROKEN_REGISTER = '''
+BROKEN_REGISTER = """
 from textseq import hookimpl
 
 @hookimpl
 def register_tokenizers(register):
     register("half", object)
     raise RuntimeError("oops in the middle")
-'''
+"""
 
-CLASH = '''
+CLASH = """
 from textseq import hookimpl
 
 @hookimpl
 def register_tokenizers(register):
     register("word", object)
-'''
+"""
 
-CLASH_COMMAND = '''
+CLASH_COMMAND = """
 from textseq import hookimpl
 
 @hookimpl
@@ -343,7 +343,7 @@ def register_commands(cli):
     @cli.command("vocab")
     def vocab():
         pass
-'''
+"""
 
 
 def install(site: Path, dist: str, version: str, entry_name: str, module: str, source: str) -> None:

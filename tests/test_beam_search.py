@@ -36,7 +36,7 @@ class ToyLM:
 
 
 def test_a_wider_beam_finds_what_greedy_misses():
-    (greedy, greedy_score), = beam_search(ToyLM(), [], width=1, max_tokens=5)
+    ((greedy, greedy_score),) = beam_search(ToyLM(), [], width=1, max_tokens=5)
     assert [WORDS[t] for t in greedy] == ["A", "z"] and greedy_score == pytest.approx(math.log(0.6 * 0.4))
     best = beam_search(ToyLM(), [], width=2, max_tokens=5, results=3)
     assert [[WORDS[t] for t in tokens] for tokens, _ in best] == [["B", "w"], ["A", "z"]]  # a beam of 2 keeps 2
@@ -44,9 +44,9 @@ def test_a_wider_beam_finds_what_greedy_misses():
 
 
 def test_beam_respects_the_prime_and_the_length_limit():
-    (tokens, score), = beam_search(ToyLM(), [WORDS.index("B")], width=3, max_tokens=5)
+    ((tokens, score),) = beam_search(ToyLM(), [WORDS.index("B")], width=3, max_tokens=5)
     assert [WORDS[t] for t in tokens] == ["w"] and score == pytest.approx(math.log(0.9))
-    (cut, _), = beam_search(ToyLM(), [], width=2, max_tokens=1)
+    ((cut, _),) = beam_search(ToyLM(), [], width=2, max_tokens=1)
     assert len(cut) == 1
     with pytest.raises(ValueError):
         beam_search(ToyLM(), [], width=0, max_tokens=3)

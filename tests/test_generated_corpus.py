@@ -180,9 +180,7 @@ def test_they_takes_plural_verbs_and_names_take_singular(stories):
 
 
 def test_number_agreement_across_the_clause(stories):
-    pattern = re.compile(
-        r"^The (\w+) (that|which|who|on|in|under|behind|beside|near|from|at)\b(.*?)\b(is|are|was|were|has|have)\b"
-    )
+    pattern = re.compile(r"^The (\w+) (that|which|who|on|in|under|behind|beside|near|from|at)\b(.*?)\b(is|are|was|were|has|have)\b")
     singular = {"is", "was", "has"}
     checked = attractors = 0
     for story in stories:
@@ -277,9 +275,7 @@ def test_cli_rejects_bad_arguments_and_unwritable_paths(tmp_path):
 
 
 def test_cli_is_quiet_when_the_reader_goes_away():
-    process = subprocess.Popen(
-        [sys.executable, str(SCRIPT), "--tokens", "300000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
+    process = subprocess.Popen([sys.executable, str(SCRIPT), "--tokens", "300000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert process.stdout is not None and process.stderr is not None
     assert process.stdout.readline().endswith(b".\n")
     process.stdout.close()

@@ -17,8 +17,22 @@ from textseq.ngram.files import save_model
 from textseq.sampling import SamplingOptions, sample, stream_samples
 
 TEXT = "the cat sat on the mat\nthe dog sat on the log\na cat and a dog\nthe cat ran\n"
-TINY = ["-c", "embedding_size=8", "-c", "hidden_size=8", "-c", "layers=1", "--batch-size", "4", "--bptt", "16", "--max-steps", "3",
-        "--threads", "1"]
+TINY = [
+    "-c",
+    "embedding_size=8",
+    "-c",
+    "hidden_size=8",
+    "-c",
+    "layers=1",
+    "--batch-size",
+    "4",
+    "--bptt",
+    "16",
+    "--max-steps",
+    "3",
+    "--threads",
+    "1",
+]
 
 
 @pytest.fixture(scope="module")
@@ -71,9 +85,11 @@ def test_ngram_samples_are_words_separated_by_spaces_after_the_prime_as_printed(
 
 
 def test_opening_an_ngram_model_never_imports_torch(ngram_files):
-    script = ("import sys\nfrom textseq.lm import open_model\n"
-              f"lm = open_model({str(ngram_files[0])!r}, device='no such device')\nlm.evaluate(['the cat\\n'])\n"
-              "print('torch' in sys.modules)")
+    script = (
+        "import sys\nfrom textseq.lm import open_model\n"
+        f"lm = open_model({str(ngram_files[0])!r}, device='no such device')\nlm.evaluate(['the cat\\n'])\n"
+        "print('torch' in sys.modules)"
+    )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"

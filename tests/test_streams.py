@@ -43,10 +43,9 @@ def test_multibyte_character_split_across_reads_is_fine():
 def test_atomic_write_keeps_old_file_on_error(tmp_path):
     target = tmp_path / "model.bin"
     target.write_bytes(b"old")
-    with pytest.raises(RuntimeError):
-        with atomic_write(target) as handle:
-            handle.write(b"half")
-            raise RuntimeError("crash")
+    with pytest.raises(RuntimeError), atomic_write(target) as handle:
+        handle.write(b"half")
+        raise RuntimeError("crash")
     assert target.read_bytes() == b"old"
     assert os.listdir(tmp_path) == ["model.bin"]
 
@@ -61,9 +60,8 @@ def test_atomic_write_keeps_permissions(tmp_path):
 
 
 def test_output_to_missing_folder_is_an_output_error(tmp_path):
-    with pytest.raises(OutputError, match="folder does not exist"):
-        with open_output(tmp_path / "no" / "file.txt"):
-            pass
+    with pytest.raises(OutputError, match="folder does not exist"), open_output(tmp_path / "no" / "file.txt"):
+        pass
 
 
 def test_truncated_gzip_is_a_clear_error(tmp_path):

@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import SUBPROCESS_ENV, Result, run_in_process, textseq_command
-from helpers import read_through_nonblocking_pipe
+from helpers import SUBPROCESS_ENV, Result, read_through_nonblocking_pipe, run_in_process, textseq_command
 from textseq import streams
 from textseq.errors import InputError, OutputError
 from textseq.streams import FullWriter, as_regular_file, atomic_write, iter_lines, open_input, open_output
@@ -82,7 +81,9 @@ def test_a_dangling_symlink_creates_its_target(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("fault", ["mkstemp", "fsync", "replace"])
-def test_a_failing_write_is_one_error_naming_the_file_and_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fault: str) -> None:
+def test_a_failing_write_is_one_error_naming_the_file_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fault: str
+) -> None:
     target = tmp_path / "model.arpa"
     target.write_text("what the user had\n")
 
@@ -200,8 +201,15 @@ def test_a_full_nonblocking_pipe_gets_every_byte(tmp_path: Path, args: list[str]
 @pytest.mark.parametrize("command", ["vocab", "tokenize", "ngram count -o 2"])
 def test_head_ends_every_command_with_141_even_unbuffered(tmp_path: Path, command: str, shell_env: dict[str, str]) -> None:
     (tmp_path / "n.txt").write_text("".join(f"{i} {i + 1}\n" for i in range(200000)))
-    done = subprocess.run(f"textseq {command} n.txt | head -1 > /dev/null; echo ${{PIPESTATUS[0]}}", shell=True, executable="/bin/bash",
-                          cwd=tmp_path, capture_output=True, env={**shell_env, "PYTHONUNBUFFERED": "1"}, timeout=60)
+    done = subprocess.run(
+        f"textseq {command} n.txt | head -1 > /dev/null; echo ${{PIPESTATUS[0]}}",
+        shell=True,
+        executable="/bin/bash",
+        cwd=tmp_path,
+        capture_output=True,
+        env={**shell_env, "PYTHONUNBUFFERED": "1"},
+        timeout=60,
+    )
     assert done.stdout.decode().strip() == "141"
     assert done.stderr == b""
 
@@ -272,8 +280,10 @@ def test_a_stream_that_is_no_model_is_refused_before_it_is_copied() -> None:
 
 def test_eval_and_next_of_a_model_given_as_process_substitution(tmp_path: Path, shell_env: dict[str, str]) -> None:
     (tmp_path / "text.txt").write_text("the cat sat\nthe dog sat\n")
-    script = ("textseq ngram build -q -o 2 -O m.arpa text.txt && textseq eval <(cat m.arpa) text.txt --json"
-              " && textseq ngram next <(cat m.arpa) the -k 1 && textseq eval <(head -c 60 m.arpa) text.txt")
+    script = (
+        "textseq ngram build -q -o 2 -O m.arpa text.txt && textseq eval <(cat m.arpa) text.txt --json"
+        " && textseq ngram next <(cat m.arpa) the -k 1 && textseq eval <(head -c 60 m.arpa) text.txt"
+    )
     done = subprocess.run(script, shell=True, executable="/bin/bash", cwd=tmp_path, capture_output=True, env=shell_env, timeout=60)
     assert b'"perplexity"' in done.stdout and b"\ncat\t" in done.stdout
     assert b'"model": "/dev/fd/' in done.stdout
@@ -284,8 +294,9 @@ def test_eval_and_next_of_a_model_given_as_process_substitution(tmp_path: Path, 
 
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_a_signal_while_reading_ends_quietly(signum: int, code: int) -> None:
-    process = subprocess.Popen([*textseq_command(), "tokenize"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, env=SUBPROCESS_ENV)
+    process = subprocess.Popen(
+        [*textseq_command(), "tokenize"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=SUBPROCESS_ENV
+    )
     process.stdin.write(b"a first line\n")  # type: ignore[union-attr]
     process.stdin.flush()  # type: ignore[union-attr]
     assert process.stdout.readline() == b"a first line\n"  # type: ignore[union-attr]
@@ -308,10 +319,15 @@ def test_sigterm_during_a_build_leaves_no_temporary_file(tmp_path: Path) -> None
         "import textseq.ngram.files as files; files.write_arpa = slow\n"
         "from textseq.cli import main\n"
         "sys.argv = ['textseq'] + sys.argv[1:]\n"
-        "main()\n")
+        "main()\n"
+    )
     (tmp_path / "text.txt").write_text("the cat sat\n")
-    process = subprocess.Popen([sys.executable, str(script), "ngram", "build", "-o", "2", "-O", str(tmp_path / "m.arpa"), str(tmp_path / "text.txt")],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=SUBPROCESS_ENV)
+    process = subprocess.Popen(
+        [sys.executable, str(script), "ngram", "build", "-o", "2", "-O", str(tmp_path / "m.arpa"), str(tmp_path / "text.txt")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=SUBPROCESS_ENV,
+    )
     assert process.stdout.readline() == b"writing\n"  # type: ignore[union-attr]
     assert any(name.endswith(".tmp") for name in os.listdir(tmp_path))
     process.terminate()
@@ -326,7 +342,7 @@ def test_running_out_of_memory_is_one_line(monkeypatch: pytest.MonkeyPatch) -> N
     from textseq.console import Console
 
     def exhausted(*args: object, **kwargs: object) -> None:
-        raise MemoryError()
+        raise MemoryError
 
     monkeypatch.setattr("textseq.cli.vocab.read_blocks", exhausted)
     err = io.StringIO()
@@ -343,7 +359,10 @@ def test_a_long_job_checks_its_output_before_it_reads(command: list[str], tmp_pa
     from textseq.console import Console
 
     err = io.StringIO()
-    code = run([*command, "-O", str(tmp_path / "missing" / "out")], app=App(stdin=io.BytesIO(b"a b\n\xff\n"), stdout=io.BytesIO(), console=Console(err)))
+    code = run(
+        [*command, "-O", str(tmp_path / "missing" / "out")],
+        app=App(stdin=io.BytesIO(b"a b\n\xff\n"), stdout=io.BytesIO(), console=Console(err)),
+    )
     assert code == 1
     assert err.getvalue() == f"textseq: error: {tmp_path / 'missing'}: folder does not exist\n"
 

@@ -62,11 +62,14 @@ def check_new_name(name: str) -> None:
         raise ValueError(f"plugin name {name!r}: give a name after {PREFIX!r} (e.g. textseq-shout)")
     plugin_names(name)
     if name in PROJECT_DISTRIBUTIONS:
-        raise ValueError(f"plugin name {name!r} is a distribution of textseq's own, which installing the plugin would replace; "
-                         f"choose another {PREFIX}NAME")
+        raise ValueError(
+            f"plugin name {name!r} is a distribution of textseq's own, which installing the plugin would replace; "
+            f"choose another {PREFIX}NAME"
+        )
     if not name.startswith(PREFIX):
-        raise ValueError(f"plugin name {name!r}: name it {PREFIX}NAME (e.g. {PREFIX}{name}), the name every textseq plugin's "
-                         "distribution has")
+        raise ValueError(
+            f"plugin name {name!r}: name it {PREFIX}NAME (e.g. {PREFIX}{name}), the name every textseq plugin's distribution has"
+        )
 
 
 def write_plugin(name: str, kind: str, parent: Path) -> list[Path]:
@@ -81,8 +84,13 @@ def write_plugin(name: str, kind: str, parent: Path) -> list[Path]:
     root = parent / name
     if root.exists():
         raise FileExistsError(f"{root} exists already")
-    values = {'"__DEPENDENCIES__"': ", ".join(f'"{requirement}"' for requirement in _requirements(kind)),
-              "__DIST__": names["dist"], "__MODULE__": names["module"], "__PART__": names["part"], "__KIND__": kind}
+    values = {
+        '"__DEPENDENCIES__"': ", ".join(f'"{requirement}"' for requirement in _requirements(kind)),
+        "__DIST__": names["dist"],
+        "__MODULE__": names["module"],
+        "__PART__": names["part"],
+        "__KIND__": kind,
+    }
     written = []
     staging = parent / f".{name}.partial"
     try:

@@ -33,8 +33,12 @@ from textseq.registry import KINDS, Registration, Registry
 if TYPE_CHECKING:
     import click
 
-BUILTIN_PLUGINS: tuple[str, ...] = ("textseq.builtins.tokenizers", "textseq.builtins.smoothers", "textseq.builtins.embedders",
-                                    "textseq.builtins.architectures")
+BUILTIN_PLUGINS: tuple[str, ...] = (
+    "textseq.builtins.tokenizers",
+    "textseq.builtins.smoothers",
+    "textseq.builtins.embedders",
+    "textseq.builtins.architectures",
+)
 """Modules of the built-in plugins, registered through the same hooks as third-party ones."""
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -100,7 +104,9 @@ class Plugins:
 
     # loading -------------------------------------------------------------------------------
 
-    def add(self, plugin: ModuleType | object, name: str, *, builtin: bool = False, version: str | None = None, distribution: str | None = None) -> None:
+    def add(
+        self, plugin: ModuleType | object, name: str, *, builtin: bool = False, version: str | None = None, distribution: str | None = None
+    ) -> None:
         """Register a plugin object (a module or any object with hookimpls) under ``name``.
 
         A name taken already, or an object registered already under another name, is refused
@@ -111,8 +117,11 @@ class Plugins:
             return
         first = self.manager.get_name(plugin)
         if first is not None:
-            self._fail(f"plugin '{name}' of {newcomer} is {_object_name(plugin)}, which plugin '{first}' of "
-                       f"{self._provenance_of(first)} registered already", "the second is skipped")
+            self._fail(
+                f"plugin '{name}' of {newcomer} is {_object_name(plugin)}, which plugin '{first}' of "
+                f"{self._provenance_of(first)} registered already",
+                "the second is skipped",
+            )
             return
         try:
             self.manager.register(plugin, name=name)
@@ -121,8 +130,9 @@ class Plugins:
             _reraise_interrupt(exc)
             if self.manager.get_plugin(name) is not None:
                 self.manager.unregister(name=name)
-            self._fail(f"plugin '{name}' cannot be registered: {_describe(exc, whole=isinstance(exc, pluggy.PluginValidationError))}",
-                       "skipped")
+            self._fail(
+                f"plugin '{name}' cannot be registered: {_describe(exc, whole=isinstance(exc, pluggy.PluginValidationError))}", "skipped"
+            )
             return
         self._info[name] = PluginInfo(
             name=name,
@@ -178,8 +188,7 @@ class Plugins:
                 name = _normalized(dist.name or "")
                 points = list(dist.entry_points.select(group=hookspecs.ENTRY_POINT_GROUP))
             except Exception as exc:  # noqa: BLE001 - one unreadable distribution is its own problem
-                self._fail(f"the installed distribution at {_location(dist)} has metadata that cannot be read: {_describe(exc)}",
-                           "skipped")
+                self._fail(f"the installed distribution at {_location(dist)} has metadata that cannot be read: {_describe(exc)}", "skipped")
                 continue
             if name and name in names:  # an earlier copy on sys.path shadows this one, as for imports
                 continue
@@ -210,7 +219,13 @@ class Plugins:
 
     # registries ----------------------------------------------------------------------------
 
-    def _call_each(self, hook_name: str, make_kwargs: Callable[[str], dict[str, Any]], on_success: Callable[[str], None], on_failure: Callable[[str], object]) -> None:
+    def _call_each(
+        self,
+        hook_name: str,
+        make_kwargs: Callable[[str], dict[str, Any]],
+        on_success: Callable[[str], None],
+        on_failure: Callable[[str], object],
+    ) -> None:
         """Call ``hook_name`` on each plugin separately, so that one plugin's failure is its own."""
         caller = getattr(self.manager.hook, hook_name)
         for impl in caller.get_hookimpls():  # in registration order
@@ -271,8 +286,10 @@ class Plugins:
         def commit(plugin_name: str) -> None:
             for name, command in staging.pop(plugin_name).commands.items():
                 if name in owners:
-                    self._fail(f"command '{name}' is registered by two plugins: '{owners[name]}' and '{plugin_name}'",
-                               f"the one from '{owners[name]}' is used")
+                    self._fail(
+                        f"command '{name}' is registered by two plugins: '{owners[name]}' and '{plugin_name}'",
+                        f"the one from '{owners[name]}' is used",
+                    )
                     continue
                 owners[name] = plugin_name
                 self._commands[name] = plugin_name

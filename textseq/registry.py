@@ -97,13 +97,17 @@ class Registry:
                 signature.bind(**options)
             except TypeError:
                 accepted = [p for p in signature.parameters if p not in ("self", "args", "kwargs", "options", "_")]
-                raise ParameterError(f"{self.kind} '{name}' does not take the options given ({', '.join(sorted(options))}); "
-                                     f"it takes: {', '.join(accepted) or 'none'}", parameter=parameter) from None
+                raise ParameterError(
+                    f"{self.kind} '{name}' does not take the options given ({', '.join(sorted(options))}); "
+                    f"it takes: {', '.join(accepted) or 'none'}",
+                    parameter=parameter,
+                ) from None
         try:
             return factory(**options)
         except ImportError as exc:
-            raise ParameterError(f"{self.kind} '{name}' needs {exc.name or 'a package that is missing'}: pip install "
-                                 f"{exc.name or 'it'}", parameter=parameter) from None
+            raise ParameterError(
+                f"{self.kind} '{name}' needs {exc.name or 'a package that is missing'}: pip install {exc.name or 'it'}", parameter=parameter
+            ) from None
         except (TypeError, ValueError) as exc:
             raise ParameterError(f"{self.kind} '{name}': {exc}", parameter=parameter) from None
 

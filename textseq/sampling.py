@@ -138,8 +138,16 @@ def finished_best(finished: list[tuple[float, list[int]]], results: int) -> floa
     return sorted((score for score, _ in finished), reverse=True)[results - 1]
 
 
-def stream_samples(lm: LanguageModel, prime: str, options: SamplingOptions, *, samples: int = 1, stop: str | None = None,
-                   seed: int | None = None, beam: int | None = None) -> Iterator[str]:
+def stream_samples(
+    lm: LanguageModel,
+    prime: str,
+    options: SamplingOptions,
+    *,
+    samples: int = 1,
+    stop: str | None = None,
+    seed: int | None = None,
+    beam: int | None = None,
+) -> Iterator[str]:
     """The text of ``samples`` samples after ``prime``, one a line, in pieces as they are drawn:
     the prime, then what each token adds, then the line's end. A sample ends at the end token,
     after ``options.max_tokens`` tokens, or once its text ends with ``stop`` (kept). ``seed``: the

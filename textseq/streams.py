@@ -144,8 +144,7 @@ def _decode(data: bytes, errors: str, source: str, offset: int, line: int) -> st
         bad_line = line + data.count(b"\n", 0, exc.start)
         bad = data[exc.start : exc.end].hex(" ")
         raise InputError(
-            f"invalid UTF-8 at byte offset {offset + exc.start} (byte {bad}); "
-            "set errors to 'replace' or 'ignore' to read it anyway",
+            f"invalid UTF-8 at byte offset {offset + exc.start} (byte {bad}); set errors to 'replace' or 'ignore' to read it anyway",
             source=source,
             line=bad_line,
         ) from None
@@ -180,8 +179,9 @@ def iter_blocks(source: InputSource, errors: str = "strict", block_size: int = B
             if cut == 0:
                 pieces.append(chunk)
                 if sum(map(len, pieces)) > MAX_LINE_BYTES:
-                    raise InputError(f"a line longer than {MAX_LINE_BYTES >> 20} MiB: this is not line-oriented text",
-                                     source=source.name, line=line)
+                    raise InputError(
+                        f"a line longer than {MAX_LINE_BYTES >> 20} MiB: this is not line-oriented text", source=source.name, line=line
+                    )
                 continue
             pieces.append(chunk[:cut] if cut < len(chunk) else chunk)
             whole = b"".join(pieces) if len(pieces) > 1 else pieces[0]

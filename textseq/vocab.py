@@ -29,8 +29,9 @@ def count_tokens(blocks: Iterable[str]) -> Counter[str]:
     return counts
 
 
-def most_frequent(counts: Mapping[Token, int] | Iterable[tuple[Token, int]], *, min_count: int = 1,
-                  max_size: int | None = None) -> list[tuple[Token, int]]:
+def most_frequent(
+    counts: Mapping[Token, int] | Iterable[tuple[Token, int]], *, min_count: int = 1, max_size: int | None = None
+) -> list[tuple[Token, int]]:
     """(token, count) pairs, most frequent first, ties in order of first appearance; at least
     ``min_count`` each, at most ``max_size`` of them.
 

@@ -1,7 +1,7 @@
 """Write man/textseq-*.1 from the click definitions (built-in commands only).
 
-    python tools/make_man.py           # regenerate man/
-    python tools/make_man.py --check   # exit 1 if man/ is out of date
+python tools/make_man.py           # regenerate man/
+python tools/make_man.py --check   # exit 1 if man/ is out of date
 """
 
 from __future__ import annotations

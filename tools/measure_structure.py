@@ -12,8 +12,19 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BRANCHES = (ast.If, ast.For, ast.While, ast.AsyncFor, ast.With, ast.Try, ast.ExceptHandler,
-            ast.BoolOp, ast.IfExp, ast.comprehension, ast.match_case)
+BRANCHES = (
+    ast.If,
+    ast.For,
+    ast.While,
+    ast.AsyncFor,
+    ast.With,
+    ast.Try,
+    ast.ExceptHandler,
+    ast.BoolOp,
+    ast.IfExp,
+    ast.comprehension,
+    ast.match_case,
+)
 
 
 def complexity(function: ast.AST) -> int:
@@ -62,8 +73,7 @@ def main() -> None:
     uses, imports = any_uses(library)
     print(f"Any in textseq/: {uses} uses, imported by {imports} modules")
     tests = sorted((ROOT / "tests").rglob("*.py"))
-    spawns = sum(len(re.findall(r"subprocess\.(?:run|Popen|check_output|call)\(", p.read_text()))
-                 for p in tests)
+    spawns = sum(len(re.findall(r"subprocess\.(?:run|Popen|check_output|call)\(", p.read_text())) for p in tests)
     print(f"subprocess call sites in tests/: {spawns}")
 
 

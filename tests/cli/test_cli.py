@@ -42,7 +42,11 @@ def test_real_pipe_tokenize_vocab_head(tmp_path, shell_env):
     text.write_text("the cat sat on the mat .\nthe dog sat .\n" * 2000, encoding="utf-8")
     done = subprocess.run(
         f"cat {text} | textseq tokenize | textseq vocab | head -3",
-        shell=True, capture_output=True, env=shell_env, executable="/bin/bash", timeout=120,
+        shell=True,
+        capture_output=True,
+        env=shell_env,
+        executable="/bin/bash",
+        timeout=120,
     )
     assert done.returncode == 0
     assert done.stdout.decode().splitlines() == ["the\t6000", "sat\t4000", ".\t4000"]  # ties in order of first appearance
@@ -56,7 +60,11 @@ def test_head_ends_quietly_with_sigpipe_status(tmp_path, shell_env):
     for command in ("tokenize", "tokenize -t char", "vocab -q", "detokenize"):
         done = subprocess.run(
             f"textseq {command} {text} | head -1; echo ${{PIPESTATUS[0]}}",
-            shell=True, capture_output=True, env=shell_env, executable="/bin/bash", timeout=120,
+            shell=True,
+            capture_output=True,
+            env=shell_env,
+            executable="/bin/bash",
+            timeout=120,
         )
         assert done.stderr == b"", done.stderr
         assert done.stdout.decode().splitlines()[-1] in ("0", "141")
@@ -125,7 +133,7 @@ def test_usage_errors_exit_2(textseq):
 def test_compressed_inputs_are_read_transparently(tmp_path, textseq, suffix, opener):
     path = tmp_path / ("text" + suffix)
     with opener(path, "wb") as handle:
-        handle.write("Hello, world!\n".encode())
+        handle.write(b"Hello, world!\n")
     assert textseq("tokenize", str(path)).text == "Hello , world !\n"
     with open(path, "rb") as raw:
         assert textseq("tokenize", input=raw.read()).text == "Hello , world !\n"
@@ -264,8 +272,26 @@ def test_the_textseq_fixture_runs_in_this_process_and_leaves_it_as_it_was(tmp_pa
     assert version.returncode == 0 and version.text.startswith("textseq ")
     (tmp_path / "t.txt").write_text("abc abd\n" * 20)
     before = (torch.get_num_threads(), dict(os.environ), os.getcwd(), signal.getsignal(signal.SIGINT), plugins._plugins)
-    trained = textseq("train", "-q", "-c", "hidden_size=8", "-c", "layers=1", "--max-steps", "1", "--batch-size", "2", "--bptt", "8",
-                      "--threads", "2", "-O", str(tmp_path / "m.pt"), str(tmp_path / "t.txt"), env={"TEXTSEQ_LOAD_PLUGINS": ""})
+    trained = textseq(
+        "train",
+        "-q",
+        "-c",
+        "hidden_size=8",
+        "-c",
+        "layers=1",
+        "--max-steps",
+        "1",
+        "--batch-size",
+        "2",
+        "--bptt",
+        "8",
+        "--threads",
+        "2",
+        "-O",
+        str(tmp_path / "m.pt"),
+        str(tmp_path / "t.txt"),
+        env={"TEXTSEQ_LOAD_PLUGINS": ""},
+    )
     assert trained.returncode == 0, trained.stderr
     assert (torch.get_num_threads(), dict(os.environ), os.getcwd(), signal.getsignal(signal.SIGINT), plugins._plugins) == before
 

@@ -22,8 +22,7 @@ from typing import BinaryIO
 import click
 import pytest
 
-from helpers import ROOT, SUBPROCESS_ENV, textseq_command
-from helpers import cli, leaf_commands, read_through_nonblocking_pipe
+from helpers import ROOT, SUBPROCESS_ENV, cli, leaf_commands, read_through_nonblocking_pipe, textseq_command
 from textseq.streams import FullWriter
 
 
@@ -40,11 +39,28 @@ class Recipe:
     stdout: bool = True
 
 
-TINY_TRAIN = ("--arch", "lstm", "-c", "hidden_size=8", "-c", "layers=1", "--level", "char", "--max-steps", "2", "--batch-size", "2", "--bptt", "8")
+TINY_TRAIN = (
+    "--arch",
+    "lstm",
+    "-c",
+    "hidden_size=8",
+    "-c",
+    "layers=1",
+    "--level",
+    "char",
+    "--max-steps",
+    "2",
+    "--batch-size",
+    "2",
+    "--bptt",
+    "8",
+)
 
 RECIPES: dict[str, Recipe] = {
     "tokenize": Recipe(("tokenize", "{text}")),
-    "tokenize train-spm": Recipe(("tokenize", "train-spm", "--vocab-size", "60", "--no-byte-fallback", "{text}"), suffix=".model", stdout=False),
+    "tokenize train-spm": Recipe(
+        ("tokenize", "train-spm", "--vocab-size", "60", "--no-byte-fallback", "{text}"), suffix=".model", stdout=False
+    ),
     "detokenize": Recipe(("detokenize", "{text}")),
     "vocab": Recipe(("vocab", "{text}")),
     "ngram count": Recipe(("ngram", "count", "-o", "2", "{text}")),
@@ -78,12 +94,21 @@ def test_every_command_has_a_recipe() -> None:
 def fixtures(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """The files the recipes use, made once by textseq itself."""
     folder = tmp_path_factory.mktemp("every")
-    made = subprocess.run([sys.executable, str(ROOT / "corpora" / "generate.py"), "--seed", "5", "--tokens", "3000"], capture_output=True, check=True).stdout
+    made = subprocess.run(
+        [sys.executable, str(ROOT / "corpora" / "generate.py"), "--seed", "5", "--tokens", "3000"], capture_output=True, check=True
+    ).stdout
     text = folder / "text.txt"
     text.write_bytes(made.lower())
-    files = {"text": str(text), "model": str(folder / "model.arpa"), "vectors": str(folder / "vectors.vec"), "pairs": str(folder / "pairs.tsv")}
-    for args in (["ngram", "build", "-o", "2", "-O", files["model"], files["text"]],
-                 ["embed", "train", "--dim", "8", "--epochs", "1", "--min-count", "1", "-O", files["vectors"], files["text"]]):
+    files = {
+        "text": str(text),
+        "model": str(folder / "model.arpa"),
+        "vectors": str(folder / "vectors.vec"),
+        "pairs": str(folder / "pairs.tsv"),
+    }
+    for args in (
+        ["ngram", "build", "-o", "2", "-O", files["model"], files["text"]],
+        ["embed", "train", "--dim", "8", "--epochs", "1", "--min-count", "1", "-O", files["vectors"], files["text"]],
+    ):
         assert _in_process(args)[0] == 0
     (folder / "pairs.tsv").write_text("the\ta\t5.0\nof\tthe\t3.5\na\tof\t1.0\n")
     return files
@@ -240,7 +265,10 @@ def test_every_float_option_refuses_what_is_not_a_finite_number(value: str) -> N
 @pytest.mark.parametrize("value", ["nan", "-Infinity", "inf"])
 def test_key_value_options_refuse_what_is_not_a_finite_number(value: str, tmp_path: Path) -> None:
     (tmp_path / "t.txt").write_text("a b\n")
-    for args in (["train", "-c", f"dropout={value}", "-O", str(tmp_path / "m.pt")], ["ngram", "build", "-p", f"k={value}", "-s", "add-k", "-O", str(tmp_path / "m.arpa")]):
+    for args in (
+        ["train", "-c", f"dropout={value}", "-O", str(tmp_path / "m.pt")],
+        ["ngram", "build", "-p", f"k={value}", "-s", "add-k", "-O", str(tmp_path / "m.arpa")],
+    ):
         code, _, err = _in_process([*args, str(tmp_path / "t.txt")])
         assert code == 2, err
         assert "finite number" in err

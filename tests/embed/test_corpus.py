@@ -25,8 +25,7 @@ def test_vocabulary_is_most_frequent_first_and_rare_words_leave_the_stream():
     assert corpus.words == ["the", "cat", "sat"]
     assert corpus.counts.tolist() == [4, 2, 2]
     assert corpus.tokens == 8
-    assert replay(corpus, 1 << 20) == [("the", 0), ("cat", 0), ("sat", 0), ("the", 1), ("sat", 1), ("the", 1),
-                                       ("the", 2), ("cat", 2)]
+    assert replay(corpus, 1 << 20) == [("the", 0), ("cat", 0), ("sat", 0), ("the", 1), ("sat", 1), ("the", 1), ("the", 2), ("cat", 2)]
 
 
 def test_chunks_replay_the_same_stream_whatever_their_size():

@@ -50,6 +50,7 @@ def _cli(args: list[str], stdin: bytes = b"", stdout: io.BytesIO | None = None) 
 
 # --- declared sizes ----------------------------------------------------------------------------
 
+
 def test_text_header_of_a_billion_rows_is_not_believed(tmp_path):
     path = tmp_path / "big.vec"
     path.write_bytes(b"999999999 300\nthe 1 2 3\n")
@@ -77,8 +78,9 @@ def test_binary_header_with_more_rows_than_the_bytes_hold(tmp_path):
     path.write_bytes(_binary(["a", "b"], 50, header=b"1000000 50\n"))
     with pytest.raises(InputError) as info:
         _load_bounded(path)
-    assert str(info.value) == (f"{path}:1: the header says 1,000,000 vectors of 50 dimensions, which take at least 202,000,000 bytes, "
-                               f"but 404 bytes follow it")
+    assert str(info.value) == (
+        f"{path}:1: the header says 1,000,000 vectors of 50 dimensions, which take at least 202,000,000 bytes, but 404 bytes follow it"
+    )
 
 
 def test_header_numbers_too_long_for_int(tmp_path):
@@ -95,6 +97,7 @@ def test_superscript_digit_header_is_an_input_error_not_a_crash(tmp_path):
 
 
 # --- telling the formats apart -------------------------------------------------------------------
+
 
 def test_text_with_a_wrong_dimension_in_its_header_is_text(tmp_path):
     path = tmp_path / "wd.vec"
@@ -140,6 +143,7 @@ def test_corrupt_compressed_vectors_are_an_input_error(tmp_path):
 
 # --- values --------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e39"])
 def test_text_values_must_be_finite_float32(tmp_path, value):
     path = tmp_path / "v.vec"
@@ -170,6 +174,7 @@ def test_queries_on_huge_values_say_nothing_on_stderr(recwarn):
 
 # --- evaluation files ------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def royal() -> Vectors:
     words = ["king", "queen", "man", "woman", "apple", "prince"]
@@ -177,13 +182,16 @@ def royal() -> Vectors:
     return Vectors(words, matrix)
 
 
-@pytest.mark.parametrize(("line", "message"), [
-    ("king queen 8", r"p.tsv:3: expected 'w1<TAB>w2<TAB>score' \(3 fields separated by tabs\), found 1 field$"),
-    ("king\tqueen\t8\textra", r"p.tsv:3: expected .*found 4 fields"),
-    ("king\tqueen\thigh", r"p.tsv:3: the score 'high' is not a number$"),
-    ("king\tqueen\tnan", r"p.tsv:3: the score 'nan' is not a finite number"),
-    ("king\t\t5", r"p.tsv:3: a word is empty"),
-])
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("king queen 8", r"p.tsv:3: expected 'w1<TAB>w2<TAB>score' \(3 fields separated by tabs\), found 1 field$"),
+        ("king\tqueen\t8\textra", r"p.tsv:3: expected .*found 4 fields"),
+        ("king\tqueen\thigh", r"p.tsv:3: the score 'high' is not a number$"),
+        ("king\tqueen\tnan", r"p.tsv:3: the score 'nan' is not a finite number"),
+        ("king\t\t5", r"p.tsv:3: a word is empty"),
+    ],
+)
 def test_malformed_pair_lines_are_named(tmp_path, royal, line, message):
     path = tmp_path / "p.tsv"
     path.write_text(f"# pairs\nman\twoman\t7\n{line}\nking\tapple\t1\n", encoding="utf-8")
@@ -194,7 +202,9 @@ def test_malformed_pair_lines_are_named(tmp_path, royal, line, message):
 def test_a_header_line_in_a_pairs_file_gets_a_hint(tmp_path, royal):
     path = tmp_path / "combined.tab"
     path.write_text("Word 1\tWord 2\tHuman (mean)\nking\tqueen\t8\n", encoding="utf-8")
-    with pytest.raises(InputError, match=r"combined.tab:1: the score 'Human \(mean\)' is not a number \(a header line\? start it with '#'\)"):
+    with pytest.raises(
+        InputError, match=r"combined.tab:1: the score 'Human \(mean\)' is not a number \(a header line\? start it with '#'\)"
+    ):
         evaluate_pairs(royal, str(path))
 
 
@@ -215,11 +225,14 @@ def test_pairs_all_out_of_vocabulary_and_undefined_correlation(tmp_path, royal):
     json.dumps(as_dict, allow_nan=False)
 
 
-@pytest.mark.parametrize(("line", "message"), [
-    ("man king woman", r"q.txt:3: expected 4 words 'a b c d', found 3$"),
-    ("man king woman queen prince", r"q.txt:3: expected 4 words 'a b c d', found 5$"),
-    (":gram-plural", r"q.txt:3: expected 4 words 'a b c d', found 1 \(a section line starts with ': '\)"),
-])
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("man king woman", r"q.txt:3: expected 4 words 'a b c d', found 3$"),
+        ("man king woman queen prince", r"q.txt:3: expected 4 words 'a b c d', found 5$"),
+        (":gram-plural", r"q.txt:3: expected 4 words 'a b c d', found 1 \(a section line starts with ': '\)"),
+    ],
+)
 def test_malformed_analogy_lines_are_named(tmp_path, royal, line, message):
     path = tmp_path / "q.txt"
     path.write_text(f": family\nman king woman queen\n{line}\n", encoding="utf-8")
@@ -229,7 +242,9 @@ def test_malformed_analogy_lines_are_named(tmp_path, royal, line, message):
 
 def test_valid_analogies_with_comments_and_blank_lines(tmp_path, royal):
     path = tmp_path / "q.txt"
-    path.write_text("# Google's format\n\n: family\nman king woman queen\n\n: gram-x\nMAN KING WOMAN QUEEN\nfoo bar baz qux\n", encoding="utf-8")
+    path.write_text(
+        "# Google's format\n\n: family\nman king woman queen\n\n: gram-x\nMAN KING WOMAN QUEEN\nfoo bar baz qux\n", encoding="utf-8"
+    )
     result = evaluate_analogies(royal, str(path))
     assert (result.total.correct, result.total.total, result.oov, result.questions) == (2, 2, 1, 3)
 
@@ -335,6 +350,7 @@ def test_convert_checks_the_output_before_loading(tmp_path):
 
 
 # --- sizes training takes ----------------------------------------------------------------------
+
 
 def test_train_dim_beyond_the_limit_says_what_one_vector_would_take():
     with bounded(seconds=60, memory=256 << 20):

@@ -15,9 +15,40 @@ from textseq.embed.evaluate import evaluate_analogies, evaluate_pairs
 from textseq.embed.io import load_vectors, write_vectors
 from textseq.embed.vectors import Vectors
 
-WORDS = ["the", "of", "and", "king", "queen", "man", "woman", "prince", "apple", "pear", "paris", "france", "rome", "italy",
-         "berlin", "germany", "café", "naïve", "big", "bigger", "small", "smaller", "run", "running", "walk", "walking",
-         "dog", "dogs", "cat", "cats", "one", "two"]
+WORDS = [
+    "the",
+    "of",
+    "and",
+    "king",
+    "queen",
+    "man",
+    "woman",
+    "prince",
+    "apple",
+    "pear",
+    "paris",
+    "france",
+    "rome",
+    "italy",
+    "berlin",
+    "germany",
+    "café",
+    "naïve",
+    "big",
+    "bigger",
+    "small",
+    "smaller",
+    "run",
+    "running",
+    "walk",
+    "walking",
+    "dog",
+    "dogs",
+    "cat",
+    "cats",
+    "one",
+    "two",
+]
 
 
 def _vectors(dim: int) -> Vectors:
@@ -38,13 +69,17 @@ _FASTTEXT_HEADER, _FASTTEXT_BODY = _word2vec(4, binary=False).split(b"\n", 1)
 FASTTEXT_VEC = _FASTTEXT_HEADER + b"\n" + _FASTTEXT_BODY.replace(b"\n", b" \n")
 """fastText's .vec: word2vec text with a space after every vector."""
 
-PAIRS = ("# word pairs with human scores\n# Word 1\tWord 2\tHuman (mean)\n"
-         "king\tqueen\t8.5\nman\twoman\t8.3\nking\tapple\t0.9\nparis\tfrance\t7.2\nbig\tbigger\t7.9\ndog\tcat\t6.1\n"
-         "run\twalk\t5.5\none\ttwo\t6.0\nunicorn\tdragon\t6.4\n").encode("utf-8")
-ANALOGIES = (": capital-common-countries\nparis france rome italy\nberlin germany paris france\nrome italy berlin germany\n"
-             ": family\nking queen man woman\nprince queen king woman\n"
-             ": gram3-comparative\nbig bigger small smaller\nsmall smaller big bigger\n"
-             ": gram9-plural-verbs\nrun running walk walking\ndog dogs cat cats\nunicorn unicorns dragon dragons\n").encode("utf-8")
+PAIRS = (
+    b"# word pairs with human scores\n# Word 1\tWord 2\tHuman (mean)\n"
+    b"king\tqueen\t8.5\nman\twoman\t8.3\nking\tapple\t0.9\nparis\tfrance\t7.2\nbig\tbigger\t7.9\ndog\tcat\t6.1\n"
+    b"run\twalk\t5.5\none\ttwo\t6.0\nunicorn\tdragon\t6.4\n"
+)
+ANALOGIES = (
+    b": capital-common-countries\nparis france rome italy\nberlin germany paris france\nrome italy berlin germany\n"
+    b": family\nking queen man woman\nprince queen king woman\n"
+    b": gram3-comparative\nbig bigger small smaller\nsmall smaller big bigger\n"
+    b": gram9-plural-verbs\nrun running walk walking\ndog dogs cat cats\nunicorn unicorns dragon dragons\n"
+)
 EVALUATED = _vectors(8)
 
 

@@ -7,11 +7,11 @@ import pytest
 
 pytest.importorskip("numba")
 
-from helpers import Recorder, margins  # noqa: E402
-from textseq.embed.cooccurrence import cooccurrences  # noqa: E402
-from textseq.embed.corpus import training_corpus  # noqa: E402
-from textseq.embed.glove import GloVe, train_block, weighting  # noqa: E402
-from textseq.embed.io import load_vectors  # noqa: E402
+from helpers import Recorder, margins
+from textseq.embed.cooccurrence import cooccurrences
+from textseq.embed.corpus import training_corpus
+from textseq.embed.glove import GloVe, train_block, weighting
+from textseq.embed.io import load_vectors
 
 SETTINGS = dict(dim=50, window=5)
 EPOCHS = 10
@@ -20,12 +20,6 @@ EPOCHS = 10
 @pytest.fixture(scope="module")
 def corpus(generated_tokens):
     return training_corpus([generated_tokens], min_count=5)
-
-
-
-
-
-
 
 
 def test_cooccurrences_weigh_one_over_distance_within_sentences():
@@ -74,8 +68,12 @@ def test_adagrad_steps_follow_glove_c(bias_alpha):
     """bias_alpha None: GloVe 1.2's bias rate (alpha); 1.0: today's glove.c (unscaled bias gradients)."""
     rng = np.random.default_rng(5)
     vocab, dim = 4, 8
-    params = [rng.normal(size=(vocab, dim)).astype(np.float32), rng.normal(size=(vocab, dim)).astype(np.float32),
-              rng.normal(size=vocab).astype(np.float32), rng.normal(size=vocab).astype(np.float32)]
+    params = [
+        rng.normal(size=(vocab, dim)).astype(np.float32),
+        rng.normal(size=(vocab, dim)).astype(np.float32),
+        rng.normal(size=vocab).astype(np.float32),
+        rng.normal(size=vocab).astype(np.float32),
+    ]
     entries = [(0, 1, 3.0), (1, 0, 3.0), (2, 2, 250.0), (0, 1, 3.0), (3, 0, 0.5), (2, 3, 40.0)]
     expected, squares, expected_cost = reference_steps(params, entries, alpha=0.3, bias_alpha=bias_alpha)
     ours = [p.copy() for p in params]
@@ -83,9 +81,20 @@ def test_adagrad_steps_follow_glove_c(bias_alpha):
     rows = np.array([e[0] for e in entries], np.int32)
     cols = np.array([e[1] for e in entries], np.int32)
     values = np.array([e[2] for e in entries])
-    cost, used = train_block(*ours, *ours_squares, rows, cols, np.log(values).astype(np.float32),
-                             weighting(values).astype(np.float32), np.arange(len(entries), dtype=np.int32), 0, len(entries),
-                             np.float32(0.3), np.float32(0.3 if bias_alpha is None else bias_alpha), np.float32(100.0))
+    cost, used = train_block(
+        *ours,
+        *ours_squares,
+        rows,
+        cols,
+        np.log(values).astype(np.float32),
+        weighting(values).astype(np.float32),
+        np.arange(len(entries), dtype=np.int32),
+        0,
+        len(entries),
+        np.float32(0.3),
+        np.float32(0.3 if bias_alpha is None else bias_alpha),
+        np.float32(100.0),
+    )
     assert used == len(entries)
     assert cost == pytest.approx(expected_cost, rel=1e-5)
     for mine, theirs in zip(ours + ours_squares, [*expected, *squares]):
@@ -153,9 +162,22 @@ def test_options():
     model = GloVe()
     assert (model.epochs, model.alpha, model.x_max, model.power, model.threads) == (25, 0.05, 100.0, 0.75, 1)
     assert GloVe(eta=0.1).alpha == 0.1 and GloVe(iter=3).epochs == 3 and GloVe(epochs=4.0).epochs == 4
-    for bad in (dict(epochs=0), dict(epochs=2.5), dict(threads=0), dict(threads="two"), dict(alpha=0), dict(bias_alpha=0), dict(alpha=-0.1),
-                dict(alpha="fast"), dict(alpha=float("nan")), dict(eta=0), dict(alpha=0.1, eta=0.1), dict(x_max=0),
-                dict(x_max=float("inf")), dict(power=-1)):
+    for bad in (
+        dict(epochs=0),
+        dict(epochs=2.5),
+        dict(threads=0),
+        dict(threads="two"),
+        dict(alpha=0),
+        dict(bias_alpha=0),
+        dict(alpha=-0.1),
+        dict(alpha="fast"),
+        dict(alpha=float("nan")),
+        dict(eta=0),
+        dict(alpha=0.1, eta=0.1),
+        dict(x_max=0),
+        dict(x_max=float("inf")),
+        dict(power=-1),
+    ):
         with pytest.raises(ValueError):
             GloVe(**bad)
     with pytest.raises(TypeError):
@@ -174,8 +196,9 @@ def test_tiny_corpus_and_long_windows():
 
 def test_embed_train_glove_through_the_command_line(tmp_path, textseq, generated_tokens):
     out = tmp_path / "g.vec"
-    result = textseq("embed", "train", "--method", "glove", "--epochs", "3", "--dim", "20", "--threads", "2", "-O", str(out),
-                     input=generated_tokens)
+    result = textseq(
+        "embed", "train", "--method", "glove", "--epochs", "3", "--dim", "20", "--threads", "2", "-O", str(out), input=generated_tokens
+    )
     assert result.returncode == 0, result.stderr
     epochs = [line for line in result.stderr.splitlines() if ": epoch " in line]
     assert len(epochs) == 3 and "pairs" in epochs[0]

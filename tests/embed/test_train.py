@@ -6,14 +6,33 @@ import numpy as np
 import pytest
 
 from helpers import COUNTRIES, LANGUAGES, mean_similarity
+from textseq.embed.cooccurrence import Sparse, cooccurrences
 from textseq.embed.corpus import training_corpus
 from textseq.embed.io import load_vectors
-from textseq.embed.cooccurrence import Sparse, cooccurrences
 from textseq.embed.ppmi import truncated_svd
 
-ALL_LANGUAGES = {"french", "japanese", "portuguese", "german", "italian", "spanish", "russian", "chinese", "arabic",
-                 "greek", "turkish", "polish", "swedish", "swahili", "korean", "vietnamese", "hungarian", "norwegian",
-                 "indonesian", "persian"}  # the languages of corpora/generate.py
+ALL_LANGUAGES = {
+    "french",
+    "japanese",
+    "portuguese",
+    "german",
+    "italian",
+    "spanish",
+    "russian",
+    "chinese",
+    "arabic",
+    "greek",
+    "turkish",
+    "polish",
+    "swedish",
+    "swahili",
+    "korean",
+    "vietnamese",
+    "hungarian",
+    "norwegian",
+    "indonesian",
+    "persian",
+}  # the languages of corpora/generate.py
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +52,9 @@ def test_ppmi_svd_puts_related_words_near_each_other(tmp_path, textseq, corpus_t
     across = mean_similarity(vectors.unit, vectors.index, COUNTRIES, LANGUAGES)
     assert within_countries > across + 0.1
     assert within_languages > across + 0.1
-    answers = [row.split("\t")[0] for row in textseq("embed", "analogy", str(out), "france", "french", "germany", "-k", "3").text.splitlines()]
+    answers = [
+        row.split("\t")[0] for row in textseq("embed", "analogy", str(out), "france", "french", "germany", "-k", "3").text.splitlines()
+    ]
     assert set(answers) <= ALL_LANGUAGES  # france : french :: germany : a language
 
 
@@ -95,7 +116,10 @@ def test_train_reports_each_epoch_and_reads_stdin_twice(tmp_path, textseq, corpu
     assert losses[0] > losses[1] > losses[2]
     assert not result.stdout
     vectors = load_vectors(str(out))
-    assert mean_similarity(vectors.unit, vectors.index, COUNTRIES, COUNTRIES) > mean_similarity(vectors.unit, vectors.index, COUNTRIES, LANGUAGES) + 0.1
+    assert (
+        mean_similarity(vectors.unit, vectors.index, COUNTRIES, COUNTRIES)
+        > mean_similarity(vectors.unit, vectors.index, COUNTRIES, LANGUAGES) + 0.1
+    )
     bad = textseq("embed", "train", "--negative", "0", "-O", str(tmp_path / "x.vec"), input=corpus_tokens)
     assert bad.returncode == 2 and "(hs)" in bad.stderr
 

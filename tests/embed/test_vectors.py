@@ -26,18 +26,22 @@ def _royal() -> Vectors:
     """Hand-made, all of length sqrt(2) but apple: axes royalty, gender, person, fruit;
     king - man + woman = queen exactly."""
     words = ["king", "queen", "man", "woman", "apple", "prince"]
-    matrix = np.array([
-        [1.0, 1.0, 0.0, 0.0],    # king: royal, male
-        [1.0, -1.0, 0.0, 0.0],   # queen: royal, female
-        [0.0, 1.0, 1.0, 0.0],    # man: person, male
-        [0.0, -1.0, 1.0, 0.0],   # woman: person, female
-        [0.0, 0.0, 0.0, 1.0],    # apple
-        [0.9, 1.0, 0.1, 0.1],    # prince: nearly a king
-    ], dtype=np.float32)
+    matrix = np.array(
+        [
+            [1.0, 1.0, 0.0, 0.0],  # king: royal, male
+            [1.0, -1.0, 0.0, 0.0],  # queen: royal, female
+            [0.0, 1.0, 1.0, 0.0],  # man: person, male
+            [0.0, -1.0, 1.0, 0.0],  # woman: person, female
+            [0.0, 0.0, 0.0, 1.0],  # apple
+            [0.9, 1.0, 0.1, 0.1],  # prince: nearly a king
+        ],
+        dtype=np.float32,
+    )
     return Vectors(words, matrix, source="royal.vec")
 
 
 # --- arithmetic -----------------------------------------------------------------------------
+
 
 def test_analogy_3cosadd_by_construction():
     v = _royal()
@@ -87,6 +91,7 @@ def test_spearman_with_ties_matches_definition():
 
 
 # --- files ----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("binary", [False, True])
 def test_roundtrip_ours(tmp_path, binary):
@@ -174,6 +179,7 @@ def test_truncated_binary(tmp_path):
 
 # --- evaluation against gensim ---------------------------------------------------------------
 
+
 def _gensim_data(name: str) -> str:
     gensim = pytest.importorskip("gensim")
     path = os.path.join(os.path.dirname(gensim.__file__), "test", "test_data", name)
@@ -191,7 +197,7 @@ def _eval_vocabulary(seed: int = 0, dim: int = 20) -> Vectors:
             for line in f:
                 if line.startswith((":", "#")):
                     continue
-                words.extend(line.replace("\t", " ").split()[:4 if name.startswith("q") else 2])
+                words.extend(line.replace("\t", " ").split()[: 4 if name.startswith("q") else 2])
     unique = list(dict.fromkeys(words))
     rng = np.random.default_rng(seed)
     keep = [w for w in unique if rng.random() < 0.9]  # ~10% OOV
@@ -255,6 +261,7 @@ def test_most_similar_and_cosmul_equal_gensim():
 
 
 # --- the command line, in process ---------------------------------------------------------------
+
 
 def _cli(args: list[str], stdin: bytes = b"") -> tuple[int, str, str]:
     code, out, err = cli("embed", *args, stdin=stdin)
@@ -324,7 +331,9 @@ def test_cli_eval_table_and_json(tmp_path):
     v = _royal()
     path = tmp_path / "v.vec"
     save_vectors(v, str(path))
-    (tmp_path / "q.txt").write_text(": family\nman king woman queen\nman woman king queen\n: gram-x\nMAN KING WOMAN QUEEN\na b c d\n", encoding="utf-8")
+    (tmp_path / "q.txt").write_text(
+        ": family\nman king woman queen\nman woman king queen\n: gram-x\nMAN KING WOMAN QUEEN\na b c d\n", encoding="utf-8"
+    )
     (tmp_path / "p.tsv").write_text("# comment\nking\tqueen\t8\nking\tapple\t1\nman\twoman\t7\nfoo\tbar\t3\n", encoding="utf-8")
     code, out, _ = _cli(["eval", str(path), "--analogies", str(tmp_path / "q.txt"), "--pairs", str(tmp_path / "p.tsv"), "-q"])
     assert code == 0

@@ -9,25 +9,33 @@ import pytest
 
 pytest.importorskip("numba")
 
-from helpers import Recorder, margins  # noqa: E402
-from textseq.embed.corpus import training_corpus  # noqa: E402
-from textseq.embed.word2vec import (  # noqa: E402
-    Cbow, SkipGram, huffman_tree, keep_probabilities, learning_rate, noise_buckets, noise_sample, noise_table, split_jobs,
+from helpers import Recorder, margins
+from textseq.embed.corpus import training_corpus
+from textseq.embed.word2vec import (
+    Cbow,
+    SkipGram,
+    huffman_tree,
+    keep_probabilities,
+    learning_rate,
+    noise_buckets,
+    noise_sample,
+    noise_table,
+    split_jobs,
 )
 
 SETTINGS = dict(dim=50, window=5)
 EPOCHS = 5
 TRAINERS = [pytest.param(SkipGram, id="skipgram"), pytest.param(Cbow, id="cbow")]
-HS_TRAINERS = [pytest.param(SkipGram, {"hs": True}, id="skipgram-hs"), pytest.param(Cbow, {"hs": True}, id="cbow-hs"),
-               pytest.param(SkipGram, {"hs": True, "negative": 3}, id="skipgram-hs+neg")]
+HS_TRAINERS = [
+    pytest.param(SkipGram, {"hs": True}, id="skipgram-hs"),
+    pytest.param(Cbow, {"hs": True}, id="cbow-hs"),
+    pytest.param(SkipGram, {"hs": True, "negative": 3}, id="skipgram-hs+neg"),
+]
 
 
 @pytest.fixture(scope="module")
 def corpus(generated_tokens):
     return training_corpus([generated_tokens], min_count=5)
-
-
-
 
 
 @pytest.mark.parametrize("trainer", TRAINERS)
@@ -115,8 +123,16 @@ def test_options():
     assert SkipGram(iter=3).epochs == 3
     assert (SkipGram().negative, SkipGram(hs=True).negative, SkipGram(hs="true", negative=2).negative) == (5, 0, 2)
     assert SkipGram(hs="yes").hs and not Cbow(cbow_mean="false").cbow_mean
-    for bad in (dict(negative=0), dict(negative=-1, hs=True), dict(hs="maybe"), dict(sample=-1), dict(epochs=0),
-                dict(threads=0), dict(alpha=0), dict(min_alpha=1)):
+    for bad in (
+        dict(negative=0),
+        dict(negative=-1, hs=True),
+        dict(hs="maybe"),
+        dict(sample=-1),
+        dict(epochs=0),
+        dict(threads=0),
+        dict(alpha=0),
+        dict(min_alpha=1),
+    ):
         with pytest.raises(ValueError):
             SkipGram(**bad)
     with pytest.raises(ValueError):
@@ -139,8 +155,18 @@ def test_as_good_as_gensim(corpus, generated_tokens, trainer, sg, capsys):
     started = time.perf_counter()
     ours = ours_model.train(corpus, seed=1, **SETTINGS)
     ours_time = time.perf_counter() - started
-    model = gensim.models.Word2Vec(vector_size=SETTINGS["dim"], window=SETTINGS["window"], negative=5, sample=1e-3,
-                                   min_count=5, epochs=EPOCHS, workers=1, seed=1, sg=sg, alpha=ours_model.alpha)
+    model = gensim.models.Word2Vec(
+        vector_size=SETTINGS["dim"],
+        window=SETTINGS["window"],
+        negative=5,
+        sample=1e-3,
+        min_count=5,
+        epochs=EPOCHS,
+        workers=1,
+        seed=1,
+        sg=sg,
+        alpha=ours_model.alpha,
+    )
     model.build_vocab(sentences)
     started = time.perf_counter()
     model.train(sentences, total_examples=model.corpus_count, epochs=EPOCHS)
@@ -150,8 +176,10 @@ def test_as_good_as_gensim(corpus, generated_tokens, trainer, sg, capsys):
     gensim_margins = margins(model.wv.get_normed_vectors(), model.wv.key_to_index)
     with capsys.disabled():
         words = EPOCHS * corpus.tokens
-        print(f"\n{trainer.__name__}: ours {words / ours_time:,.0f} words/s, margins {ours_margins[0]:.3f} {ours_margins[1]:.3f}; "
-              f"gensim {words / gensim_time:,.0f} words/s, margins {gensim_margins[0]:.3f} {gensim_margins[1]:.3f}")
+        print(
+            f"\n{trainer.__name__}: ours {words / ours_time:,.0f} words/s, margins {ours_margins[0]:.3f} {ours_margins[1]:.3f}; "
+            f"gensim {words / gensim_time:,.0f} words/s, margins {gensim_margins[0]:.3f} {gensim_margins[1]:.3f}"
+        )
     for mine, theirs in zip(ours_margins, gensim_margins):
         assert mine >= 0.8 * theirs
 
@@ -159,13 +187,13 @@ def test_as_good_as_gensim(corpus, generated_tokens, trainer, sg, capsys):
 def test_huffman_codes_are_a_prefix_code_shortest_for_frequent_words():
     counts = np.array([5000, 1200, 700, 300, 100, 40, 10, 5, 5, 1], dtype=np.int64)
     codes, points, lengths = huffman_tree(counts)
-    words = ["".join(map(str, codes[w, :lengths[w]])) for w in range(len(counts))]
+    words = ["".join(map(str, codes[w, : lengths[w]])) for w in range(len(counts))]
     assert len(set(words)) == len(words)
     assert not any(a != b and b.startswith(a) for a in words for b in words)
     assert sum(2.0 ** -len(w) for w in words) == pytest.approx(1.0)  # a full binary tree
     assert np.all(np.diff(lengths) >= 0)  # rarer, never shorter
     assert np.all(points[:, 0] == len(counts) - 2)  # every path starts at the root
-    assert points[:, :lengths.max()].max() < len(counts) - 1
+    assert points[:, : lengths.max()].max() < len(counts) - 1
 
 
 def test_hierarchical_softmax_is_a_distribution():
@@ -175,8 +203,10 @@ def test_hierarchical_softmax_is_a_distribution():
     rng = np.random.default_rng(1)
     inner, hidden = rng.normal(size=(len(counts) - 1, 6)), rng.normal(size=6)
     sigmoid = 1 / (1 + np.exp(-(inner @ hidden)))
-    probability = [np.prod([sigmoid[points[w, d]] if codes[w, d] == 0 else 1 - sigmoid[points[w, d]]
-                            for d in range(lengths[w])]) for w in range(len(counts))]
+    probability = [
+        np.prod([sigmoid[points[w, d]] if codes[w, d] == 0 else 1 - sigmoid[points[w, d]] for d in range(lengths[w])])
+        for w in range(len(counts))
+    ]
     assert sum(probability) == pytest.approx(1.0)
 
 
@@ -187,9 +217,6 @@ def test_hierarchical_softmax_learns(corpus, trainer, options):
     assert min(margins(vectors.unit, vectors.index)) > 0.2
     again = trainer(epochs=1, **options).train(corpus, dim=20, window=5, seed=3).matrix
     assert np.array_equal(again, trainer(epochs=1, **options).train(corpus, dim=20, window=5, seed=3).matrix)
-
-
-
 
 
 @pytest.mark.parametrize("trainer,options", [*((t, {}) for t in (SkipGram, Cbow)), (SkipGram, {"hs": True}), (Cbow, {"hs": True})])

@@ -115,6 +115,7 @@ def set_in(*keys, value):
         for key in keys[:-1]:
             payload = payload[key]
         payload[keys[-1]] = value
+
     return change
 
 
@@ -123,6 +124,7 @@ def delete(*keys):
         for key in keys[:-1]:
             payload = payload[key]
         del payload[keys[-1]]
+
     return change
 
 
@@ -143,12 +145,17 @@ DAMAGES = {
     "negative size": (set_in("config", "hidden_size", value=-3), "hidden_size must be a whole number >= 1, not -3"),
     "absurd size": (set_in("config", "hidden_size", value=10**9), "hidden_size must be at most 65,536"),
     "string size": (set_in("config", "layers", value="2"), "layers must be a whole number"),
-    "largest size": (set_in("config", "hidden_size", value=65536),
-                     ("tensor 'rnns.0.weight_ih_l0' is [32, 8] in the file, but architecture 'lstm' with this config and "
-                      "vocabulary expects [262144, 8]")),
-    "wrong shape": (set_in("model", "rnns.0.weight_hh_l0", value=torch.zeros(32, 9)),
-                    ("tensor 'rnns.0.weight_hh_l0' is [32, 9] in the file, but architecture 'lstm' with this config and "
-                     "vocabulary expects [32, 8]")),
+    "largest size": (
+        set_in("config", "hidden_size", value=65536),
+        (
+            "tensor 'rnns.0.weight_ih_l0' is [32, 8] in the file, but architecture 'lstm' with this config and "
+            "vocabulary expects [262144, 8]"
+        ),
+    ),
+    "wrong shape": (
+        set_in("model", "rnns.0.weight_hh_l0", value=torch.zeros(32, 9)),
+        ("tensor 'rnns.0.weight_hh_l0' is [32, 9] in the file, but architecture 'lstm' with this config and vocabulary expects [32, 8]"),
+    ),
     "wrong dtype": (set_in("model", "decoder.bias", value=torch.zeros(15, dtype=torch.complex64)), "holds complex64 numbers"),
     "NaN weights": (nan_weights, "tensor 'decoder.bias' holds NaN or infinite values"),
     "extra tensor": (set_in("model", "surprise", value=torch.zeros(2)), "tensor 'surprise'"),
@@ -157,8 +164,10 @@ DAMAGES = {
     "codec level unknown": (set_in("codec", "level", value="bytes"), "tokenizer is damaged: level 'bytes'"),
     "codec without <unk>": (set_in("codec", "tokens", value=["a", "b"]), "do not start with <unk>"),
     "codec one token fewer": (one_token_fewer, "tensor 'encoder.weight' is [15, 8] in the file"),
-    "spm model garbage": (lambda p: p["codec"].update(level="spm", tokens=["<unk>", "</s>"], spm_model=torch.zeros(9, dtype=torch.uint8)),
-                          "its sentencepiece model does not load"),
+    "spm model garbage": (
+        lambda p: p["codec"].update(level="spm", tokens=["<unk>", "</s>"], spm_model=torch.zeros(9, dtype=torch.uint8)),
+        "its sentencepiece model does not load",
+    ),
 }
 
 
@@ -168,8 +177,11 @@ def test_a_damaged_checkpoint_is_one_line_naming_the_file_and_the_fault(tmp_path
     change, message = DAMAGES[damage]
     source = trained if command != "train --resume" else last_path(trained)
     path = damaged(source, tmp_path, change)
-    args = {"sample": ["sample", path, "-n", "5"], "eval": ["eval", path, text],
-            "train --resume": ["train", "-q", "--resume", path, "--max-steps", "5", "-O", str(tmp_path / "r.pt"), text]}[command]
+    args = {
+        "sample": ["sample", path, "-n", "5"],
+        "eval": ["eval", path, text],
+        "train --resume": ["train", "-q", "--resume", path, "--max-steps", "5", "-O", str(tmp_path / "r.pt"), text],
+    }[command]
     with bounded(seconds=60, memory=1 << 30):  # a declared size is never allocated
         code, stderr = cli(capsys, *args)
     assert code == 1
@@ -195,13 +207,18 @@ RESUME_DAMAGES = {
     "negative row": (set_in("progress", "row", value=-5), "'row' in the checkpoint's progress is -5, not >= 0"),
     "no progress": (delete("progress"), "'progress' is missing from the checkpoint"),
     "history of strings": (set_in("progress", "history", value=["x"]), "an entry of the history"),
-    "hidden state of another shape": (wrong_hidden, "the carried hidden state is [1, 4, 9], but the network and the batch size make [1, 4, 8]"),
+    "hidden state of another shape": (
+        wrong_hidden,
+        "the carried hidden state is [1, 4, 9], but the network and the batch size make [1, 4, 8]",
+    ),
     "random state cut short": (torch_rng_cut, "the random generators' state is damaged"),
     "optimizer moment of another shape": (wrong_moment, "the optimizer's 'exp_avg' for a parameter of shape [15, 8] is [3, 3]"),
     "optimizer moment gone": (delete("optimizer", "state", 0, "exp_avg_sq"), "the optimizer's state of a parameter lacks 'exp_avg_sq'"),
     "optimizer step complex": (set_in("optimizer", "state", 0, "step", value=torch.tensor(3 + 1j)), "the optimizer's 'step' is"),
-    "optimizer moment complex": (lambda p: p["optimizer"]["state"][0].update(exp_avg=torch.zeros(15, 8, dtype=torch.complex64)),
-                                 "the optimizer state does not fit the network (Casting complex values"),
+    "optimizer moment complex": (
+        lambda p: p["optimizer"]["state"][0].update(exp_avg=torch.zeros(15, 8, dtype=torch.complex64)),
+        "the optimizer state does not fit the network (Casting complex values",
+    ),
     "optimizer groups gone": (set_in("optimizer", "param_groups", value=[]), "the optimizer state does not fit the network"),
     "weights-only export": (set_in("optimizer", value=None), "weights-only export, not a resumable checkpoint"),
     "scheduler of another kind": (set_in("scheduler", value={"T_max": 5}), "the learning-rate schedule's state does not fit"),
@@ -286,8 +303,13 @@ def test_an_interrupt_while_numba_compiles_ends_the_sample_quietly(tmp_path, tra
     went on to the end, exit 0."""
     pytest.importorskip("numba")
     env = {**SUBPROCESS_ENV, "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache")}  # empty: it really compiles
-    done = subprocess.run([sys.executable, "-c", INTERRUPTED_COMPILE, str(int(signum)), "sample", trained, "-n", "20000",
-                           "--seed", "1"], capture_output=True, env=env, timeout=300, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", INTERRUPTED_COMPILE, str(int(signum)), "sample", trained, "-n", "20000", "--seed", "1"],
+        capture_output=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == status, done.stderr.decode()
     assert done.stderr.decode().strip() == ""  # no "Exception ignored ... KeyboardInterrupt", no traceback
     assert len(done.stdout) < 20000  # it did not go on sampling
@@ -307,8 +329,11 @@ def absent_devices() -> list[str]:
 
 @pytest.mark.parametrize("device", absent_devices())
 def test_a_device_this_machine_lacks_is_a_usage_error(tmp_path, capsys, trained, text, device):
-    for args in (["train", "-q", *TINY, "--max-steps", "2", "-O", str(tmp_path / "d.pt"), text], ["sample", trained, "-n", "3"],
-                 ["eval", trained, text]):
+    for args in (
+        ["train", "-q", *TINY, "--max-steps", "2", "-O", str(tmp_path / "d.pt"), text],
+        ["sample", trained, "-n", "3"],
+        ["eval", trained, text],
+    ):
         code, stderr = cli(capsys, *args, "--device", device)
         assert code == 2, (args, stderr)
         assert "--device" in error_line(stderr) and device in error_line(stderr)
@@ -359,8 +384,12 @@ def test_sigterm_during_training_leaves_an_exact_resumable_checkpoint(tmp_path, 
     reference = tmp_path / "reference.jsonl"
     out = tmp_path / "t.pt"
     log = tmp_path / "t.jsonl"
-    process = subprocess.Popen([*textseq_command(), *common, "--time-budget", "10m", "--log", str(log), "-O", str(out), text],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=SUBPROCESS_ENV)
+    process = subprocess.Popen(
+        [*textseq_command(), *common, "--time-budget", "10m", "--log", str(log), "-O", str(out), text],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=SUBPROCESS_ENV,
+    )
     deadline = time.monotonic() + 120
     while (not log.exists() or log.read_text().count("\n") < 3) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -376,13 +405,25 @@ def test_sigterm_during_training_leaves_an_exact_resumable_checkpoint(tmp_path, 
     steps = saved + 4
     code, stderr = cli(capsys, *common, "--max-steps", str(steps), "--log", str(reference), "-O", str(tmp_path / "ref.pt"), text)
     assert code == 0, stderr
-    code, stderr = cli(capsys, "train", "--resume", last_path(str(out)), "--max-steps", str(steps), "--threads", "1",
-                       "--log", str(log), "-O", str(out), text)
+    code, stderr = cli(
+        capsys,
+        "train",
+        "--resume",
+        last_path(str(out)),
+        "--max-steps",
+        str(steps),
+        "--threads",
+        "1",
+        "--log",
+        str(log),
+        "-O",
+        str(out),
+        text,
+    )
     assert code == 0, stderr
     resumed, expected = step_losses(log), step_losses(reference)
     assert sorted(resumed) == list(range(1, steps + 1))
-    assert [resumed[s] for s in range(saved + 1, steps + 1)] == pytest.approx([expected[s] for s in range(saved + 1, steps + 1)],
-                                                                               rel=1e-6)
+    assert [resumed[s] for s in range(saved + 1, steps + 1)] == pytest.approx([expected[s] for s in range(saved + 1, steps + 1)], rel=1e-6)
 
 
 # 6. threads
@@ -390,8 +431,11 @@ def test_sigterm_during_training_leaves_an_exact_resumable_checkpoint(tmp_path, 
 
 def test_threads_sets_torchs_thread_count_for_train_sample_and_eval(tmp_path, capsys, trained, text):
     for threads in ("1", "2"):
-        for args in (["eval", trained, text], ["sample", trained, "-n", "3"],
-                     ["train", "-q", *TINY, "--max-steps", "1", "-O", str(tmp_path / f"t{threads}.pt"), text]):
+        for args in (
+            ["eval", trained, text],
+            ["sample", trained, "-n", "3"],
+            ["train", "-q", *TINY, "--max-steps", "1", "-O", str(tmp_path / f"t{threads}.pt"), text],
+        ):
             torch.set_num_threads(5)
             code, stderr = cli(capsys, *args, "--threads", threads)
             assert code == 0, stderr
@@ -403,8 +447,11 @@ def test_the_default_thread_count_is_the_idle_cores(tmp_path, capsys, monkeypatc
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(6)), raising=False)
     for load, idle in ((4.2, 2), (0.0, 6), (9.0, 1)):
         monkeypatch.setattr(os, "getloadavg", lambda load=load: (load, load, load))
-        for args in (["eval", trained, text], ["sample", trained, "-n", "3"],
-                     ["train", "-q", *TINY, "--max-steps", "1", "-O", str(tmp_path / "t.pt"), text]):
+        for args in (
+            ["eval", trained, text],
+            ["sample", trained, "-n", "3"],
+            ["train", "-q", *TINY, "--max-steps", "1", "-O", str(tmp_path / "t.pt"), text],
+        ):
             code, stderr = cli(capsys, *args)
             assert code == 0, stderr
             assert torch.get_num_threads() == idle, (args, load)

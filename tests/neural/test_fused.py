@@ -38,8 +38,21 @@ def test_the_kernel_carries_the_numpy_steps_state(layers):
     size = lm.stepper.hidden
     hs, cs = np.zeros((layers, size), np.float32), np.zeros((layers, size), np.float32)
     out = np.empty(40, np.int64)
-    drawn = generate(kernel.first, kernel.table, kernel.upper, kernel.upper_bias, kernel.decoder, kernel.decoder_bias,
-                     hs, cs, 3, np.random.default_rng(0).random(40), 1.0, -1, out)
+    drawn = generate(
+        kernel.first,
+        kernel.table,
+        kernel.upper,
+        kernel.upper_bias,
+        kernel.decoder,
+        kernel.decoder_bias,
+        hs,
+        cs,
+        3,
+        np.random.default_rng(0).random(40),
+        1.0,
+        -1,
+        out,
+    )
     assert drawn == 40
     state = None
     for token in [3, *out[:-1].tolist()]:  # the kernel fed 3 and every token it drew but the last
@@ -88,14 +101,17 @@ def test_the_end_token_ends_a_sample_in_the_kernel_as_in_numpy(monkeypatch):
         assert rng.random() == reference.random()
 
 
-@pytest.mark.parametrize("arch,config,options,applies", [
-    ("lstm", {}, SamplingOptions(max_tokens=fused.LONG_SAMPLE), True),
-    ("lstm", {}, SamplingOptions(max_tokens=fused.LONG_SAMPLE - 1), False),
-    ("lstm", {}, SamplingOptions(max_tokens=fused.LONG_SAMPLE, top_k=5), False),
-    ("lstm", {}, SamplingOptions(max_tokens=fused.LONG_SAMPLE, top_p=0.9), False),
-    ("lstm", {"residual": True}, SamplingOptions(max_tokens=fused.LONG_SAMPLE), False),
-    ("gru", {}, SamplingOptions(max_tokens=fused.LONG_SAMPLE), False),
-])
+@pytest.mark.parametrize(
+    "arch,config,options,applies",
+    [
+        ("lstm", {}, SamplingOptions(max_tokens=fused.LONG_SAMPLE), True),
+        ("lstm", {}, SamplingOptions(max_tokens=fused.LONG_SAMPLE - 1), False),
+        ("lstm", {}, SamplingOptions(max_tokens=fused.LONG_SAMPLE, top_k=5), False),
+        ("lstm", {}, SamplingOptions(max_tokens=fused.LONG_SAMPLE, top_p=0.9), False),
+        ("lstm", {"residual": True}, SamplingOptions(max_tokens=fused.LONG_SAMPLE), False),
+        ("gru", {}, SamplingOptions(max_tokens=fused.LONG_SAMPLE), False),
+    ],
+)
 def test_the_kernel_is_taken_only_where_it_applies(arch, config, options, applies):
     lm = model_lm(arch=arch, **config)
     assert isinstance(fused_kernel(lm, options, 1), FusedLSTM) is applies
@@ -108,8 +124,32 @@ def test_a_long_sample_from_the_command_line(tmp_path, textseq):
     text = tmp_path / "t.txt"
     text.write_text(TEXT * 20)
     model = tmp_path / "m.pt"
-    assert textseq("train", "--arch", "lstm", "--level", "char", "-c", "hidden_size=32", "-c", "layers=2", "--epochs", "2",
-                   "--batch-size", "4", "--bptt", "16", "--lr", "0.01", "-q", "-O", str(model), str(text)).returncode == 0
+    assert (
+        textseq(
+            "train",
+            "--arch",
+            "lstm",
+            "--level",
+            "char",
+            "-c",
+            "hidden_size=32",
+            "-c",
+            "layers=2",
+            "--epochs",
+            "2",
+            "--batch-size",
+            "4",
+            "--bptt",
+            "16",
+            "--lr",
+            "0.01",
+            "-q",
+            "-O",
+            str(model),
+            str(text),
+        ).returncode
+        == 0
+    )
     n = str(fused.LONG_SAMPLE + 500)
     long = textseq("sample", str(model), "-n", n, "--seed", "4", "--prime", "the ")
     assert long.returncode == 0, long.stderr

@@ -28,8 +28,27 @@ def text(tmp_path):
 def test_trained_on_cuda_samples_and_scores_on_cpu(tmp_path, textseq, text, arch):
     out = tmp_path / "g.pt"
     config = SMALL if arch != "nplm" else ["-c", "embedding_size=16", "-c", "hidden_size=32"]
-    trained = textseq("train", "--arch", arch, "--level", "char", *config, "--epochs", "2", "--batch-size", "8", "--bptt", "20",
-                      "--lr", "0.01", "--device", "cuda", "-O", str(out), text)
+    trained = textseq(
+        "train",
+        "--arch",
+        arch,
+        "--level",
+        "char",
+        *config,
+        "--epochs",
+        "2",
+        "--batch-size",
+        "8",
+        "--bptt",
+        "20",
+        "--lr",
+        "0.01",
+        "--device",
+        "cuda",
+        "-O",
+        str(out),
+        text,
+    )
     assert trained.returncode == 0, trained.stderr
     assert "on cuda" in trained.stderr
     payload = torch.load(out, weights_only=True)  # no map_location: the file holds CPU tensors
@@ -45,13 +64,29 @@ def test_trained_on_cuda_samples_and_scores_on_cpu(tmp_path, textseq, text, arch
 
 
 def test_resumed_training_on_cuda_follows_the_same_curve(tmp_path, textseq, text):
-    common = ["train", "--arch", "lstm", "--level", "char", *SMALL, "--batch-size", "8", "--bptt", "20", "--epochs", "2",
-              "--device", "cuda", "-q"]
+    common = [
+        "train",
+        "--arch",
+        "lstm",
+        "--level",
+        "char",
+        *SMALL,
+        "--batch-size",
+        "8",
+        "--bptt",
+        "20",
+        "--epochs",
+        "2",
+        "--device",
+        "cuda",
+        "-q",
+    ]
     whole, parts = tmp_path / "whole.jsonl", tmp_path / "parts.jsonl"
     assert textseq(*common, "--log", str(whole), "-O", str(tmp_path / "a.pt"), text).returncode == 0
     assert textseq(*common, "--max-steps", "30", "--log", str(parts), "-O", str(tmp_path / "b.pt"), text).returncode == 0
-    resumed = textseq("train", "--resume", str(tmp_path / "b.last.pt"), "--device", "cuda", "-q", "--log", str(parts),
-                      "-O", str(tmp_path / "b.pt"), text)
+    resumed = textseq(
+        "train", "--resume", str(tmp_path / "b.last.pt"), "--device", "cuda", "-q", "--log", str(parts), "-O", str(tmp_path / "b.pt"), text
+    )
     assert resumed.returncode == 0, resumed.stderr
     a, b = read_log(whole), read_log(parts)
     assert [e.get("step") for e in a] == [e.get("step") for e in b]
@@ -66,8 +101,30 @@ def test_bf16_autocast_trains(tmp_path, textseq, text):
         pytest.skip("this GPU has no bf16")
     out = tmp_path / "b.pt"
     log = tmp_path / "log.jsonl"
-    trained = textseq("train", "--arch", "lstm", "--level", "char", *SMALL, "--epochs", "3", "--batch-size", "8", "--bptt", "20",
-                      "--lr", "0.01", "--device", "cuda", "--bf16", "--log", str(log), "-O", str(out), text)
+    trained = textseq(
+        "train",
+        "--arch",
+        "lstm",
+        "--level",
+        "char",
+        *SMALL,
+        "--epochs",
+        "3",
+        "--batch-size",
+        "8",
+        "--bptt",
+        "20",
+        "--lr",
+        "0.01",
+        "--device",
+        "cuda",
+        "--bf16",
+        "--log",
+        str(log),
+        "-O",
+        str(out),
+        text,
+    )
     assert trained.returncode == 0, trained.stderr
     steps = [e["loss"] for e in read_log(log) if "loss" in e]
     assert steps[-1] < steps[0] - 0.5

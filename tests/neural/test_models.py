@@ -333,8 +333,14 @@ def test_detach_and_select_on_every_nesting():
 
 
 def test_presets_resolve_and_build():
-    assert default_config("word-medium") == {**ARCHITECTURES["lstm"], "embedding_size": 200, "hidden_size": 200, "layers": 2,
-                                              "dropout": 0.2, "tie_weights": True}
+    assert default_config("word-medium") == {
+        **ARCHITECTURES["lstm"],
+        "embedding_size": 200,
+        "hidden_size": 200,
+        "layers": 2,
+        "dropout": 0.2,
+        "tie_weights": True,
+    }
     medium = default_config("char-medium")
     assert (medium["layers"], medium["hidden_size"], medium["embedding_size"], medium["dropout"]) == (2, 512, 128, 0.2)
     assert models.PRESETS is PRESETS
@@ -359,21 +365,24 @@ def test_the_registry_holds_every_architecture_and_preset_and_builds_them():
     rebuilt.load_state_dict(model.state_dict())
 
 
-@pytest.mark.parametrize("name, config, message", [
-    ("lstm", {"hiden_size": 10}, "lstm: unknown option 'hiden_size' (did you mean 'hidden_size'? known: dropout, embedding_dropout,"),
-    ("gru", {"nonlinearity": "relu"}, "gru: unknown option 'nonlinearity'"),
-    ("nplm", {"layers": 2}, "nplm: unknown option 'layers'"),
-    ("lstm", {"layers": 0}, "lstm: layers must be a whole number >= 1, not 0"),
-    ("lstm", {"hidden_size": 1.5}, "hidden_size must be a whole number"),
-    ("lstm", {"hidden_size": True}, "hidden_size must be a whole number"),
-    ("rnn", {"dropout": 1.0}, "rnn: dropout must be a probability in [0, 1), not 1.0"),
-    ("lstm", {"weight_drop": -0.1}, "weight_drop must be a probability"),
-    ("lstm", {"locked_dropout": "0.2"}, "locked_dropout must be a probability"),
-    ("lstm", {"tie_weights": "yes"}, "lstm: tie_weights must be true or false, not 'yes'"),
-    ("rnn", {"nonlinearity": "sigmoid"}, "rnn: nonlinearity must be one of tanh, relu, not 'sigmoid'"),
-    ("word-medium", {"contxt": 3}, "word-medium: unknown option 'contxt'"),
-    ("transformer", {}, "unknown architecture 'transformer'"),
-])
+@pytest.mark.parametrize(
+    "name, config, message",
+    [
+        ("lstm", {"hiden_size": 10}, "lstm: unknown option 'hiden_size' (did you mean 'hidden_size'? known: dropout, embedding_dropout,"),
+        ("gru", {"nonlinearity": "relu"}, "gru: unknown option 'nonlinearity'"),
+        ("nplm", {"layers": 2}, "nplm: unknown option 'layers'"),
+        ("lstm", {"layers": 0}, "lstm: layers must be a whole number >= 1, not 0"),
+        ("lstm", {"hidden_size": 1.5}, "hidden_size must be a whole number"),
+        ("lstm", {"hidden_size": True}, "hidden_size must be a whole number"),
+        ("rnn", {"dropout": 1.0}, "rnn: dropout must be a probability in [0, 1), not 1.0"),
+        ("lstm", {"weight_drop": -0.1}, "weight_drop must be a probability"),
+        ("lstm", {"locked_dropout": "0.2"}, "locked_dropout must be a probability"),
+        ("lstm", {"tie_weights": "yes"}, "lstm: tie_weights must be true or false, not 'yes'"),
+        ("rnn", {"nonlinearity": "sigmoid"}, "rnn: nonlinearity must be one of tanh, relu, not 'sigmoid'"),
+        ("word-medium", {"contxt": 3}, "word-medium: unknown option 'contxt'"),
+        ("transformer", {}, "unknown architecture 'transformer'"),
+    ],
+)
 def test_bad_configs_are_refused_with_a_clear_message(name, config, message):
     with pytest.raises(ValueError) as error:
         build(name, config, V)
@@ -386,18 +395,29 @@ def test_a_bad_vocabulary_size_is_refused():
 
 
 def test_registering_the_architectures_imports_no_torch():
-    code = ("import sys\nfrom textseq.console import Console\nfrom textseq.plugins import Plugins\n"
-            "r = Plugins(Console(quiet=True), load_entry_points=False).registry('architecture')\n"
-            "assert 'lstm' in r and 'word-medium' in r\nprint('torch' in sys.modules)")
+    code = (
+        "import sys\nfrom textseq.console import Console\nfrom textseq.plugins import Plugins\n"
+        "r = Plugins(Console(quiet=True), load_entry_points=False).registry('architecture')\n"
+        "assert 'lstm' in r and 'word-medium' in r\nprint('torch' in sys.modules)"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "False", done.stderr
 
 
-@pytest.mark.parametrize("name,overrides", [
-    ("lstm", {}), ("gru", {}), ("rnn-relu", {}), ("rnn-tanh", {}), ("lstm-one-layer", {}), ("lstm-regularized", {}),
-    ("gru-residual-tied", {}), ("lstm-residual-tied", {}),
-    ("lstm", {"residual": True, "embedding_size": 12, "layers": 3}),
-])
+@pytest.mark.parametrize(
+    "name,overrides",
+    [
+        ("lstm", {}),
+        ("gru", {}),
+        ("rnn-relu", {}),
+        ("rnn-tanh", {}),
+        ("lstm-one-layer", {}),
+        ("lstm-regularized", {}),
+        ("gru-residual-tied", {}),
+        ("lstm-residual-tied", {}),
+        ("lstm", {"residual": True, "embedding_size": 12, "layers": 3}),
+    ],
+)
 def test_single_token_stepper_equals_forward(name, overrides):
     """Sampling's fast path (weights laid out for one token a step) gives the logits and states of forward()."""
     torch.manual_seed(0)

@@ -75,14 +75,17 @@ def test_a_preset_suggests_settings_and_the_given_ones_win():
     assert (ready.settings.batch_size, ready.settings.bptt, ready.settings.schedule) == (32, 8, "cosine")
 
 
-@pytest.mark.parametrize("overrides, parameter, message", [
-    ({"spm_path": "x.model"}, "spm_path", "goes with the spm level"),
-    ({"level": "spm"}, "spm_path", "needs a sentencepiece model"),
-    ({"resume_path": "x.pt", "arch": "gru"}, "resume_path", "from the checkpoint"),
-    ({"config": {"hiden_size": 3}}, None, "lstm: unknown option 'hiden_size'"),
-    ({"settings": {"lr": 1e300}}, None, "at most 3.403e+38"),
-    ({"arch": "nothing"}, None, "unknown architecture 'nothing'"),
-])
+@pytest.mark.parametrize(
+    "overrides, parameter, message",
+    [
+        ({"spm_path": "x.model"}, "spm_path", "goes with the spm level"),
+        ({"level": "spm"}, "spm_path", "needs a sentencepiece model"),
+        ({"resume_path": "x.pt", "arch": "gru"}, "resume_path", "from the checkpoint"),
+        ({"config": {"hiden_size": 3}}, None, "lstm: unknown option 'hiden_size'"),
+        ({"settings": {"lr": 1e300}}, None, "at most 3.403e+38"),
+        ({"arch": "nothing"}, None, "unknown architecture 'nothing'"),
+    ],
+)
 def test_what_is_wrong_with_the_arguments_names_the_parameter(overrides, parameter, message):
     with pytest.raises(ParameterError) as error:
         session(**overrides)
@@ -162,8 +165,9 @@ def test_a_checkpoint_round_trips_through_its_dataclass(tmp_path):
     for key in ("arch", "config", "plugin", "codec", "settings", "metrics"):
         assert again[key] == state[key] if key != "codec" else again[key].keys() == state[key].keys()
     assert all(torch.equal(again["model"][name], state["model"][name]) for name in state["model"])
-    assert {k: v for k, v in again["progress"].items() if k not in ("hidden", "rng")} == \
-        {k: v for k, v in state["progress"].items() if k not in ("hidden", "rng")}
+    assert {k: v for k, v in again["progress"].items() if k not in ("hidden", "rng")} == {
+        k: v for k, v in state["progress"].items() if k not in ("hidden", "rng")
+    }
     assert all(torch.equal(a, b) for a, b in zip(again["progress"]["hidden"], state["progress"]["hidden"]))
     assert torch.equal(again["progress"]["rng"]["torch"], state["progress"]["rng"]["torch"])
     copy = tmp_path / "copy.pt"
@@ -186,16 +190,29 @@ def test_the_option_checker_is_one_for_every_architecture():
     defaults = {"width": 8, "drop": 0.0, "tied": False, "mode": "a"}
     assert resolve_options("mine", defaults, {"width": 16, "drop": 0}, kinds) == {"width": 16, "drop": 0.0, "tied": False, "mode": "a"}
     assert isinstance(check_option("mine", "drop", 0, Probability()), float)
-    for config, message in (({"width": 65}, "mine: width must be at most 64, not 65"), ({"tied": 1}, "tied must be true or false"),
-                            ({"mode": "c"}, "mode must be one of a, b, not 'c'"), ({"wdth": 3}, "did you mean 'width'?")):
+    for config, message in (
+        ({"width": 65}, "mine: width must be at most 64, not 65"),
+        ({"tied": 1}, "tied must be true or false"),
+        ({"mode": "c"}, "mode must be one of a, b, not 'c'"),
+        ({"wdth": 3}, "did you mean 'width'?"),
+    ):
         with pytest.raises(ValueError, match=message):
             resolve_options("mine", defaults, config, kinds)
 
 
 def test_trainer_is_usable_without_a_session(tmp_path):
     ready = session(settings={**SETTINGS, "max_steps": 3})
-    trainer = Trainer(ready.model, ready.codec, ready.train_ids, ready.valid_ids, ready.settings, arch="lstm", config=ready.config,
-                      output=str(tmp_path / "t.pt"), device=CPU)
+    trainer = Trainer(
+        ready.model,
+        ready.codec,
+        ready.train_ids,
+        ready.valid_ids,
+        ready.settings,
+        arch="lstm",
+        config=ready.config,
+        output=str(tmp_path / "t.pt"),
+        device=CPU,
+    )
     rows = list(range(3))
     assert trainer.progress.step == 0
     losses = [trainer.step(row * 16, *trainer_window(trainer, row)) for row in rows]

@@ -13,11 +13,11 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from helpers import ROOT, SMALL, TEXT, read_log  # noqa: E402
+from textseq.errors import InputError  # noqa: E402
 from textseq.neural.checkpoint import FORMAT, load_checkpoint, save_checkpoint  # noqa: E402
 from textseq.neural.codec import Codec  # noqa: E402
 from textseq.neural.data import batchify, windows  # noqa: E402
 from textseq.neural.train import clip_gradients, last_path  # noqa: E402
-from textseq.errors import InputError  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -25,8 +25,11 @@ def story(tmp_path_factory):
     """The project's own corpus, 6,000 words, as text (train) and 1,500 more (valid)."""
     folder = tmp_path_factory.mktemp("neural")
     for name, seed, tokens in (("train.txt", 5, 6000), ("valid.txt", 6, 1500)):
-        text = subprocess.run([sys.executable, str(ROOT / "corpora" / "generate.py"), "--seed", str(seed), "--tokens", str(tokens)],
-                              capture_output=True, check=True).stdout
+        text = subprocess.run(
+            [sys.executable, str(ROOT / "corpora" / "generate.py"), "--seed", str(seed), "--tokens", str(tokens)],
+            capture_output=True,
+            check=True,
+        ).stdout
         (folder / name).write_bytes(text)
     return folder
 
@@ -63,15 +66,41 @@ def test_clipping_bounds_the_gradient():
 
 def test_resumed_training_follows_the_same_loss_curve(tmp_path, textseq, story):
     train = str(story / "train.txt")
-    common = ["train", "--arch", "lstm", "--level", "char", *SMALL, "--batch-size", "8", "--bptt", "24", "--epochs", "2",
-              "--valid", str(story / "valid.txt"), "-q"]
+    common = [
+        "train",
+        "--arch",
+        "lstm",
+        "--level",
+        "char",
+        *SMALL,
+        "--batch-size",
+        "8",
+        "--bptt",
+        "24",
+        "--epochs",
+        "2",
+        "--valid",
+        str(story / "valid.txt"),
+        "-q",
+    ]
     whole = tmp_path / "whole.jsonl"
     assert textseq(*common, "--log", str(whole), "-O", str(tmp_path / "a.pt"), train).returncode == 0
     parts = tmp_path / "parts.jsonl"
     first = textseq(*common, "--max-steps", "200", "--log", str(parts), "-O", str(tmp_path / "b.pt"), train)
     assert first.returncode == 0, first.stderr
-    resumed = textseq("train", "--resume", str(tmp_path / "b.last.pt"), "--valid", str(story / "valid.txt"), "-q",
-                      "--log", str(parts), "-O", str(tmp_path / "b.pt"), train)
+    resumed = textseq(
+        "train",
+        "--resume",
+        str(tmp_path / "b.last.pt"),
+        "--valid",
+        str(story / "valid.txt"),
+        "-q",
+        "--log",
+        str(parts),
+        "-O",
+        str(tmp_path / "b.pt"),
+        train,
+    )
     assert resumed.returncode == 0, resumed.stderr
     a, b = read_log(whole), read_log(parts)
     steps = [e for e in a if "loss" in e]
@@ -82,8 +111,9 @@ def test_resumed_training_follows_the_same_loss_curve(tmp_path, textseq, story):
 
 def test_checkpoint_is_portable_and_opens_without_code(tmp_path, textseq, story):
     out = tmp_path / "m.pt"
-    result = textseq("train", "--arch", "gru", "--level", "word", *SMALL, "--epochs", "1", "--batch-size", "4", "-O", str(out),
-                     str(story / "train.txt"))
+    result = textseq(
+        "train", "--arch", "gru", "--level", "word", *SMALL, "--epochs", "1", "--batch-size", "4", "-O", str(out), str(story / "train.txt")
+    )
     assert result.returncode == 0, result.stderr
     assert "holding out the last" in result.stderr and "epoch 1/1" in result.stderr
     payload = torch.load(out, map_location="cpu", weights_only=True)
@@ -125,8 +155,29 @@ def test_sample_and_eval_a_char_model(tmp_path, textseq):
     out = tmp_path / "c.pt"
     text = tmp_path / "t.txt"
     text.write_text(TEXT)
-    assert textseq("train", "--arch", "lstm", "--level", "char", *SMALL, "--epochs", "4", "--batch-size", "4", "--bptt", "20",
-                   "--lr", "0.01", "-q", "-O", str(out), str(text)).returncode == 0
+    assert (
+        textseq(
+            "train",
+            "--arch",
+            "lstm",
+            "--level",
+            "char",
+            *SMALL,
+            "--epochs",
+            "4",
+            "--batch-size",
+            "4",
+            "--bptt",
+            "20",
+            "--lr",
+            "0.01",
+            "-q",
+            "-O",
+            str(out),
+            str(text),
+        ).returncode
+        == 0
+    )
     one = textseq("sample", str(out), "--prime", "the ", "-n", "40", "--seed", "3")
     assert one.returncode == 0 and one.text.startswith("the ")
     assert one.text == textseq("sample", str(out), "--prime", "the ", "-n", "40", "--seed", "3").text
@@ -145,8 +196,27 @@ def test_sample_and_eval_a_char_model(tmp_path, textseq):
 def test_word_level_eval_counts_like_the_ngram_report(tmp_path, textseq, story):
     out = tmp_path / "w.pt"
     train, valid = str(story / "train.txt"), str(story / "valid.txt")
-    assert textseq("train", "--arch", "lstm", "--level", "word", *SMALL, "--epochs", "1", "--batch-size", "4", "-q",
-                   "--valid", valid, "-O", str(out), train).returncode == 0
+    assert (
+        textseq(
+            "train",
+            "--arch",
+            "lstm",
+            "--level",
+            "word",
+            *SMALL,
+            "--epochs",
+            "1",
+            "--batch-size",
+            "4",
+            "-q",
+            "--valid",
+            valid,
+            "-O",
+            str(out),
+            train,
+        ).returncode
+        == 0
+    )
     arpa = tmp_path / "w.arpa"
     assert textseq("ngram", "build", "-o", "3", "-O", str(arpa), train).returncode == 0
     neural = json.loads(textseq("eval", str(out), valid, "--json").text)
@@ -176,8 +246,24 @@ def test_subword_level_with_a_sentencepiece_model(tmp_path, textseq, story):
     spm = tmp_path / "s.model"
     assert textseq("tokenize", "train-spm", "--vocab-size", "400", "-O", str(spm), train).returncode == 0
     out = tmp_path / "s.pt"
-    result = textseq("train", "--arch", "gru", "--level", "spm", "--spm", str(spm), *SMALL, "--epochs", "1", "--batch-size", "4",
-                     "-q", "-O", str(out), train)
+    result = textseq(
+        "train",
+        "--arch",
+        "gru",
+        "--level",
+        "spm",
+        "--spm",
+        str(spm),
+        *SMALL,
+        "--epochs",
+        "1",
+        "--batch-size",
+        "4",
+        "-q",
+        "-O",
+        str(out),
+        train,
+    )
     assert result.returncode == 0, result.stderr
     payload = torch.load(out, weights_only=True)
     assert payload["codec"]["spm_model"].numel() == spm.stat().st_size  # the model travels in the checkpoint
@@ -196,9 +282,30 @@ def test_ctrl_c_leaves_a_resumable_checkpoint(tmp_path, story):
 
     log = tmp_path / "log.jsonl"
     out = tmp_path / "i.pt"
-    process = subprocess.Popen([*textseq_command(), "train", "--arch", "lstm", "--level", "char", *SMALL, "--epochs", "50",
-                                "--batch-size", "4", "--bptt", "16", "--log", str(log), "-O", str(out), str(story / "train.txt")],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [
+            *textseq_command(),
+            "train",
+            "--arch",
+            "lstm",
+            "--level",
+            "char",
+            *SMALL,
+            "--epochs",
+            "50",
+            "--batch-size",
+            "4",
+            "--bptt",
+            "16",
+            "--log",
+            str(log),
+            "-O",
+            str(out),
+            str(story / "train.txt"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and (not log.exists() or log.read_text().count("\n") < 5):
         time.sleep(0.1)
@@ -215,8 +322,12 @@ def test_eval_puts_models_side_by_side(tmp_path, textseq, story):
     train, valid = str(story / "train.txt"), str(story / "valid.txt")
     arpa, neural = tmp_path / "s.arpa", tmp_path / "s.pt"
     assert textseq("ngram", "build", "-o", "3", "-O", str(arpa), train).returncode == 0
-    assert textseq("train", "--arch", "word-small", "--level", "word", *SMALL, "--epochs", "1", "--batch-size", "4", "-q",
-                   "-O", str(neural), train).returncode == 0
+    assert (
+        textseq(
+            "train", "--arch", "word-small", "--level", "word", *SMALL, "--epochs", "1", "--batch-size", "4", "-q", "-O", str(neural), train
+        ).returncode
+        == 0
+    )
     table = textseq("eval", str(arpa), valid, "--also", str(neural)).text.splitlines()
     assert table[0].split() == [str(arpa), str(neural)]
     rows = {line.rsplit(None, 2)[0].strip(): line.split()[-2:] for line in table[1:]}
@@ -230,8 +341,22 @@ def test_a_preset_brings_its_training_settings_and_the_command_line_overrides_th
     text = tmp_path / "t.txt"
     text.write_text(TEXT * 4)
     out = tmp_path / "p.pt"
-    result = textseq("train", "--arch", "char-small", "-c", "hidden_size=16", "-c", "embedding_size=8", "--max-steps", "1",
-                     "--bptt", "16", "-O", str(out), str(text))
+    result = textseq(
+        "train",
+        "--arch",
+        "char-small",
+        "-c",
+        "hidden_size=16",
+        "-c",
+        "embedding_size=8",
+        "--max-steps",
+        "1",
+        "--bptt",
+        "16",
+        "-O",
+        str(out),
+        str(text),
+    )
     assert result.returncode == 0, result.stderr
     assert "char-small: its training defaults --batch-size 32 --optimizer adamw --lr 0.002 --schedule cosine" in result.stderr
     settings = torch.load(out, weights_only=True)["settings"]
@@ -244,7 +369,23 @@ def test_a_preset_brings_its_training_settings_and_the_command_line_overrides_th
 def test_bf16_off_cuda_says_it_trains_in_float32(tmp_path, textseq):
     text = tmp_path / "t.txt"
     text.write_text(TEXT)
-    trained = textseq("train", "--arch", "lstm", *SMALL, "--max-steps", "2", "--batch-size", "4", "--bptt", "10", "--device", "cpu",
-                      "--bf16", "-O", str(tmp_path / "m.pt"), str(text))
+    trained = textseq(
+        "train",
+        "--arch",
+        "lstm",
+        *SMALL,
+        "--max-steps",
+        "2",
+        "--batch-size",
+        "4",
+        "--bptt",
+        "10",
+        "--device",
+        "cpu",
+        "--bf16",
+        "-O",
+        str(tmp_path / "m.pt"),
+        str(text),
+    )
     assert trained.returncode == 0, trained.stderr
     assert "--bf16 autocast is for CUDA devices: training in float32 on cpu" in trained.stderr

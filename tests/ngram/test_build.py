@@ -55,18 +55,21 @@ def test_the_smoothers_warnings_and_dropped_markers_reach_warn():
     assert any("too little data" in line for line in said)
 
 
-@pytest.mark.parametrize(("call", "parameter"), [
-    (lambda: build_model([TEXT], 0), "order"),
-    (lambda: build_model([TEXT], 3, prune="0,x"), "prune"),
-    (lambda: build_model([TEXT], 3, prune=[0, 2, 1]), "prune"),
-    (lambda: build_model([TEXT], 2, prune=[0, 1, 1]), "prune"),
-    (lambda: build_model([TEXT], 3, prune=[1]), "prune"),
-    (lambda: build_model([TEXT], 3, prune_entropy=-1.0), "prune_entropy"),
-    (lambda: build_model([TEXT], 3, "stupid-backoff", prune_entropy=1e-3), "prune_entropy"),
-    (lambda: build_model([TEXT], 3, min_count=2, memory=1 << 20), "min_count"),
-    (lambda: memory_budget("lots"), "memory"),
-    (lambda: parse_discounts("0.5,x"), "discounts"),
-])
+@pytest.mark.parametrize(
+    ("call", "parameter"),
+    [
+        (lambda: build_model([TEXT], 0), "order"),
+        (lambda: build_model([TEXT], 3, prune="0,x"), "prune"),
+        (lambda: build_model([TEXT], 3, prune=[0, 2, 1]), "prune"),
+        (lambda: build_model([TEXT], 2, prune=[0, 1, 1]), "prune"),
+        (lambda: build_model([TEXT], 3, prune=[1]), "prune"),
+        (lambda: build_model([TEXT], 3, prune_entropy=-1.0), "prune_entropy"),
+        (lambda: build_model([TEXT], 3, "stupid-backoff", prune_entropy=1e-3), "prune_entropy"),
+        (lambda: build_model([TEXT], 3, min_count=2, memory=1 << 20), "min_count"),
+        (lambda: memory_budget("lots"), "memory"),
+        (lambda: parse_discounts("0.5,x"), "discounts"),
+    ],
+)
 def test_a_value_the_pipeline_cannot_use_names_its_parameter(call, parameter):
     with pytest.raises(ParameterError) as info:
         call()

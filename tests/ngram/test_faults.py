@@ -55,8 +55,21 @@ def arpa(tmp_path: Path) -> Path:
 # --- 1. discounts --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("discounts", [(5, 5, 5), (-1, 0, 0), (math.nan, 1, 1), (1.01, 1, 1), (0.5, 2.5, 1), (0.5, 1, 3.5),
-                                       (0.5, 1, math.inf), ("a", 1, 1), (True, 1, 1), (0.5, 1)])
+@pytest.mark.parametrize(
+    "discounts",
+    [
+        (5, 5, 5),
+        (-1, 0, 0),
+        (math.nan, 1, 1),
+        (1.01, 1, 1),
+        (0.5, 2.5, 1),
+        (0.5, 1, 3.5),
+        (0.5, 1, math.inf),
+        ("a", 1, 1),
+        (True, 1, 1),
+        (0.5, 1),
+    ],
+)
 def test_modified_kneser_ney_refuses_discounts_larger_than_their_counts(discounts):
     with pytest.raises(ValueError, match="discount"):
         ModifiedKneserNey(discounts)
@@ -115,14 +128,17 @@ def test_a_smoothers_error_at_estimate_time_is_a_one_error(tmp_path, monkeypatch
 # --- 2. declared sizes -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("header,message", [
-    ("ngram 999999999=1", "order 999999999: textseq reads orders 1 to 10"),
-    ("ngram 11=1", "order 11"),
-    ("ngram 1=999999999", "999,999,999 1-grams declared, more than the file's 8 lines can hold"),
-    ("ngram 1=1\nngram 1=1", "given twice"),
-    ("ngram 1=" + "9" * 5000, "99999999999999999999... 1-grams declared"),  # beyond int()'s 4,300 digits
-    ("ngram " + "9" * 5000 + "=1", "order 99999999999999999999: textseq reads orders 1 to 10"),
-])
+@pytest.mark.parametrize(
+    "header,message",
+    [
+        ("ngram 999999999=1", "order 999999999: textseq reads orders 1 to 10"),
+        ("ngram 11=1", "order 11"),
+        ("ngram 1=999999999", "999,999,999 1-grams declared, more than the file's 8 lines can hold"),
+        ("ngram 1=1\nngram 1=1", "given twice"),
+        ("ngram 1=" + "9" * 5000, "99999999999999999999... 1-grams declared"),  # beyond int()'s 4,300 digits
+        ("ngram " + "9" * 5000 + "=1", "order 99999999999999999999: textseq reads orders 1 to 10"),
+    ],
+)
 def test_an_arpa_header_cannot_declare_more_than_the_file_holds(header, message):
     text = f"\\data\\\n{header}\n\n\\1-grams:\n-1\ta\n\n\\end\\\n"
     with bounded(seconds=10, memory=256 << 20), pytest.raises(InputError) as info:
@@ -164,20 +180,23 @@ def _with_array(header: dict, name: str, position: int, value) -> dict:
     return {**header, "arrays": arrays}
 
 
-@pytest.mark.parametrize("change,message", [
-    (lambda h: {**h, "order": 999}, "order 999"),
-    (lambda h: {**h, "order": 2}, "arrays listed"),
-    (lambda h: {**h, "vocab_size": 2**40}, "vocabulary size"),
-    (lambda h: {**h, "vocab_size": 5}, "the header says 5"),
-    (lambda h: _with_array(h, "2.word", 2, 999_999_999_999), "length or offset"),
-    (lambda h: _with_array(h, "2.word", 2, 3), "length or offset"),
-    (lambda h: _with_array(h, "3.keys", 3, 64), "length or offset"),
-    (lambda h: _with_array(h, "2.logprob", 1, "<f8"), "dtype '<f8'"),
-    (lambda h: _with_array(h, "1.word", 1, "|O"), "dtype '|O'"),
-    (lambda h: _with_array(h, "2.rows", 0, "2.keys"), "where 2.rows should be"),
-    (lambda h: {**h, "arrays": "x"}, "not a list"),
-    (lambda h: {key: value for key, value in h.items() if key != "smoothing"}, "fields"),
-])
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        (lambda h: {**h, "order": 999}, "order 999"),
+        (lambda h: {**h, "order": 2}, "arrays listed"),
+        (lambda h: {**h, "vocab_size": 2**40}, "vocabulary size"),
+        (lambda h: {**h, "vocab_size": 5}, "the header says 5"),
+        (lambda h: _with_array(h, "2.word", 2, 999_999_999_999), "length or offset"),
+        (lambda h: _with_array(h, "2.word", 2, 3), "length or offset"),
+        (lambda h: _with_array(h, "3.keys", 3, 64), "length or offset"),
+        (lambda h: _with_array(h, "2.logprob", 1, "<f8"), "dtype '<f8'"),
+        (lambda h: _with_array(h, "1.word", 1, "|O"), "dtype '|O'"),
+        (lambda h: _with_array(h, "2.rows", 0, "2.keys"), "where 2.rows should be"),
+        (lambda h: {**h, "arrays": "x"}, "not a list"),
+        (lambda h: {key: value for key, value in h.items() if key != "smoothing"}, "fields"),
+    ],
+)
 def test_a_binary_header_is_checked_against_the_layout_and_the_file(tmp_path, change, message):
     path = tmp_path / "m.tsbin"
     write_binary(build(), path)
@@ -206,12 +225,15 @@ def _without_empty_orders(model: BackoffModel) -> BackoffModel:
     return BackoffModel(words=model.words, orders=orders)
 
 
-@pytest.mark.parametrize("text,order,smoother,prune", [
-    (TEXT, 2, ModifiedKneserNey(), (0, 99_999_999_999)),
-    (TEXT, 3, ModifiedKneserNey(), (0, 99_999_999_999)),
-    (TEXT, 3, ModifiedKneserNey(), (0, 0, 99_999_999_999)),
-    ("a b\n", 5, WittenBell(), ()),
-])
+@pytest.mark.parametrize(
+    "text,order,smoother,prune",
+    [
+        (TEXT, 2, ModifiedKneserNey(), (0, 99_999_999_999)),
+        (TEXT, 3, ModifiedKneserNey(), (0, 99_999_999_999)),
+        (TEXT, 3, ModifiedKneserNey(), (0, 0, 99_999_999_999)),
+        ("a b\n", 5, WittenBell(), ()),
+    ],
+)
 def test_a_model_whose_top_orders_are_empty_scores_as_its_lower_orders(tmp_path, text, order, smoother, prune):
     model = build(text, order, smoother, prune)
     assert len(model.orders[-1]) == 0
@@ -300,6 +322,7 @@ def _spoiled(change) -> BackoffModel:
 def _set(array_of, index, value):
     def change(model):
         array_of(model)[index] = value
+
     return change
 
 
@@ -318,22 +341,25 @@ def _twice(model):
     table.word[1], table.context[1] = table.word[0], table.context[0]
 
 
-@pytest.mark.parametrize("change,message", [
-    (_set(lambda m: m.orders[1].word, 0, 10_000), "word outside the vocabulary"),
-    (_set(lambda m: m.orders[2].context, 0, 10_000), "context outside order 2"),
-    (_set(lambda m: m.orders[1].context, 0, -5), "context outside order 1"),
-    (_set(lambda m: m.orders[2].logprob, 0, math.nan), "log10 probability"),
-    (_set(lambda m: m.orders[2].logprob, 0, 0.5), "log10 probability"),
-    (_set(lambda m: m.orders[1].backoff, 0, math.inf), "backoff"),
-    (_set(lambda m: m.orders[0].word, 4, 3), "one per vocabulary word"),
-    (_set(lambda m: m.words, 1, "<x>"), "does not start with"),
-    (_set(lambda m: m.words, 5, "two words"), "a space in it"),
-    (_set(lambda m: m.words, 5, "the"), "a word twice"),
-    (_unsorted_keys, "not strictly increasing"),
-    (_shifted_keys, "do not match their n-grams"),
-    (_twice, "not strictly increasing"),
-    (_set(lambda m: m.orders, 1, OrderTable(np.zeros(3, dtype=np.int64), np.arange(3), np.zeros(2), np.zeros(3))), "differ in length"),
-])
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        (_set(lambda m: m.orders[1].word, 0, 10_000), "word outside the vocabulary"),
+        (_set(lambda m: m.orders[2].context, 0, 10_000), "context outside order 2"),
+        (_set(lambda m: m.orders[1].context, 0, -5), "context outside order 1"),
+        (_set(lambda m: m.orders[2].logprob, 0, math.nan), "log10 probability"),
+        (_set(lambda m: m.orders[2].logprob, 0, 0.5), "log10 probability"),
+        (_set(lambda m: m.orders[1].backoff, 0, math.inf), "backoff"),
+        (_set(lambda m: m.orders[0].word, 4, 3), "one per vocabulary word"),
+        (_set(lambda m: m.words, 1, "<x>"), "does not start with"),
+        (_set(lambda m: m.words, 5, "two words"), "a space in it"),
+        (_set(lambda m: m.words, 5, "the"), "a word twice"),
+        (_unsorted_keys, "not strictly increasing"),
+        (_shifted_keys, "do not match their n-grams"),
+        (_twice, "not strictly increasing"),
+        (_set(lambda m: m.orders, 1, OrderTable(np.zeros(3, dtype=np.int64), np.arange(3), np.zeros(2), np.zeros(3))), "differ in length"),
+    ],
+)
 def test_a_binary_model_with_a_right_checksum_and_wrong_content_is_refused(tmp_path, change, message):
     path = tmp_path / "m.tsbin"
     write_binary(_spoiled(change), path)
@@ -353,8 +379,25 @@ def test_a_compressed_binary_model_says_to_decompress_it(tmp_path):
 
 # --- 5. reading ARPA -------------------------------------------------------------------------------
 
-GOOD = ["\\data\\", "ngram 1=4", "ngram 2=3", "", "\\1-grams:", "-99\t<s>\t-0.5", "-1.0\t</s>", "-0.5\ta\t-0.2", "-0.7\tb", "",
-        "\\2-grams:", "-0.1\t<s> a", "-0.3\ta b", "-0.2\ta </s>", "", "\\end\\", ""]
+GOOD = [
+    "\\data\\",
+    "ngram 1=4",
+    "ngram 2=3",
+    "",
+    "\\1-grams:",
+    "-99\t<s>\t-0.5",
+    "-1.0\t</s>",
+    "-0.5\ta\t-0.2",
+    "-0.7\tb",
+    "",
+    "\\2-grams:",
+    "-0.1\t<s> a",
+    "-0.3\ta b",
+    "-0.2\ta </s>",
+    "",
+    "\\end\\",
+    "",
+]
 """A small valid ARPA file, by lines (line 6 is the first unigram, line 12 the first bigram)."""
 
 
@@ -366,25 +409,28 @@ def _arpa(replace: dict[int, str] | None = None, lines: list[str] | None = None)
     return "\n".join(result)
 
 
-@pytest.mark.parametrize("text,line,message", [
-    (_arpa({6: "nan\t<s>\t-0.5"}), 6, "the log probability is NaN"),
-    (_arpa({7: "inf\t</s>"}), 7, "positive"),
-    (_arpa({8: "0.5\ta\t-0.2"}), 8, "the log10 probability 0.5 is positive"),
-    (_arpa({12: "1e-3\t<s> a"}), 12, "positive"),
-    (_arpa({8: "-0.5\ta\tnan"}), 8, "the backoff nan is not a finite number"),
-    (_arpa({8: "-0.5\ta\tinf"}), 8, "the backoff inf is not a finite number"),
-    (_arpa({9: "-0.7\ta"}), 9, "the unigram 'a' is given twice (also on line "),
-    (_arpa({14: "-0.2\ta b"}), 14, "the 2-gram 'a b' is given twice (also on line "),
-    (_arpa({6: "-99\t<x>\t-0.5", 12: "-0.1\t<x> a"}), 5, "no <s> unigram"),
-    (_arpa({7: "-1.0\t<y>", 14: "-0.2\ta <y>"}), 5, "no </s> unigram"),
-    (_arpa({13: "-0.3\ta b c"}), 13, "expected a log probability, 2 words and maybe a backoff, got 3 words"),
-    (_arpa({13: "-0.3\ta b c d"}), 13, "got 4 words"),
-    (_arpa({13: "-0.3\ta"}), 13, "got 1 word"),
-    (_arpa({13: "-0.3\ta b\t-0.2\t-0.1"}), 13, "got 4 words"),
-    (_arpa({17: "trailing text"}), 17, "text after \\end\\"),
-    (_arpa({13: "-0.3\ta b -0.2", 14: "a </s>"}), 14, "not a number: 'a'"),  # fields spread over lines
-    (_arpa({8: "-0.5\ta", 9: "-0.2 -0.7\tb"}), 9, "got 2 words"),
-])
+@pytest.mark.parametrize(
+    "text,line,message",
+    [
+        (_arpa({6: "nan\t<s>\t-0.5"}), 6, "the log probability is NaN"),
+        (_arpa({7: "inf\t</s>"}), 7, "positive"),
+        (_arpa({8: "0.5\ta\t-0.2"}), 8, "the log10 probability 0.5 is positive"),
+        (_arpa({12: "1e-3\t<s> a"}), 12, "positive"),
+        (_arpa({8: "-0.5\ta\tnan"}), 8, "the backoff nan is not a finite number"),
+        (_arpa({8: "-0.5\ta\tinf"}), 8, "the backoff inf is not a finite number"),
+        (_arpa({9: "-0.7\ta"}), 9, "the unigram 'a' is given twice (also on line "),
+        (_arpa({14: "-0.2\ta b"}), 14, "the 2-gram 'a b' is given twice (also on line "),
+        (_arpa({6: "-99\t<x>\t-0.5", 12: "-0.1\t<x> a"}), 5, "no <s> unigram"),
+        (_arpa({7: "-1.0\t<y>", 14: "-0.2\ta <y>"}), 5, "no </s> unigram"),
+        (_arpa({13: "-0.3\ta b c"}), 13, "expected a log probability, 2 words and maybe a backoff, got 3 words"),
+        (_arpa({13: "-0.3\ta b c d"}), 13, "got 4 words"),
+        (_arpa({13: "-0.3\ta"}), 13, "got 1 word"),
+        (_arpa({13: "-0.3\ta b\t-0.2\t-0.1"}), 13, "got 4 words"),
+        (_arpa({17: "trailing text"}), 17, "text after \\end\\"),
+        (_arpa({13: "-0.3\ta b -0.2", 14: "a </s>"}), 14, "not a number: 'a'"),  # fields spread over lines
+        (_arpa({8: "-0.5\ta", 9: "-0.2 -0.7\tb"}), 9, "got 2 words"),
+    ],
+)
 def test_arpa_values_that_give_wrong_numbers_are_refused_with_their_line(text, line, message):
     for variant in (text, "some preamble\n" + text):  # the fast reader, then the careful one
         shift = variant.count("\n") - text.count("\n")
@@ -394,13 +440,16 @@ def test_arpa_values_that_give_wrong_numbers_are_refused_with_their_line(text, l
         assert message in str(info.value)
 
 
-@pytest.mark.parametrize("replace,check", [
-    ({6: "-99\t<s>\t-0.5"}, lambda m: m.orders[0].logprob[BOS] == -99.0),
-    ({6: "-inf\t<s>\t-0.5"}, lambda m: m.orders[0].logprob[BOS] == -99.0),
-    ({6: "-1000\t<s>\t-inf"}, lambda m: m.orders[0].logprob[BOS] == -99.0 and m.orders[0].backoff[BOS] == -99.0),
-    ({8: "1e-7\ta\t-0.2"}, lambda m: m.orders[0].logprob[m.word_index["a"]] == 0.0),
-    ({8: "-0.5\ta\t0.3"}, lambda m: m.orders[0].backoff[m.word_index["a"]] == pytest.approx(0.3)),
-])
+@pytest.mark.parametrize(
+    "replace,check",
+    [
+        ({6: "-99\t<s>\t-0.5"}, lambda m: m.orders[0].logprob[BOS] == -99.0),
+        ({6: "-inf\t<s>\t-0.5"}, lambda m: m.orders[0].logprob[BOS] == -99.0),
+        ({6: "-1000\t<s>\t-inf"}, lambda m: m.orders[0].logprob[BOS] == -99.0 and m.orders[0].backoff[BOS] == -99.0),
+        ({8: "1e-7\ta\t-0.2"}, lambda m: m.orders[0].logprob[m.word_index["a"]] == 0.0),
+        ({8: "-0.5\ta\t0.3"}, lambda m: m.orders[0].backoff[m.word_index["a"]] == pytest.approx(0.3)),
+    ],
+)
 def test_arpa_log_zero_rounding_and_positive_backoffs_are_read(replace, check):
     model = read_arpa(io.StringIO(_arpa(replace)), "ok.arpa")
     assert check(model)
@@ -437,8 +486,13 @@ def test_a_latin1_arpa_gets_advice_that_fits_a_model_file(tmp_path, arpa):
         assert "--errors" not in message
 
 
-@pytest.mark.parametrize("head,what", [(b"PK\x03\x04\x14\x00\x08\x08\x08\x00\xff\xfe", "is a neural checkpoint"),
-                                       (b"\x80\x02}q\x00(X\xff\xfe", "is not an n-gram model (a pickle file?")])
+@pytest.mark.parametrize(
+    "head,what",
+    [
+        (b"PK\x03\x04\x14\x00\x08\x08\x08\x00\xff\xfe", "is a neural checkpoint"),
+        (b"\x80\x02}q\x00(X\xff\xfe", "is not an n-gram model (a pickle file?"),
+    ],
+)
 @pytest.mark.parametrize("command", [["ngram", "next", "{}", "the"], ["ngram", "convert", "{}", "-O", "{}.tsbin"]])
 def test_a_checkpoint_given_for_an_ngram_model_is_named(tmp_path, head, what, command):
     path = tmp_path / "model.pt"

@@ -37,8 +37,12 @@ SENTENCES = "i grew up in norway .\nthe ferry was late .\nzebra the of\n\nin nor
 
 def _corpus_text(tokens: int = 300) -> str:
     """A few hundred tokens of the project's own corpus, lowercased, one sentence per line."""
-    text = subprocess.run([sys.executable, str(ROOT / "corpora" / "generate.py"), "--seed", "5", "--tokens", str(tokens)],
-                          capture_output=True, check=True, text=True).stdout
+    text = subprocess.run(
+        [sys.executable, str(ROOT / "corpora" / "generate.py"), "--seed", "5", "--tokens", str(tokens)],
+        capture_output=True,
+        check=True,
+        text=True,
+    ).stdout
     return "".join(" ".join(re.findall(r"[a-z]+|[.,]", line.lower())) + "\n" for line in text.splitlines() if line.strip())
 
 
@@ -132,9 +136,12 @@ def _careful(text: str) -> BackoffModel:
 
 def _same(a: BackoffModel, b: BackoffModel) -> bool:
     return a.words == b.words and all(
-        np.array_equal(x.context, y.context) and np.array_equal(x.word, y.word)
-        and np.array_equal(x.logprob, y.logprob) and np.array_equal(x.backoff, y.backoff)
-        for x, y in zip(a.orders, b.orders, strict=True))
+        np.array_equal(x.context, y.context)
+        and np.array_equal(x.word, y.word)
+        and np.array_equal(x.logprob, y.logprob)
+        and np.array_equal(x.backoff, y.backoff)
+        for x, y in zip(a.orders, b.orders, strict=True)
+    )
 
 
 @pytest.mark.parametrize("name", ["mkn-o3-pruned", "wb-o2-pruned"])

@@ -82,11 +82,14 @@ def test_discount_fallback_on_tiny_data_equals_lmplz():
     assert_same_model(model, reference("tiny.o4.fallback.arpa.gz"), backoff_exceptions=misaligned)
 
 
-@pytest.mark.parametrize("name,incl,excl", [
-    ("shakespeare.o3.arpa.gz", 186.919, 151.237),
-    ("shakespeare.o5.arpa.gz", 186.165, 150.628),
-    ("shakespeare.o3.prune011.arpa.gz", 192.614, None),
-])
+@pytest.mark.parametrize(
+    "name,incl,excl",
+    [
+        ("shakespeare.o3.arpa.gz", 186.919, 151.237),
+        ("shakespeare.o5.arpa.gz", 186.165, 150.628),
+        ("shakespeare.o3.prune011.arpa.gz", 192.614, None),
+    ],
+)
 def test_perplexity_equals_kenlm_query(name, incl, excl):
     test = require_shared("reference", "shakespeare.test.tok").read_text(encoding="utf-8")
     report, per_sentence = evaluate(reference(name), [test])
@@ -112,11 +115,27 @@ def test_arpa_round_trip():
 
 
 def test_arpa_reader_accepts_srilm_conventions():
-    text = "\n".join([
-        "some header text", "\\data\\", "ngram 1=4", "ngram 2=2", "",
-        "\\1-grams:", "-99\t<s>\t-0.5", "-1.0\t</s>", "-0.5\ta\t-0.2", "-0.7\tb", "",
-        "\\2-grams:", "-0.1\t<s> a", "-0.3\ta b", "", "\\end\\", "",
-    ])
+    text = "\n".join(
+        [
+            "some header text",
+            "\\data\\",
+            "ngram 1=4",
+            "ngram 2=2",
+            "",
+            "\\1-grams:",
+            "-99\t<s>\t-0.5",
+            "-1.0\t</s>",
+            "-0.5\ta\t-0.2",
+            "-0.7\tb",
+            "",
+            "\\2-grams:",
+            "-0.1\t<s> a",
+            "-0.3\ta b",
+            "",
+            "\\end\\",
+            "",
+        ]
+    )
     model = read_arpa(io.StringIO(text))
     tables = by_text(model)
     assert tables[0]["</s>"] == (-1.0, 0.0)
@@ -124,14 +143,17 @@ def test_arpa_reader_accepts_srilm_conventions():
     assert tables[1]["a b"][0] == -0.3
 
 
-@pytest.mark.parametrize("text,message", [
-    ("\\data\\\nngram 1=1\n\n\\1-grams:\n-1.0\n\n\\end\\\n", ":5: expected a log probability"),
-    ("\\data\\\nngram 1=2\n\n\\1-grams:\n-1.0\ta\n\n\\end\\\n", "has 1 entries, the header says 2"),
-    ("\\data\\\nngram 1=1\n\n\\1-grams:\nx\ta\n\n\\end\\\n", ":5: not a number"),
-    ("\\data\\\nngram 1=1\n\n\\1-grams:\n-1\ta\n", "ends before \\end\\"),
-    ("hello\n", "no \\data\\ line"),
-    ("\\data\\\nngram 1=1\nngram 2=1\n\n\\1-grams:\n-1\ta\n\n\\2-grams:\n-1\tb a\n\n\\end\\\n", "not a unigram"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("\\data\\\nngram 1=1\n\n\\1-grams:\n-1.0\n\n\\end\\\n", ":5: expected a log probability"),
+        ("\\data\\\nngram 1=2\n\n\\1-grams:\n-1.0\ta\n\n\\end\\\n", "has 1 entries, the header says 2"),
+        ("\\data\\\nngram 1=1\n\n\\1-grams:\nx\ta\n\n\\end\\\n", ":5: not a number"),
+        ("\\data\\\nngram 1=1\n\n\\1-grams:\n-1\ta\n", "ends before \\end\\"),
+        ("hello\n", "no \\data\\ line"),
+        ("\\data\\\nngram 1=1\nngram 2=1\n\n\\1-grams:\n-1\ta\n\n\\2-grams:\n-1\tb a\n\n\\end\\\n", "not a unigram"),
+    ],
+)
 def test_malformed_arpa_names_the_line(text, message):
     with pytest.raises(InputError) as info:
         read_arpa(io.StringIO(text), "bad.arpa")

@@ -88,7 +88,7 @@ def test_every_context_distribution_sums_to_one(lines, order, prune):
         for history in contexts[:100]:
             logprobs = model.next_logprobs(history)
             assert np.all(logprobs[np.arange(len(logprobs)) != BOS] <= 1e-12)
-            total = float(np.sum(10.0 ** logprobs))
+            total = float(np.sum(10.0**logprobs))
             assert abs(total - 1.0) < 1e-6, (name, prune, history, total)
 
 
@@ -137,7 +137,12 @@ def test_add_one_by_hand():
 
 def test_witten_bell_by_hand():
     unigram_gamma = 3 / (7 + 3)  # N1+ = 3 kinds of words in 7 tokens
-    unigram = {"a": 3 / 10 + unigram_gamma / 4, "b": 2 / 10 + unigram_gamma / 4, "</s>": 2 / 10 + unigram_gamma / 4, "<unk>": unigram_gamma / 4}
+    unigram = {
+        "a": 3 / 10 + unigram_gamma / 4,
+        "b": 2 / 10 + unigram_gamma / 4,
+        "</s>": 2 / 10 + unigram_gamma / 4,
+        "<unk>": unigram_gamma / 4,
+    }
     model = build(WittenBell(), TINY, 2)
     for word, p in next_probs(build(WittenBell(), TINY, 1)).items():
         approx(p, unigram[word])
@@ -379,7 +384,9 @@ def test_perplexities_on_shakespeare_rank_as_expected():
     assert all(excluding["modified-kneser-ney"] < excluding[n] for n in smoothed)
     assert all(excluding["kneser-ney"] < excluding[n] for n in ["witten-bell", "absolute-discounting", "katz", "add-k"])
     assert all(excluding[n] < excluding["add-k"] / 3 for n in ["witten-bell", "absolute-discounting", "katz"])
-    assert all(including["modified-kneser-ney"] < including[n] for n in ["kneser-ney", "witten-bell", "absolute-discounting", "add-k", "mle"])
+    assert all(
+        including["modified-kneser-ney"] < including[n] for n in ["kneser-ney", "witten-bell", "absolute-discounting", "add-k", "mle"]
+    )
     assert including["kneser-ney"] < min(including["witten-bell"], including["absolute-discounting"])
     assert max(including[n] for n in smoothed) == including["add-k"]
     assert including["mle"] > 1e10  # unseen test events have probability 0 (10^-99)

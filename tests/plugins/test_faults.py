@@ -17,7 +17,6 @@ from hypothesis import given
 
 from fuzzing import check_reader, fuzz_settings, mutations
 from helpers import CLASH, CLASH_COMMAND, GOOD, install
-
 from textseq import hookimpl
 from textseq.cli import run
 from textseq.console import Console
@@ -31,16 +30,16 @@ IMPORT_EXITS = "raise SystemExit(3)\n"
 IMPORT_GENERATOR_EXIT = "raise GeneratorExit('closed at import')\n"
 IMPORT_CUSTOM_BASE = "class Boom(BaseException):\n    pass\n\nraise Boom('custom at import')\n"
 
-HOOK_EXITS = '''
+HOOK_EXITS = """
 import sys
 from textseq import hookimpl
 
 @hookimpl
 def register_tokenizers(register):
     sys.exit(4)
-'''
+"""
 
-HOOK_CUSTOM_BASE = '''
+HOOK_CUSTOM_BASE = """
 from textseq import hookimpl
 
 class Boom(BaseException):
@@ -49,17 +48,17 @@ class Boom(BaseException):
 @hookimpl
 def register_commands(cli):
     raise Boom("custom in a hook")
-'''
+"""
 
-HOOK_GENERATOR_EXIT = '''
+HOOK_GENERATOR_EXIT = """
 from textseq import hookimpl
 
 @hookimpl
 def register_smoothers(register):
     raise GeneratorExit("closed in a hook")
-'''
+"""
 
-HALF_VALID = '''
+HALF_VALID = """
 from textseq import hookimpl
 
 @hookimpl
@@ -71,10 +70,10 @@ def register_commands(cli):
 @hookimpl
 def register_tokenizers(regster):
     pass
-'''
+"""
 """A plugin whose second hook fails pluggy's validation after its first was added."""
 
-CLASH_AND_OWN = '''
+CLASH_AND_OWN = """
 from textseq import hookimpl
 from textseq.tokenize.base import Tokenizer
 
@@ -86,9 +85,9 @@ class Mine(Tokenizer):
 def register_tokenizers(register):
     register("word", object)
     register("mine", Mine)
-'''
+"""
 
-SHARED = '''
+SHARED = """
 from textseq import hookimpl
 from textseq.tokenize.base import Tokenizer
 
@@ -107,9 +106,9 @@ def register_commands(cli):
     @cli.command("shared")
     def shared():
         click.echo("{tag}")
-'''
+"""
 
-BAD_TOKENIZER = '''
+BAD_TOKENIZER = """
 from textseq import hookimpl
 from textseq.tokenize.base import Tokenizer
 
@@ -120,9 +119,9 @@ class Bad(Tokenizer):
 @hookimpl
 def register_tokenizers(register):
     register("bad", Bad)
-'''
+"""
 
-BAD_SMOOTHER = '''
+BAD_SMOOTHER = """
 from textseq import hookimpl
 
 class Bad:
@@ -132,9 +131,9 @@ class Bad:
 @hookimpl
 def register_smoothers(register):
     register("bad", Bad)
-'''
+"""
 
-BAD_EMBEDDER = '''
+BAD_EMBEDDER = """
 from textseq import hookimpl
 
 class Bad:
@@ -144,9 +143,9 @@ class Bad:
 @hookimpl
 def register_embedders(register):
     register("bad", Bad)
-'''
+"""
 
-BAD_ARCHITECTURE = '''
+BAD_ARCHITECTURE = """
 from textseq import hookimpl
 
 def build(config, vocab_size):
@@ -155,9 +154,9 @@ def build(config, vocab_size):
 @hookimpl
 def register_architectures(register):
     register("bad", build, default_config={})
-'''
+"""
 
-BAD_COMMAND = '''
+BAD_COMMAND = """
 from textseq import hookimpl
 
 @hookimpl
@@ -165,18 +164,18 @@ def register_commands(cli):
     @cli.command("crash")
     def crash():
         {}["missing"]
-'''
+"""
 
-PACKAGE_PLUGIN = '''
+PACKAGE_PLUGIN = """
 from textseq import hookimpl
 from textseq_deep.core import Deep
 
 @hookimpl
 def register_tokenizers(register):
     register("deep", Deep)
-'''
+"""
 
-PACKAGE_CORE = '''
+PACKAGE_CORE = """
 from textseq.tokenize.base import Tokenizer
 
 class Deep(Tokenizer):
@@ -185,10 +184,11 @@ class Deep(Tokenizer):
 
 def helper(line):
     raise LookupError("deep inside the package")
-'''
+"""
 
 
 # --- installing them, running textseq in-process ----------------------------------------------
+
 
 @pytest.fixture
 def sites(tmp_path, monkeypatch):
@@ -255,6 +255,7 @@ def strict(monkeypatch) -> None:
 
 # --- 1. plugins new: never a distribution that replaces textseq's own -------------------------
 
+
 @pytest.mark.parametrize("name", ["textseq", "textseq-", "textseq-moses", "textseq-transformer", "lolcat"])
 def test_new_refuses_a_name_that_is_not_textseq_something_or_is_the_projects_own(name, tmp_path, monkeypatch, capsys, site):
     code, out, err = cli(monkeypatch, "plugins", "new", name, "--kind", "tokenizer", "-C", str(tmp_path / "out"))
@@ -314,9 +315,11 @@ def test_a_plugin_half_registered_leaves_no_hook_behind(site, monkeypatch):
     install(site, "textseq-fault", "0.1", "fault", "textseq_fault", HALF_VALID)
     code, out, err = cli(monkeypatch, "plugins")
     assert code == 0 and "fault" not in out and "halfcmd" not in out
-    assert err == ["textseq: warning: plugin 'fault' cannot be registered: PluginValidationError: Plugin 'fault' for hook "
-                   "'register_tokenizers'; hookimpl definition: register_tokenizers(regster); Argument(s) {'regster'} are "
-                   "declared in the hookimpl but can not be found in the hookspec; skipped"]
+    assert err == [
+        "textseq: warning: plugin 'fault' cannot be registered: PluginValidationError: Plugin 'fault' for hook "
+        "'register_tokenizers'; hookimpl definition: register_tokenizers(regster); Argument(s) {'regster'} are "
+        "declared in the hookimpl but can not be found in the hookspec; skipped"
+    ]
 
 
 def test_ctrl_c_while_a_plugin_loads_still_interrupts(site, monkeypatch):
@@ -335,12 +338,15 @@ def test_a_plugin_that_exits_at_import_does_not_end_the_process(site, textseq):
 
 # --- 3. two registrations of one name: the first keeps it, the later is skipped ----------------
 
+
 def test_a_name_taken_by_a_builtin_is_skipped_and_the_plugins_other_parts_work(site, monkeypatch):
     install(site, "textseq-clash", "0.1", "clash", "textseq_clash", CLASH_AND_OWN)
     code, out, err = cli(monkeypatch, "tokenize", "-t", "mine", stdin=b"a-b c\n")
     assert (code, out) == (0, "a-b c\n")
-    assert err == ["textseq: warning: tokenizer 'word' is registered by two plugins: 'textseq.tokenizers' and 'clash'; "
-                   "uninstall one of them; the one from 'textseq.tokenizers' is used"]
+    assert err == [
+        "textseq: warning: tokenizer 'word' is registered by two plugins: 'textseq.tokenizers' and 'clash'; "
+        "uninstall one of them; the one from 'textseq.tokenizers' is used"
+    ]
     code, out, _ = cli(monkeypatch, "tokenize", stdin=b"a-b c\n")
     assert (code, out) == (0, "a-b c\n")
 
@@ -352,8 +358,11 @@ def test_two_third_party_plugins_with_one_name_the_first_loaded_keeps_it(sites, 
     command_clash = "textseq: warning: command 'shared' is registered by two plugins: 'one' and 'two'; the one from 'one' is used"
     code, out, err = cli(monkeypatch, "tokenize", "-t", "shared", stdin=b"a b\n")
     assert (code, out) == (0, "a/one b/one\n")
-    assert err == [command_clash, "textseq: warning: tokenizer 'shared' is registered by two plugins: 'one' and 'two'; "
-                                  "uninstall one of them; the one from 'one' is used"]
+    assert err == [
+        command_clash,
+        "textseq: warning: tokenizer 'shared' is registered by two plugins: 'one' and 'two'; "
+        "uninstall one of them; the one from 'one' is used",
+    ]
     code, out, err = cli(monkeypatch, "shared")
     assert (code, out, err) == (0, "one\n", [command_clash])
 
@@ -374,8 +383,10 @@ def test_a_clash_is_fatal_in_strict_mode(site, monkeypatch):
     strict(monkeypatch)
     code, out, err = cli(monkeypatch, "tokenize", stdin=b"x\n")
     assert (code, out) == (1, "")
-    assert err == ["textseq: error: tokenizer 'word' is registered by two plugins: 'textseq.tokenizers' and 'clash'; "
-                   "uninstall one of them (TEXTSEQ_STRICT_PLUGINS is set)"]
+    assert err == [
+        "textseq: error: tokenizer 'word' is registered by two plugins: 'textseq.tokenizers' and 'clash'; "
+        "uninstall one of them (TEXTSEQ_STRICT_PLUGINS is set)"
+    ]
 
 
 def test_one_plugin_registering_a_name_twice_keeps_the_first():
@@ -394,11 +405,14 @@ def test_one_plugin_registering_a_name_twice_keeps_the_first():
     assert err.getvalue() == "textseq: warning: plugin 'twice' registers tokenizer 'x' twice; the first is used\n"
 
 
-@pytest.mark.parametrize("implementation, metadata, problem", [
-    ("not callable", {}, "must be callable"),
-    (object, {"help": 3}, "help must be a string"),
-    (object, {"default_config": 5}, "default_config must be a dict"),
-])
+@pytest.mark.parametrize(
+    "implementation, metadata, problem",
+    [
+        ("not callable", {}, "must be callable"),
+        (object, {"help": 3}, "help must be a string"),
+        (object, {"default_config": 5}, "default_config must be a dict"),
+    ],
+)
 def test_a_registration_that_would_fail_later_fails_the_plugin_now(implementation, metadata, problem):
     class Odd:
         @hookimpl
@@ -429,22 +443,27 @@ def test_a_hook_that_takes_fewer_arguments_than_the_spec_is_called():
 
 # --- 4. an entry point named like another plugin, or a module under two names ------------------
 
+
 def test_an_entry_point_named_like_an_installed_plugin_is_refused_naming_both(sites, monkeypatch):
     first, second = sites(2)
     install(first, "textseq-real", "1.0", "real", "textseq_real", SHARED.replace("{tag}", "real"))
     install(second, "textseq-fake", "6.6", "real", "textseq_fake", SHARED.replace("{tag}", "fake"))
     code, out, err = cli(monkeypatch, "tokenize", "-t", "shared", stdin=b"a\n")
     assert (code, out) == (0, "a/real\n")
-    assert err == ["textseq: warning: plugin name 'real' is claimed by distribution 'textseq-real' 1.0 and by distribution "
-                   "'textseq-fake' 6.6; the second is skipped"]
+    assert err == [
+        "textseq: warning: plugin name 'real' is claimed by distribution 'textseq-real' 1.0 and by distribution "
+        "'textseq-fake' 6.6; the second is skipped"
+    ]
 
 
 def test_an_entry_point_named_like_a_builtin_is_refused(site, monkeypatch):
     install(site, "textseq-fake", "6.6", "textseq.tokenizers", "textseq_fake", CLASH)
     code, out, err = cli(monkeypatch, "tokenize", stdin=b"a\n")
     assert (code, out) == (0, "a\n")
-    assert err == ["textseq: warning: plugin name 'textseq.tokenizers' is claimed by textseq itself and by distribution "
-                   "'textseq-fake' 6.6; the second is skipped"]
+    assert err == [
+        "textseq: warning: plugin name 'textseq.tokenizers' is claimed by textseq itself and by distribution "
+        "'textseq-fake' 6.6; the second is skipped"
+    ]
 
 
 def test_one_module_under_two_names_is_one_warning_naming_both_distributions(sites, monkeypatch):
@@ -456,8 +475,10 @@ def test_one_module_under_two_names_is_one_warning_naming_both_distributions(sit
     (info / "entry_points.txt").write_text("[textseq]\ntwin = textseq_real\n", encoding="utf-8")
     code, out, err = cli(monkeypatch, "tokenize", "-t", "shared", stdin=b"a\n")
     assert (code, out) == (0, "a/real\n")
-    assert err == ["textseq: warning: plugin 'twin' of distribution 'textseq-twin' 2.0 is the module textseq_real, which "
-                   "plugin 'real' of distribution 'textseq-real' 1.0 registered already; the second is skipped"]
+    assert err == [
+        "textseq: warning: plugin 'twin' of distribution 'textseq-twin' 2.0 is the module textseq_real, which "
+        "plugin 'real' of distribution 'textseq-real' 1.0 registered already; the second is skipped"
+    ]
 
 
 def test_a_distribution_whose_metadata_cannot_be_read_is_skipped_alone(sites, monkeypatch):
@@ -468,11 +489,14 @@ def test_a_distribution_whose_metadata_cannot_be_read_is_skipped_alone(sites, mo
     code, out, err = cli(monkeypatch, "tokenize", "-t", "shout", stdin=b"hi\n")
     assert (code, out) == (0, "HI!\n")
     assert len(err) == 1
-    assert err[0].startswith(f"textseq: warning: the installed distribution at {second / 'textseq_garbled-0.1.dist-info'} "
-                             "has metadata that cannot be read: UnicodeDecodeError")
+    assert err[0].startswith(
+        f"textseq: warning: the installed distribution at {second / 'textseq_garbled-0.1.dist-info'} "
+        "has metadata that cannot be read: UnicodeDecodeError"
+    )
 
 
 # --- 5. a part that fails in use: one line naming the plugin -----------------------------------
+
 
 @pytest.fixture
 def corpus(tmp_path) -> str:
@@ -488,9 +512,13 @@ def test_a_tokenizer_that_raises_is_one_error_line_naming_its_distribution(site,
     assert err == ["textseq: error: plugin 'textseq-bad 0.3' failed: ValueError: no tokens today"]
 
 
-@pytest.mark.parametrize(("raised", "shown"), [("SystemExit(3)", "SystemExit: 3"), ("OSError(5, 'Input/output error')", "OSError: [Errno 5] Input/output error")])
+@pytest.mark.parametrize(
+    ("raised", "shown"), [("SystemExit(3)", "SystemExit: 3"), ("OSError(5, 'Input/output error')", "OSError: [Errno 5] Input/output error")]
+)
 def test_a_tokenizer_that_exits_or_fails_on_a_device_in_use_is_one_line_naming_it(site, monkeypatch, raised, shown):
-    install(site, "textseq-bad", "0.3", "bad", "textseq_bad", BAD_TOKENIZER.replace('ValueError("no tokens today\\nand a second line")', raised))
+    install(
+        site, "textseq-bad", "0.3", "bad", "textseq_bad", BAD_TOKENIZER.replace('ValueError("no tokens today\\nand a second line")', raised)
+    )
     code, out, err = cli(monkeypatch, "tokenize", "-t", "bad", stdin=b"hi\n")
     assert (code, out) == (1, "")
     assert err == [f"textseq: error: plugin 'textseq-bad 0.3' failed: {shown}"]
@@ -527,8 +555,13 @@ def test_a_plugin_command_that_raises_is_one_error_line(site, monkeypatch):
 
 
 def test_blame_finds_the_plugin_in_any_module_of_its_package(site, monkeypatch):
-    install_package(site, "textseq-deep", "deep", {"textseq_deep/__init__.py": "", "textseq_deep/plugin.py": PACKAGE_PLUGIN,
-                                                   "textseq_deep/core.py": PACKAGE_CORE}, "textseq_deep.plugin")
+    install_package(
+        site,
+        "textseq-deep",
+        "deep",
+        {"textseq_deep/__init__.py": "", "textseq_deep/plugin.py": PACKAGE_PLUGIN, "textseq_deep/core.py": PACKAGE_CORE},
+        "textseq_deep.plugin",
+    )
     code, out, err = cli(monkeypatch, "tokenize", "-t", "deep", stdin=b"hi\n")
     assert (code, err) == (1, ["textseq: error: plugin 'textseq-deep 0.1' failed: LookupError: deep inside the package"])
 
@@ -599,8 +632,15 @@ def test_in_a_process_a_failing_part_is_one_line_and_strict_mode_shows_the_trace
 
 # --- 6. the listing, the version and the help work with each broken plugin ---------------------
 
-BROKEN = {**{name: source for name, (source, _) in LOAD_FAULTS.items()}, "clash": CLASH, "clash-command": CLASH_COMMAND,
-          "bad-tokenizer": BAD_TOKENIZER, "bad-command": BAD_COMMAND, "shadow": "shadow", "twin": "twin"}
+BROKEN = {
+    **{name: source for name, (source, _) in LOAD_FAULTS.items()},
+    "clash": CLASH,
+    "clash-command": CLASH_COMMAND,
+    "bad-tokenizer": BAD_TOKENIZER,
+    "bad-command": BAD_COMMAND,
+    "shadow": "shadow",
+    "twin": "twin",
+}
 
 
 def install_broken(site: Path, kind: str) -> None:
@@ -646,7 +686,7 @@ def test_every_broken_plugin_at_once_in_a_process(tmp_path, textseq_process):
 
 # --- fuzzing: an installed distribution's metadata, mutated ------------------------------------
 
-FUZZ_MODULE = '''
+FUZZ_MODULE = """
 from textseq import hookimpl
 from textseq.tokenize.base import Tokenizer
 
@@ -657,7 +697,7 @@ class Fuzz(Tokenizer):
 @hookimpl
 def register_tokenizers(register):
     register("fz", Fuzz)
-'''
+"""
 
 VALID_ENTRY_POINTS = b"[textseq]\nfz = textseq_fz\n\n[console_scripts]\nfz = textseq_fz:main\n"
 VALID_METADATA = b"Metadata-Version: 2.1\nName: textseq-fz\nVersion: 0.1.2\nSummary: a fuzzed plugin\nRequires-Dist: textseq>=0.1\n"
@@ -679,8 +719,12 @@ def load_distribution(folder: Path, entry_points: bytes, metadata_text: bytes) -
         err = io.StringIO()
         plugins = Plugins(Console(err), strict=False)
         listed = plugins.infos()
-        assert [info.name for info in listed if info.builtin] == ["textseq.architectures", "textseq.embedders",
-                                                                   "textseq.smoothers", "textseq.tokenizers"]
+        assert [info.name for info in listed if info.builtin] == [
+            "textseq.architectures",
+            "textseq.embedders",
+            "textseq.smoothers",
+            "textseq.tokenizers",
+        ]
         tokenizers = plugins.registry("tokenizer")
         if "fz" in tokenizers:
             assert tokenizers.get("fz").implementation().tokenize("a b") == ["a", "b"]

@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from helpers import BROKEN_IMPORT, BROKEN_REGISTER, CLASH, CLASH_COMMAND, GOOD, install
 from textseq import hookspecs
+from textseq.console import Console
 from textseq.errors import PluginError
 from textseq.plugins import BUILTIN_PLUGINS, Plugins
-from textseq.console import Console
-
-from helpers import BROKEN_IMPORT, BROKEN_REGISTER, CLASH, CLASH_COMMAND, GOOD, install
 
 
 @pytest.fixture
@@ -159,7 +158,11 @@ def _hookspec_functions():
 def test_every_hook_is_documented_and_typed():
     functions = _hookspec_functions()
     assert {f.__name__ for f in functions} == {
-        "register_tokenizers", "register_smoothers", "register_embedders", "register_architectures", "register_commands",
+        "register_tokenizers",
+        "register_smoothers",
+        "register_embedders",
+        "register_architectures",
+        "register_commands",
     }
     for function in functions:
         doc = inspect.getdoc(function)

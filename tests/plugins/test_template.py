@@ -19,10 +19,21 @@ def test_each_skeleton_passes_its_own_test_with_nothing_installed(kind, tmp_path
     written = write_plugin(f"textseq-my-{kind}", kind, tmp_path)
     package = tmp_path / f"textseq-my-{kind}"
     assert {path.relative_to(package).as_posix() for path in written} == {
-        "pyproject.toml", "README.md", f"textseq_my_{kind}/__init__.py", f"textseq_my_{kind}/plugin.py", "tests/test_plugin.py"}
+        "pyproject.toml",
+        "README.md",
+        f"textseq_my_{kind}/__init__.py",
+        f"textseq_my_{kind}/plugin.py",
+        "tests/test_plugin.py",
+    }
     assert f'my-{kind} = "textseq_my_{kind}.plugin"' in (package / "pyproject.toml").read_text()
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], cwd=package,
-                            capture_output=True, text=True, timeout=300, env={**SUBPROCESS_ENV, "PYTHONPATH": str(package)})
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+        cwd=package,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**SUBPROCESS_ENV, "PYTHONPATH": str(package)},
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "1 passed" in result.stdout
 
@@ -31,8 +42,12 @@ def test_installed_with_pip_it_is_listed_and_works(tmp_path, textseq):
     assert textseq("plugins", "new", "textseq-shout", "--kind", "tokenizer", "-C", str(tmp_path)).returncode == 0
     site = tmp_path / "site"
     isolation = [] if importlib.util.find_spec("setuptools") is None else ["--no-build-isolation"]
-    pip = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", *isolation, "--target", str(site),
-                          str(tmp_path / "textseq-shout")], capture_output=True, text=True, timeout=300)
+    pip = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", *isolation, "--target", str(site), str(tmp_path / "textseq-shout")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert pip.returncode == 0, pip.stderr
     env = {"PYTHONPATH": str(site), "TEXTSEQ_STRICT_PLUGINS": "1"}
     listing = json.loads(textseq("plugins", "--json", env=env).text)

@@ -16,8 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers import SUBPROCESS_ENV
-from helpers import cli, one_error
+from helpers import SUBPROCESS_ENV, cli, one_error
 from textseq.cli.tokenize import keeping_a_missing_final_newline
 from textseq.errors import InputError
 from textseq.streams import read_text_blocks
@@ -33,9 +32,54 @@ from textseq.tokenize.spm import (
 )
 from textseq.tokenize.word import WordTokenizer
 
-WORDS = """the a cat dog sat ran on under mat log and then quietly loudly red green blue house tree river
-    garden window morning evening yellow purple kitchen mountain village orchard whisper thunder lantern
-    harbour sailor market bridge meadow pebble sparrow willow velvet copper silver basket candle""".split()
+WORDS = [
+    "the",
+    "a",
+    "cat",
+    "dog",
+    "sat",
+    "ran",
+    "on",
+    "under",
+    "mat",
+    "log",
+    "and",
+    "then",
+    "quietly",
+    "loudly",
+    "red",
+    "green",
+    "blue",
+    "house",
+    "tree",
+    "river",
+    "garden",
+    "window",
+    "morning",
+    "evening",
+    "yellow",
+    "purple",
+    "kitchen",
+    "mountain",
+    "village",
+    "orchard",
+    "whisper",
+    "thunder",
+    "lantern",
+    "harbour",
+    "sailor",
+    "market",
+    "bridge",
+    "meadow",
+    "pebble",
+    "sparrow",
+    "willow",
+    "velvet",
+    "copper",
+    "silver",
+    "basket",
+    "candle",
+]
 
 
 def sentences(count: int = 300, seed: int = 0) -> list[str]:
@@ -56,14 +100,18 @@ def models(tmp_path_factory) -> dict[str, Path]:
 
 # --- 1. --sample, --nbest and --ids out of range -------------------------------------------------
 
-@pytest.mark.parametrize("kind,alpha,says", [
-    ("unigram", "-1", "not in the range"),
-    ("bpe", "-0.5", "not in the range"),
-    ("bpe", "1.5", "probability of dropping a merge, from 0 to 1"),
-    ("unigram", "1e300", "too large"),
-    ("char", "0.1", "only with unigram and bpe models; this is a char model"),
-    ("word", "0.1", "this is a word model"),
-])
+
+@pytest.mark.parametrize(
+    "kind,alpha,says",
+    [
+        ("unigram", "-1", "not in the range"),
+        ("bpe", "-0.5", "not in the range"),
+        ("bpe", "1.5", "probability of dropping a merge, from 0 to 1"),
+        ("unigram", "1e300", "too large"),
+        ("char", "0.1", "only with unigram and bpe models; this is a char model"),
+        ("word", "0.1", "this is a word model"),
+    ],
+)
 def test_sample_out_of_range_for_the_model_is_a_one_error(models, kind, alpha, says):
     code, out, err = cli("tokenize", "--spm", str(models[kind]), "--sample", alpha, stdin=b"the cat sat\n")
     assert code == 2
@@ -71,7 +119,9 @@ def test_sample_out_of_range_for_the_model_is_a_one_error(models, kind, alpha, s
     assert says in one_error(err)
 
 
-@pytest.mark.parametrize("kind,alpha", [("unigram", "0"), ("unigram", "0.3"), ("unigram", "50"), ("bpe", "0"), ("bpe", "0.5"), ("bpe", "1")])
+@pytest.mark.parametrize(
+    "kind,alpha", [("unigram", "0"), ("unigram", "0.3"), ("unigram", "50"), ("bpe", "0"), ("bpe", "0.5"), ("bpe", "1")]
+)
 def test_sample_in_range_works_and_round_trips(models, kind, alpha):
     text = b"the cat sat on the mat .\n" * 5
     code, out, err = cli("tokenize", "--spm", str(models[kind]), "--sample", alpha, stdin=text)
@@ -79,14 +129,17 @@ def test_sample_in_range_works_and_round_trips(models, kind, alpha):
     assert cli("detokenize", "--spm", str(models[kind]), stdin=out)[1] == text
 
 
-@pytest.mark.parametrize("kind,options,says", [
-    ("unigram", ["--sample", "0.1", "--nbest", "0"], "nbest 0 is out of range"),
-    ("unigram", ["--sample", "0.1", "--nbest", "1"], "nbest 1 is out of range"),
-    ("unigram", ["--sample", "0.1", "--nbest", "-2"], "nbest -2 is out of range"),
-    ("unigram", ["--sample", "0.1", "--nbest", "513"], "2 to 512"),
-    ("bpe", ["--sample", "0.1", "--nbest", "5"], "does not apply to a bpe model"),
-    ("unigram", ["--nbest", "5"], "nbest works only with sampling (alpha)"),
-])
+@pytest.mark.parametrize(
+    "kind,options,says",
+    [
+        ("unigram", ["--sample", "0.1", "--nbest", "0"], "nbest 0 is out of range"),
+        ("unigram", ["--sample", "0.1", "--nbest", "1"], "nbest 1 is out of range"),
+        ("unigram", ["--sample", "0.1", "--nbest", "-2"], "nbest -2 is out of range"),
+        ("unigram", ["--sample", "0.1", "--nbest", "513"], "2 to 512"),
+        ("bpe", ["--sample", "0.1", "--nbest", "5"], "does not apply to a bpe model"),
+        ("unigram", ["--nbest", "5"], "nbest works only with sampling (alpha)"),
+    ],
+)
 def test_nbest_out_of_range_is_a_one_error(models, kind, options, says):
     code, out, err = cli("tokenize", "--spm", str(models[kind]), *options, stdin=b"the cat sat\n")
     assert code == 2
@@ -106,15 +159,18 @@ def test_nbest_in_range_samples(models, nbest):
     assert out.decode().replace(" ", "").replace("\u2581", " ").strip() == "the red house"
 
 
-@pytest.mark.parametrize("token,says", [
-    ("60", "piece id 60 is out of range: the model has 60 pieces (ids 0 to 59)"),
-    ("99999999999999999999", "piece id 99999999999999999999 is out of range"),
-    ("-1", "every token must be a piece id (a whole number from 0 to 59), not '-1'"),
-    ("x", "not 'x'"),
-    ("3.5", "not '3.5'"),
-    ("+5", "not '+5'"),
-    ("\u0663", "not '\u0663'"),  # an Arabic-Indic digit, which int() would take
-])
+@pytest.mark.parametrize(
+    "token,says",
+    [
+        ("60", "piece id 60 is out of range: the model has 60 pieces (ids 0 to 59)"),
+        ("99999999999999999999", "piece id 99999999999999999999 is out of range"),
+        ("-1", "every token must be a piece id (a whole number from 0 to 59), not '-1'"),
+        ("x", "not 'x'"),
+        ("3.5", "not '3.5'"),
+        ("+5", "not '+5'"),
+        ("\u0663", "not '\u0663'"),  # an Arabic-Indic digit, which int() would take
+    ],
+)
 def test_detokenize_ids_that_are_no_piece_ids_are_data_errors_at_their_line(models, tmp_path, token, says):
     model = str(models["unigram"])
     code, out, err = cli("detokenize", "--spm", model, "--ids", stdin=f"5 6\n7 {token} 8\n".encode())
@@ -157,6 +213,7 @@ def test_model_type_is_read_from_the_model(models):
 
 # --- 2. the trainer's errors, in one plain line ------------------------------------------------
 
+
 @pytest.mark.parametrize("byte_fallback", [True, False])
 def test_tiny_vocab_size_says_how_many_pieces_the_text_needs(tmp_path, byte_fallback):
     flag = [] if byte_fallback else ["--no-byte-fallback"]
@@ -176,8 +233,19 @@ def test_tiny_vocab_size_says_how_many_pieces_the_text_needs(tmp_path, byte_fall
 
 
 def test_tiny_vocab_size_for_char_and_word_models_counts_the_special_pieces(tmp_path):
-    code, _, err = cli("tokenize", "train-spm", "-O", str(tmp_path / "m.model"), "--model-type", "char", "--vocab-size", "4",
-                       "--user-symbols", "xy,zw", stdin=b"some text\n" * 20)
+    code, _, err = cli(
+        "tokenize",
+        "train-spm",
+        "-O",
+        str(tmp_path / "m.model"),
+        "--model-type",
+        "char",
+        "--vocab-size",
+        "4",
+        "--user-symbols",
+        "xy,zw",
+        stdin=b"some text\n" * 20,
+    )
     assert code == 1
     assert one_error(err).endswith("vocab_size 4 is too small: this text needs at least 5 (3 special pieces and 2 user symbols)")
 
@@ -189,15 +257,22 @@ def test_required_characters_counts_as_sentencepiece_does():
     assert required_characters(lines, 0.9995) == 1
 
 
-@pytest.mark.parametrize("raw,reason", [
-    ("INTERNAL: src/trainer_interface.cc(829) [insert_id(trainer_spec_.eos_id(), trainer_spec_.eos_piece())] ",
-     "an internal check failed: insert_id(trainer_spec_.eos_id(), trainer_spec_.eos_piece())"),
-    ("NOT_FOUND: No precompiled charsmap is found: bogus", "No precompiled charsmap is found: bogus"),
-    ("INTERNAL: src/sentencepiece_processor.cc(456) [(nbest_size) <= (kMaxNBestSize)] nbest_size must be\n nbest_size <= 512",
-     "nbest_size must be nbest_size <= 512"),
-    ("plain words", "plain words"),
-    ("", "RuntimeError"),
-])
+@pytest.mark.parametrize(
+    "raw,reason",
+    [
+        (
+            "INTERNAL: src/trainer_interface.cc(829) [insert_id(trainer_spec_.eos_id(), trainer_spec_.eos_piece())] ",
+            "an internal check failed: insert_id(trainer_spec_.eos_id(), trainer_spec_.eos_piece())",
+        ),
+        ("NOT_FOUND: No precompiled charsmap is found: bogus", "No precompiled charsmap is found: bogus"),
+        (
+            "INTERNAL: src/sentencepiece_processor.cc(456) [(nbest_size) <= (kMaxNBestSize)] nbest_size must be\n nbest_size <= 512",
+            "nbest_size must be nbest_size <= 512",
+        ),
+        ("plain words", "plain words"),
+        ("", "RuntimeError"),
+    ],
+)
 def test_sentencepiece_reason_is_one_line_without_its_cpp_file(raw, reason):
     assert sentencepiece_reason(RuntimeError(raw)) == reason
 
@@ -215,11 +290,14 @@ def test_any_trainer_failure_is_one_input_error_without_cpp_noise(tmp_path):
     assert ".cc(" not in message and "INTERNAL" not in message and "\n" not in message
 
 
-@pytest.mark.parametrize("option,value,says", [
-    ("--character-coverage", "0.5", "0.98<=x<=1.0"),
-    ("--normalization", "bogus", "'bogus' is not one of"),
-    ("--max-sentence-length", "0", "x>=1"),
-])
+@pytest.mark.parametrize(
+    "option,value,says",
+    [
+        ("--character-coverage", "0.5", "0.98<=x<=1.0"),
+        ("--normalization", "bogus", "'bogus' is not one of"),
+        ("--max-sentence-length", "0", "x>=1"),
+    ],
+)
 def test_training_options_sentencepiece_refuses_are_usage_errors(tmp_path, option, value, says):
     code, _, err = cli("tokenize", "train-spm", "-O", str(tmp_path / "m.model"), option, value, stdin=b"some text\n")
     assert code == 2
@@ -228,13 +306,24 @@ def test_training_options_sentencepiece_refuses_are_usage_errors(tmp_path, optio
 
 # --- 3. long lines: split for training, not skipped -------------------------------------------
 
+
 def test_a_long_single_line_is_split_and_trained_on(tmp_path):
     words = ["zebra", "quokka", "axolotl", "pangolin", "narwhal"]
     rng = random.Random(1)
     long_line = " ".join(rng.choice(words) for _ in range(40_000))  # about 280 KB, one line
     model = tmp_path / "m.model"
-    code, _, err = cli("tokenize", "train-spm", "-O", str(model), "--vocab-size", "60", "--no-byte-fallback", "--model-type", "bpe",
-                       stdin=long_line.encode())
+    code, _, err = cli(
+        "tokenize",
+        "train-spm",
+        "-O",
+        str(model),
+        "--vocab-size",
+        "60",
+        "--no-byte-fallback",
+        "--model-type",
+        "bpe",
+        stdin=long_line.encode(),
+    )
     assert code == 0, err
     assert "warning: split 1 line longer than 4,192 bytes at spaces to train on them (--max-sentence-length raises the limit)" in err
     pieces = cli("tokenize", "--spm", str(model), stdin=b"zebra axolotl\n")[1].decode().split()
@@ -243,8 +332,18 @@ def test_a_long_single_line_is_split_and_trained_on(tmp_path):
 
 def test_max_sentence_length_raises_the_limit(tmp_path):
     text = ("word " * 2000 + "\n").encode() + b"short line\n" * 10  # a 10,000-byte line
-    code, _, err = cli("tokenize", "train-spm", "-O", str(tmp_path / "m.model"), "--vocab-size", "30", "--no-byte-fallback",
-                       "--max-sentence-length", "20000", stdin=text)
+    code, _, err = cli(
+        "tokenize",
+        "train-spm",
+        "-O",
+        str(tmp_path / "m.model"),
+        "--vocab-size",
+        "30",
+        "--no-byte-fallback",
+        "--max-sentence-length",
+        "20000",
+        stdin=text,
+    )
     assert code == 0, err
     assert "split" not in err
 
@@ -256,15 +355,18 @@ def test_lines_sentencepiece_skips_for_its_reserved_character_are_counted(tmp_pa
     assert "warning: sentencepiece skipped 3 lines holding \u2585 (U+2585), a character it reserves" in err
 
 
-@pytest.mark.parametrize("line,limit,pieces", [
-    ("aaa bbb ccc", 7, ["aaa bbb", "ccc"]),
-    ("aaa bbb ccc", 3, ["aaa", "bbb", "ccc"]),
-    ("abcdefgh", 3, ["abc", "def", "gh"]),
-    ("ééé", 3, ["é", "é", "é"]),  # two bytes each: never half a character
-    ("中文字", 2, ["中", "文", "字"]),  # a limit below one character's bytes keeps the character whole
-    ("a   b", 2, ["a ", " b"]),  # a cut at the last space that fits: one space goes
-    ("a       b", 2, ["a ", "b"]),  # pieces of spaces alone are left out
-])
+@pytest.mark.parametrize(
+    "line,limit,pieces",
+    [
+        ("aaa bbb ccc", 7, ["aaa bbb", "ccc"]),
+        ("aaa bbb ccc", 3, ["aaa", "bbb", "ccc"]),
+        ("abcdefgh", 3, ["abc", "def", "gh"]),
+        ("ééé", 3, ["é", "é", "é"]),  # two bytes each: never half a character
+        ("中文字", 2, ["中", "文", "字"]),  # a limit below one character's bytes keeps the character whole
+        ("a   b", 2, ["a ", " b"]),  # a cut at the last space that fits: one space goes
+        ("a       b", 2, ["a ", "b"]),  # pieces of spaces alone are left out
+    ],
+)
 def test_split_long_line(line, limit, pieces):
     assert split_long_line(line, limit) == pieces
 
@@ -278,6 +380,7 @@ def test_split_long_line_keeps_every_character_in_pieces_under_the_limit(line, l
 
 
 # --- 4. stdin is <stdin>; each file has its own line numbers -----------------------------------
+
 
 def test_detokenize_names_stdin_as_every_command_does():
     code, _, err = cli("detokenize", "-t", "char", stdin=b"a b\nab c\n")
@@ -297,6 +400,7 @@ def test_detokenize_names_the_file_and_its_own_line(tmp_path):
 
 
 # --- 5. the char (and spm) round trip is exact without a final newline -------------------------
+
 
 @pytest.mark.parametrize("text", ["ab", "ab\ncd", "a b\t\n\nlast", "", "\n", "x\n", "\n\n", "  ", "tail \u2581 "])
 def test_char_round_trip_is_exact_with_or_without_a_final_newline(text):
@@ -356,6 +460,7 @@ def test_keeping_a_missing_final_newline_completes_every_line_but_the_very_last(
 
 
 # --- 6. empty input; word tokens are never empty and never hold whitespace ---------------------
+
 
 @pytest.mark.parametrize("content", [b"", b"\n\n\n"])
 def test_vocab_and_tokenize_of_an_empty_file(tmp_path, content):
@@ -429,11 +534,16 @@ def test_a_signal_ends_spm_training_at_once_even_inside_its_cpp_code(tmp_path, s
         "sentencepiece.SentencePieceTrainer.train = train\n"
         "from textseq.cli import main\n"
         "sys.argv = ['textseq'] + sys.argv[1:]\n"
-        "main()\n")
+        "main()\n"
+    )
     text = tmp_path / "text.txt"
     text.write_text("the cat sat on the mat\n" * 50)
-    process = subprocess.Popen([sys.executable, str(script), "tokenize", "train-spm", "--vocab-size", "400", "-O", str(tmp_path / "m.model"), str(text)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=SUBPROCESS_ENV)
+    process = subprocess.Popen(
+        [sys.executable, str(script), "tokenize", "train-spm", "--vocab-size", "400", "-O", str(tmp_path / "m.model"), str(text)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=SUBPROCESS_ENV,
+    )
     assert process.stdout.readline() == b"training\n"
     time.sleep(0.3)
     process.send_signal(signum)

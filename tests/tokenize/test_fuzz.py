@@ -22,7 +22,7 @@ LINES = ["the quick brown fox jumps over the lazy dog .", "a red kite\tflies ove
 def _tiny_model(model_type: str) -> bytes:
     """A model of a few hundred lines, 80 pieces (no byte fallback, which alone takes 256)."""
     rng = random.Random(7)
-    words = " ".join(LINES).split() + "river stone market sailor lantern meadow copper willow".split()
+    words = " ".join(LINES).split() + ["river", "stone", "market", "sailor", "lantern", "meadow", "copper", "willow"]
     text = [" ".join(rng.choice(words) for _ in range(rng.randint(3, 10))) for _ in range(400)]
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "tiny.model"
@@ -70,6 +70,7 @@ def test_mutated_bpe_model(data, tmp_path_factory):
 
 
 # --- what fuzzing found, as fixed cases -----------------------------------------------------------
+
 
 def _varint_end(data: bytes, at: int) -> int:
     while data[at] & 0x80:

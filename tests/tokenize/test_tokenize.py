@@ -23,7 +23,10 @@ CHAR = CharTokenizer()
         ("Don't stop; it's o'er.", ["Don't", "stop", ";", "it's", "o'er", "."]),
         ("It’s a well-known fact", ["It’s", "a", "well-known", "fact"]),
         ("π is 3.14159, or 1,000 pieces at 12:30", ["π", "is", "3.14159", ",", "or", "1,000", "pieces", "at", "12:30"]),
-        ("See https://example.org/a?b=1&c=2. Or www.example.com!", ["See", "https://example.org/a?b=1&c=2", ".", "Or", "www.example.com", "!"]),
+        (
+            "See https://example.org/a?b=1&c=2. Or www.example.com!",
+            ["See", "https://example.org/a?b=1&c=2", ".", "Or", "www.example.com", "!"],
+        ),
         ("Mail jane.doe+tag@mail.example.co.uk, today", ["Mail", "jane.doe+tag@mail.example.co.uk", ",", "today"]),
         ("WikiText @-@ style and @,@ marks", ["WikiText", "@", "-", "@", "style", "and", "@", ",", "@", "marks"]),
         ("Wait... what -- really?!", ["Wait", "...", "what", "--", "really", "?", "!"]),
@@ -97,7 +100,9 @@ def test_char_round_trip_through_the_commands(textseq):
 
 
 def test_word_detokenize_best_effort():
-    assert detokenize_words("Hello , world ! ( he said ) \" fine \" .".split()) == 'Hello, world! (he said) "fine".'
+    assert (
+        detokenize_words(["Hello", ",", "world", "!", "(", "he", "said", ")", '"', "fine", '"', "."]) == 'Hello, world! (he said) "fine".'
+    )
 
 
 def test_detokenize_reports_bad_char_tokens(textseq):
@@ -142,8 +147,9 @@ def spm_model(tmp_path_factory, request):
     model = folder / "shakes.model"
     from helpers import run_in_process
 
-    done = run_in_process(["tokenize", "train-spm", "-O", str(model), "--model-type", "bpe", "--vocab-size", "1000", "--seed", "1"],
-                          sample.read_bytes())
+    done = run_in_process(
+        ["tokenize", "train-spm", "-O", str(model), "--model-type", "bpe", "--vocab-size", "1000", "--seed", "1"], sample.read_bytes()
+    )
     assert done.returncode == 0, done.stderr
     assert "1000 pieces" in done.stderr
     return model, corpus
@@ -198,7 +204,20 @@ def test_spm_training_sample_is_reproducible_with_a_seed(tmp_path, textseq):
     models = []
     for name, seed in (("a", "5"), ("b", "5"), ("c", "6")):
         path = tmp_path / f"{name}.model"
-        result = textseq("tokenize", "train-spm", "-q", "-O", str(path), "--vocab-size", "400", "--input-sentence-size", "500", "--seed", seed, input=text)
+        result = textseq(
+            "tokenize",
+            "train-spm",
+            "-q",
+            "-O",
+            str(path),
+            "--vocab-size",
+            "400",
+            "--input-sentence-size",
+            "500",
+            "--seed",
+            seed,
+            input=text,
+        )
         assert result.returncode == 0, result.stderr
         models.append(path.read_bytes())
     assert models[0] == models[1]

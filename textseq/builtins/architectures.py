@@ -22,10 +22,10 @@ if TYPE_CHECKING:
 HELP: dict[str, str] = {
     "rnn": "Elman RNN (torch nn.RNN; -c nonlinearity=tanh|relu), options as lstm",
     "lstm": "LSTM (torch nn.LSTM, cuDNN on GPU): -c embedding_size=128 hidden_size=256 layers=2 dropout=0.1 "
-            "locked_dropout=0 embedding_dropout=0 weight_drop=0 tie_weights=false residual=false",
+    "locked_dropout=0 embedding_dropout=0 weight_drop=0 tie_weights=false residual=false",
     "gru": "GRU (torch nn.GRU, cuDNN on GPU), options as lstm",
     "nplm": "fixed-window neural LM (Bengio et al. 2003): -c context=5 embedding_size=64 hidden_size=256 dropout=0.1 "
-            "direct=false tie_weights=false",
+    "direct=false tie_weights=false",
     "char-small": "preset: lstm, 2 layers of 256, embedding 64, dropout 0.1",
     "char-medium": "preset: lstm, 2 layers of 512, embedding 128, dropout 0.2",
     "char-large": "preset: lstm, 3 layers of 1024, embedding 256, dropout 0.25 (for a GPU)",

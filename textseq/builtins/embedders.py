@@ -40,7 +40,23 @@ def _glove() -> type[GloVe]:
 
 @hookimpl
 def register_embedders(register: RegisterEmbedder) -> None:
-    register("skipgram", LazyFactory(_skipgram), help="word2vec skip-gram (numba): --negative K and/or --hs, --sample, --epochs, --threads, -p alpha=0.025")
-    register("cbow", LazyFactory(_cbow), help="word2vec CBOW (numba): --negative K and/or --hs, --sample, --epochs, --threads, -p alpha=0.05 -p cbow_mean=false")
-    register("glove", LazyFactory(_glove), help="GloVe (numba, AdaGrad on 1/distance-weighted co-occurrences): --epochs (25), --threads, -p alpha=0.05 -p x_max=100 -p power=0.75 -p bias_alpha=1 (today's glove.c)")
-    register("ppmi-svd", LazyFactory(_ppmi_svd), help="PPMI (context smoothing 0.75) + truncated SVD, eigenvalue weight 0.5 (Levy et al. 2015); -p shift=5 -p eig=0")
+    register(
+        "skipgram",
+        LazyFactory(_skipgram),
+        help="word2vec skip-gram (numba): --negative K and/or --hs, --sample, --epochs, --threads, -p alpha=0.025",
+    )
+    register(
+        "cbow",
+        LazyFactory(_cbow),
+        help="word2vec CBOW (numba): --negative K and/or --hs, --sample, --epochs, --threads, -p alpha=0.05 -p cbow_mean=false",
+    )
+    register(
+        "glove",
+        LazyFactory(_glove),
+        help="GloVe (numba, AdaGrad on 1/distance-weighted co-occurrences): --epochs (25), --threads, -p alpha=0.05 -p x_max=100 -p power=0.75 -p bias_alpha=1 (today's glove.c)",
+    )
+    register(
+        "ppmi-svd",
+        LazyFactory(_ppmi_svd),
+        help="PPMI (context smoothing 0.75) + truncated SVD, eigenvalue weight 0.5 (Levy et al. 2015); -p shift=5 -p eig=0",
+    )

@@ -61,9 +61,15 @@ def _stupid_backoff(**options: Any) -> Smoother:
 @hookimpl
 def register_smoothers(register: RegisterSmoother) -> None:
     register("modified-kneser-ney", ModifiedKneserNey, help="interpolated modified Kneser-Ney, identical to KenLM's lmplz (default)")
-    register("kneser-ney", _kneser_ney, help="interpolated Kneser-Ney, one discount per order (D=n1/(n1+2n2) of the adjusted counts; -p discount=D)")
+    register(
+        "kneser-ney",
+        _kneser_ney,
+        help="interpolated Kneser-Ney, one discount per order (D=n1/(n1+2n2) of the adjusted counts; -p discount=D)",
+    )
     register("witten-bell", _witten_bell, help="interpolated Witten-Bell: lambda(h) = c(h.)/(c(h.)+N1+(h.))")
-    register("absolute-discounting", _absolute_discounting, help="interpolated absolute discounting, D=n1/(n1+2n2) per order (-p discount=D)")
+    register(
+        "absolute-discounting", _absolute_discounting, help="interpolated absolute discounting, D=n1/(n1+2n2) per order (-p discount=D)"
+    )
     register("katz", _katz, help="Katz backoff with Good-Turing discounts of counts up to k=5 (-p k=K)")
     register("add-k", _add_k, help="add-k (Laplace for k=1, the default), backoff-normalized (-p k=0.1)")
     register("mle", _mle, help="maximum likelihood, unsmoothed: unseen events get probability 0")

@@ -86,8 +86,17 @@ def build_cli(console: Console | None = None) -> click.Group:
     def textseq() -> None:
         pass
 
-    for command in (tokenize_group, detokenize_command, vocab_command, ngram_group, eval_command, sample_command, embed_group,
-                    train_command, plugins_group):
+    for command in (
+        tokenize_group,
+        detokenize_command,
+        vocab_command,
+        ngram_group,
+        eval_command,
+        sample_command,
+        embed_group,
+        train_command,
+        plugins_group,
+    ):
         textseq.add_command(command)
     get_plugins(console).add_commands(textseq)
     return textseq

@@ -132,7 +132,9 @@ def json_option(function: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(function)
 
 
-def read_blocks(app: App, files: tuple[str, ...], errors: str, description: str = "reading", complete_last_line: bool = True) -> Iterator[str]:
+def read_blocks(
+    app: App, files: tuple[str, ...], errors: str, description: str = "reading", complete_last_line: bool = True
+) -> Iterator[str]:
     """Blocks of whole lines from every input in turn (stdin when none), with a progress bar on a
     terminal and a hint when stdin is a terminal."""
     paths = list(files) or ["-"]

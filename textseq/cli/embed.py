@@ -31,8 +31,13 @@ Render: TypeAlias = "Callable[[Answer, bool], str]"
 
 _vectors_argument = click.argument("vectors_path", metavar="VECS", type=click.Path(dir_okay=False, allow_dash=True))
 _format_option = click.option(
-    "--format", "file_format", type=click.Choice(["auto", "word2vec", "word2vec-binary", "glove"]), default="auto", show_default=True,
-    help="The vector file's format: word2vec text (fastText .vec too) or binary, or GloVe text (no header); auto tells them apart.")
+    "--format",
+    "file_format",
+    type=click.Choice(["auto", "word2vec", "word2vec-binary", "glove"]),
+    default="auto",
+    show_default=True,
+    help="The vector file's format: word2vec text (fastText .vec too) or binary, or GloVe text (no header); auto tells them apart.",
+)
 
 
 def _load(app: App, path: str, file_format: str, errors: str) -> Vectors:
@@ -80,8 +85,9 @@ def _write(app: App, results: list[Answer], single: bool, render: Render | Liter
     app.stdout.write("".join(render(r, single) for r in results).encode("utf-8"))
 
 
-def _run_queries(app: App, given: list[str] | None, arity: int, what: str, answer: Callable[[list[str]], Answer], as_json: bool,
-                 render: Render) -> None:
+def _run_queries(
+    app: App, given: list[str] | None, arity: int, what: str, answer: Callable[[list[str]], Answer], as_json: bool, render: Render
+) -> None:
     from textseq.embed.vectors import UnknownWordError
 
     if given is not None:
@@ -117,7 +123,9 @@ Examples:
 @errors_option
 @quiet_option
 @pass_app
-def neighbors_command(app: App, vectors_path: str, word: str | None, top: int, file_format: str, as_json: bool, errors: str, quiet: bool) -> None:
+def neighbors_command(
+    app: App, vectors_path: str, word: str | None, top: int, file_format: str, as_json: bool, errors: str, quiet: bool
+) -> None:
     """The nearest words to WORD by cosine similarity: 'word<TAB>similarity' lines, nearest
     first. With no WORD, one word per line of stdin (each answer headed '# WORD')."""
     from textseq.embed.queries import neighbors
@@ -152,8 +160,19 @@ Examples:
 @errors_option
 @quiet_option
 @pass_app
-def analogy_command(app: App, vectors_path: str, a: str | None, b: str | None, c: str | None, cosmul: bool, top: int,
-                    file_format: str, as_json: bool, errors: str, quiet: bool) -> None:
+def analogy_command(
+    app: App,
+    vectors_path: str,
+    a: str | None,
+    b: str | None,
+    c: str | None,
+    cosmul: bool,
+    top: int,
+    file_format: str,
+    as_json: bool,
+    errors: str,
+    quiet: bool,
+) -> None:
     """A is to B as C is to ?: the words nearest to B - A + C (3CosAdd), or best by 3CosMul,
     without A, B and C; 'word<TAB>score' lines. With no words, 'A B C' per line of stdin."""
     from textseq.embed.queries import analogy
@@ -185,7 +204,9 @@ Examples:
 @errors_option
 @quiet_option
 @pass_app
-def similarity_command(app: App, vectors_path: str, w1: str | None, w2: str | None, file_format: str, as_json: bool, errors: str, quiet: bool) -> None:
+def similarity_command(
+    app: App, vectors_path: str, w1: str | None, w2: str | None, file_format: str, as_json: bool, errors: str, quiet: bool
+) -> None:
     """The cosine similarity of W1 and W2. With no words, 'W1 W2' per line of stdin, answered
     'W1<TAB>W2<TAB>similarity'."""
     from textseq.embed.queries import similarity
@@ -211,17 +232,49 @@ Examples:
   textseq embed eval book.bin --analogies questions-words.txt --restrict-vocab 30000""",
 )
 @_vectors_argument
-@click.option("--analogies", "analogies", multiple=True, type=click.Path(dir_okay=False), help="A Google-format analogy file (': section' lines, then 'a b c d'); repeatable.")
-@click.option("--pairs", "pairs", multiple=True, type=click.Path(dir_okay=False), help="Word pairs with human scores, 'w1<TAB>w2<TAB>score' ('#' comments): WordSim-353, SimLex-999; repeatable.")
-@click.option("--restrict-vocab", type=click.IntRange(min=1), default=300_000, show_default=True, help="Only the first (most frequent) N words count as the vocabulary.")
-@click.option("--case-sensitive", is_flag=True, help="Compare words as they are (by default all are upper-cased, the first of each case variant kept).")
+@click.option(
+    "--analogies",
+    "analogies",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="A Google-format analogy file (': section' lines, then 'a b c d'); repeatable.",
+)
+@click.option(
+    "--pairs",
+    "pairs",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Word pairs with human scores, 'w1<TAB>w2<TAB>score' ('#' comments): WordSim-353, SimLex-999; repeatable.",
+)
+@click.option(
+    "--restrict-vocab",
+    type=click.IntRange(min=1),
+    default=300_000,
+    show_default=True,
+    help="Only the first (most frequent) N words count as the vocabulary.",
+)
+@click.option(
+    "--case-sensitive",
+    is_flag=True,
+    help="Compare words as they are (by default all are upper-cased, the first of each case variant kept).",
+)
 @_format_option
 @json_option
 @errors_option
 @quiet_option
 @pass_app
-def eval_command(app: App, vectors_path: str, analogies: tuple[str, ...], pairs: tuple[str, ...], restrict_vocab: int,
-                 case_sensitive: bool, file_format: str, as_json: bool, errors: str, quiet: bool) -> None:
+def eval_command(
+    app: App,
+    vectors_path: str,
+    analogies: tuple[str, ...],
+    pairs: tuple[str, ...],
+    restrict_vocab: int,
+    case_sensitive: bool,
+    file_format: str,
+    as_json: bool,
+    errors: str,
+    quiet: bool,
+) -> None:
     """Evaluate word vectors with gensim's protocol, so that the numbers compare one for one with
     KeyedVectors.evaluate_word_analogies and evaluate_word_pairs: analogy accuracy per section,
     semantic, syntactic and total (questions with unknown words skipped and counted as OOV), and
@@ -234,8 +287,13 @@ def eval_command(app: App, vectors_path: str, analogies: tuple[str, ...], pairs:
     if not analogies and not pairs:
         raise click.UsageError("give --analogies FILE and/or --pairs FILE")
     vectors = _load(app, vectors_path, file_format, errors)
-    report: dict[str, Any] = {"vectors": vectors_path, "restrict_vocab": restrict_vocab, "case_insensitive": not case_sensitive,
-                              "analogies": {}, "pairs": {}}
+    report: dict[str, Any] = {
+        "vectors": vectors_path,
+        "restrict_vocab": restrict_vocab,
+        "case_insensitive": not case_sensitive,
+        "analogies": {},
+        "pairs": {},
+    }
     for path in analogies:
         report["analogies"][path] = evaluate_analogies(vectors, path, restrict_vocab, not case_sensitive).as_dict()
     for path in pairs:
@@ -264,8 +322,10 @@ def format_report(report: dict[str, Any]) -> str:
         width = max(len("pairs"), *(len(p) for p in report["pairs"]))
         lines.append(f"{'pairs':<{width}}  spearman  pearson   pairs    OOV")
         for path, r in report["pairs"].items():
-            lines.append(f"{path:<{width}}  {_correlation(r['spearman']):>8}  {_correlation(r['pearson']):>7}  {r['pairs']:>6,}  "
-                         f"{100 * r['oov_ratio']:5.2f}%")
+            lines.append(
+                f"{path:<{width}}  {_correlation(r['spearman']):>8}  {_correlation(r['pearson']):>7}  {r['pairs']:>6,}  "
+                f"{100 * r['oov_ratio']:5.2f}%"
+            )
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
@@ -298,7 +358,9 @@ Examples:
 @errors_option
 @quiet_option
 @pass_app
-def plot_command(app: App, vectors_path: str, words: tuple[str, ...], output: str, title: str | None, file_format: str, errors: str, quiet: bool) -> None:
+def plot_command(
+    app: App, vectors_path: str, words: tuple[str, ...], output: str, title: str | None, file_format: str, errors: str, quiet: bool
+) -> None:
     """A 2-D map of WORDS: the first two principal components of their vectors, labelled
     (matplotlib needed: pip install 'textseq[plot]'). With no WORDS, the first word of each line
     of stdin."""
@@ -333,14 +395,22 @@ Examples:
   textseq embed convert book.bin -O book.vec.gz             # binary to compressed text""",
 )
 @_vectors_argument
-@click.option("-O", "--output", required=True, type=click.Path(dir_okay=False, allow_dash=True), help="The file to write, atomically (word2vec text, .gz compressed by name; '-' for stdout).")
+@click.option(
+    "-O",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="The file to write, atomically (word2vec text, .gz compressed by name; '-' for stdout).",
+)
 @click.option("--binary", is_flag=True, help="Write word2vec's binary format (also chosen by a .bin name).")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N vectors.")
 @_format_option
 @errors_option
 @quiet_option
 @pass_app
-def convert_command(app: App, vectors_path: str, output: str, binary: bool, limit: int | None, file_format: str, errors: str, quiet: bool) -> None:
+def convert_command(
+    app: App, vectors_path: str, output: str, binary: bool, limit: int | None, file_format: str, errors: str, quiet: bool
+) -> None:
     """Convert vectors between word2vec text, word2vec binary, GloVe text and fastText .vec;
     the output is word2vec text or binary, which gensim, word2vec and fastText all read."""
     from textseq.embed.io import load_vectors, output_is_binary, save_vectors
@@ -354,8 +424,9 @@ def convert_command(app: App, vectors_path: str, output: str, binary: bool, limi
     _check_output(app, output, binary)
     vectors = load_vectors(vectors_path, file_format, errors, limit=limit)
     save_vectors(vectors, output, binary, stdout=app.stdout)
-    app.console.info(f"wrote {len(vectors):,} vectors of {vectors.dim} dimensions to {_output_name(output)} "
-                     f"({'binary' if binary else 'text'})")
+    app.console.info(
+        f"wrote {len(vectors):,} vectors of {vectors.dim} dimensions to {_output_name(output)} ({'binary' if binary else 'text'})"
+    )
 
 
 def _output_name(output: str) -> str:
@@ -364,8 +435,10 @@ def _output_name(output: str) -> str:
 
 def _dimensions(ctx: click.Context, param: click.Parameter, value: int) -> int:
     if value > MAX_DIMENSIONS:
-        raise click.BadParameter(f"{value:,} dimensions is more than the {MAX_DIMENSIONS:,} that vector files may have "
-                                 f"(one word's vector alone would take {format_bytes(4 * value)})")
+        raise click.BadParameter(
+            f"{value:,} dimensions is more than the {MAX_DIMENSIONS:,} that vector files may have "
+            f"(one word's vector alone would take {format_bytes(4 * value)})"
+        )
     return value
 
 
@@ -382,14 +455,44 @@ Examples:
   textseq embed train -O - book.tok | gzip > book.vec.gz                 # vectors to stdout""",
 )
 @click.argument("files", nargs=-1, metavar="[FILE]...", type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("-O", "--output", required=True, type=click.Path(dir_okay=False, allow_dash=True), help="The vectors file to write (word2vec text; .gz compressed by name), atomically; '-' for stdout.")
-@click.option("-m", "--method", default="skipgram", show_default=True, metavar="NAME", help="The embedder: skipgram, cbow, glove, ppmi-svd, or a plugin's (see 'textseq plugins').")
-@click.option("--negative", type=click.IntRange(0, MAX_NEGATIVE), default=None, help="word2vec: noise words per prediction [default: 5; 0 with --hs].")
-@click.option("--hs", is_flag=True, default=None, help="word2vec: hierarchical softmax over a Huffman tree (with --negative K too, both run).")
-@click.option("--sample", type=FiniteFloat(min=0.0), default=None, help="word2vec: subsampling threshold for frequent words [default: 1e-3].")
-@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Passes over the text [default: the method's: word2vec 1, glove 25].")
-@click.option("--threads", type=click.IntRange(1, MAX_THREADS), default=None, help="Training threads [default: 1, the only bit-reproducible setting].")
-@click.option("--dim", type=click.IntRange(min=1), callback=_dimensions, default=100, show_default=True, help=f"Vector dimensions (at most {MAX_DIMENSIONS:,}).")
+@click.option(
+    "-O",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="The vectors file to write (word2vec text; .gz compressed by name), atomically; '-' for stdout.",
+)
+@click.option(
+    "-m",
+    "--method",
+    default="skipgram",
+    show_default=True,
+    metavar="NAME",
+    help="The embedder: skipgram, cbow, glove, ppmi-svd, or a plugin's (see 'textseq plugins').",
+)
+@click.option(
+    "--negative", type=click.IntRange(0, MAX_NEGATIVE), default=None, help="word2vec: noise words per prediction [default: 5; 0 with --hs]."
+)
+@click.option(
+    "--hs", is_flag=True, default=None, help="word2vec: hierarchical softmax over a Huffman tree (with --negative K too, both run)."
+)
+@click.option(
+    "--sample", type=FiniteFloat(min=0.0), default=None, help="word2vec: subsampling threshold for frequent words [default: 1e-3]."
+)
+@click.option(
+    "--epochs", type=click.IntRange(min=1), default=None, help="Passes over the text [default: the method's: word2vec 1, glove 25]."
+)
+@click.option(
+    "--threads", type=click.IntRange(1, MAX_THREADS), default=None, help="Training threads [default: 1, the only bit-reproducible setting]."
+)
+@click.option(
+    "--dim",
+    type=click.IntRange(min=1),
+    callback=_dimensions,
+    default=100,
+    show_default=True,
+    help=f"Vector dimensions (at most {MAX_DIMENSIONS:,}).",
+)
 @click.option("--window", type=click.IntRange(1, MAX_WINDOW), default=5, show_default=True, help="Context words on each side.")
 @click.option("--min-count", type=click.IntRange(min=1), default=5, show_default=True, help="Ignore words seen fewer times.")
 @click.option("--seed", type=click.IntRange(min=0), default=1, show_default=True, help="Random seed: the same seed gives the same vectors.")
@@ -398,9 +501,25 @@ Examples:
 @errors_option
 @quiet_option
 @pass_app
-def train_command(app: App, files: tuple[str, ...], output: str, method: str, negative: int | None, hs: bool | None,
-                  sample: float | None, epochs: int | None, threads: int | None, dim: int, window: int, min_count: int,
-                  seed: int, binary: bool, params: tuple[str, ...], errors: str, quiet: bool) -> None:
+def train_command(
+    app: App,
+    files: tuple[str, ...],
+    output: str,
+    method: str,
+    negative: int | None,
+    hs: bool | None,
+    sample: float | None,
+    epochs: int | None,
+    threads: int | None,
+    dim: int,
+    window: int,
+    min_count: int,
+    seed: int,
+    binary: bool,
+    params: tuple[str, ...],
+    errors: str,
+    quiet: bool,
+) -> None:
     """Train word vectors on a token stream (one sentence per line) and write them in word2vec
     format, most frequent word first.
 
@@ -428,16 +547,18 @@ def train_command(app: App, files: tuple[str, ...], output: str, method: str, ne
         warming.join()
         if corpus.tokens == 0:
             raise InputError(f"no words seen {min_count} times or more to train on", source=", ".join(files) or "<stdin>")
-        app.console.info(f"{corpus.tokens:,} tokens, {len(corpus.words):,} words seen {min_count} times or more "
-                         f"({time.perf_counter() - start:.1f} s)")
+        app.console.info(
+            f"{corpus.tokens:,} tokens, {len(corpus.words):,} words seen {min_count} times or more ({time.perf_counter() - start:.1f} s)"
+        )
         try:
             vectors = embedder.train(corpus, dim=dim, window=window, seed=seed, monitor=ConsoleMonitor(app.console))
         except ValueError as exc:
             raise InputError(str(exc)) from None
     save_vectors(vectors, output, binary, stdout=app.stdout)
     elapsed = time.perf_counter() - start
-    app.console.info(f"wrote {_output_name(output)}: {len(vectors):,} words x {vectors.dim} dimensions from {corpus.tokens:,} tokens "
-                     f"in {elapsed:.1f} s")
+    app.console.info(
+        f"wrote {_output_name(output)}: {len(vectors):,} words x {vectors.dim} dimensions from {corpus.tokens:,} tokens in {elapsed:.1f} s"
+    )
 
 
 def _prepare_in_background(embedder: Embedder) -> threading.Thread:

@@ -42,22 +42,69 @@ An LSTM sample of 10,000 tokens or more on CPU (no --top-k or --top-p) is drawn,
 )
 @click.argument("model", type=ModelFile())
 @click.option("--prime", default="", help="Tokens that start every sample (printed too).")
-@click.option("-n", "--max-tokens", type=click.IntRange(min=1), default=100, show_default=True, help="At most this many tokens per sample (a sample also ends at </s>).")
+@click.option(
+    "-n",
+    "--max-tokens",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="At most this many tokens per sample (a sample also ends at </s>).",
+)
 @click.option("--num-samples", type=click.IntRange(min=1), default=1, show_default=True, help="How many samples, one per line.")
-@click.option("-t", "--temperature", type=FiniteFloat(min=0.0), default=1.0, show_default=True, help="Below 1 more likely tokens, above 1 more varied; 0 is greedy.")
+@click.option(
+    "-t",
+    "--temperature",
+    type=FiniteFloat(min=0.0),
+    default=1.0,
+    show_default=True,
+    help="Below 1 more likely tokens, above 1 more varied; 0 is greedy.",
+)
 @click.option("--top-k", type=click.IntRange(min=0), default=0, help="Draw only from the K most likely tokens (0: all).")
-@click.option("--top-p", type=FiniteFloat(0.0, 1.0, min_open=True), default=1.0, help="Draw only from the most likely tokens that together have probability P.")
+@click.option(
+    "--top-p",
+    type=FiniteFloat(0.0, 1.0, min_open=True),
+    default=1.0,
+    help="Draw only from the most likely tokens that together have probability P.",
+)
 @click.option("--greedy", is_flag=True, help="Always the most likely token (same as --temperature 0).")
-@click.option("--beam", type=click.IntRange(min=1), default=None, metavar="K", help="Beam search of width K instead of drawing: the most probable continuations (--num-samples of them).")
+@click.option(
+    "--beam",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="K",
+    help="Beam search of width K instead of drawing: the most probable continuations (--num-samples of them).",
+)
 @click.option("--stop", default=None, metavar="STRING", help="End a sample when its text ends with STRING (kept).")
-@click.option("--seed", type=click.IntRange(min=0), default=None, help="Random seed, a whole number from 0: the same seed (on the same device) gives the same text.")
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Random seed, a whole number from 0: the same seed (on the same device) gives the same text.",
+)
 @click.option("--device", default="cpu", show_default=True, help="Neural checkpoints: cpu, cuda, cuda:N, mps or auto.")
-@click.option("--threads", type=click.IntRange(min=1), default=None,
-              help="Neural checkpoints on CPU: threads for the matrix products and the compiled loop [default: the cores not busy with other work].")
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Neural checkpoints on CPU: threads for the matrix products and the compiled loop [default: the cores not busy with other work].",
+)
 @pass_app
-def sample_command(app: App, model: str, prime: str, max_tokens: int, num_samples: int, temperature: float, top_k: int,
-                   top_p: float, greedy: bool, beam: int | None, stop: str | None, seed: int | None, device: str,
-                   threads: int | None) -> None:
+def sample_command(
+    app: App,
+    model: str,
+    prime: str,
+    max_tokens: int,
+    num_samples: int,
+    temperature: float,
+    top_k: int,
+    top_p: float,
+    greedy: bool,
+    beam: int | None,
+    stop: str | None,
+    seed: int | None,
+    device: str,
+    threads: int | None,
+) -> None:
     """Generate text from a language model (n-gram model or neural checkpoint), token by token,
     printed as it is drawn."""
     from textseq.lm import open_model
@@ -85,16 +132,36 @@ Examples:
 @click.argument("model", type=ModelFile())
 @input_files
 @click.option("--per-line", is_flag=True, help="Print each line's log10 probability (the report then goes to stderr).")
-@click.option("--also", multiple=True, metavar="MODEL", type=ModelFile(), help="Another model to score on the same text, in a column of its own; repeatable.")
+@click.option(
+    "--also",
+    multiple=True,
+    metavar="MODEL",
+    type=ModelFile(),
+    help="Another model to score on the same text, in a column of its own; repeatable.",
+)
 @click.option("--device", default="cpu", show_default=True, help="Neural checkpoints: cpu, cuda, cuda:N, mps or auto.")
-@click.option("--threads", type=click.IntRange(min=1), default=None,
-              help="Neural checkpoints on CPU: threads for the matrix products [default: the cores not busy with other work].")
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Neural checkpoints on CPU: threads for the matrix products [default: the cores not busy with other work].",
+)
 @json_option
 @errors_option
 @quiet_option
 @pass_app
-def eval_command(app: App, model: str, files: tuple[str, ...], per_line: bool, also: tuple[str, ...], device: str, threads: int | None,
-                 as_json: bool, errors: str, quiet: bool) -> None:
+def eval_command(
+    app: App,
+    model: str,
+    files: tuple[str, ...],
+    per_line: bool,
+    also: tuple[str, ...],
+    device: str,
+    threads: int | None,
+    as_json: bool,
+    errors: str,
+    quiet: bool,
+) -> None:
     """Perplexity of a language model (n-gram model or neural checkpoint) on a token stream;
     bits per character too for a character-level checkpoint. With --also, several models on the
     same text, side by side.
@@ -133,8 +200,9 @@ def _report_table(reports: list[dict[str, Any]], side_by_side: bool) -> str:
         return "".join(f"{name:<{width}}  {columns[0][name]}\n" for name in names)
     widths = [max(len(r["model"]), *(len(c.get(n, "")) for n in names)) for r, c in zip(reports, columns)]
     header = f"{'':<{width}}" + "".join(f"  {r['model']:>{w}}" for r, w in zip(reports, widths)) + "\n"
-    return header + "".join(f"{name:<{width}}" + "".join(f"  {c.get(name, '-'):>{w}}" for c, w in zip(columns, widths)) + "\n"
-                            for name in names)
+    return header + "".join(
+        f"{name:<{width}}" + "".join(f"  {c.get(name, '-'):>{w}}" for c, w in zip(columns, widths)) + "\n" for name in names
+    )
 
 
 def _model_report(app: App, path: str, blocks: Iterable[str], device: str, per_line: bool, threads: int | None = None) -> dict[str, Any]:
@@ -174,9 +242,16 @@ def _figure(value: float | None, digits: int) -> str:
 
 
 def _report_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
-    rows = [("perplexity", _figure(report["perplexity"], 3)), ("perplexity excluding OOVs", _figure(report["perplexity_excluding_oovs"], 3))]
+    rows = [
+        ("perplexity", _figure(report["perplexity"], 3)),
+        ("perplexity excluding OOVs", _figure(report["perplexity_excluding_oovs"], 3)),
+    ]
     if "bits_per_character" in report:
         rows.append(("bits per character", _figure(report["bits_per_character"], 4)))
-    rows += [("log10 probability", _figure(report["log10_prob"], 4)), ("tokens", f"{report['tokens']:,}"),
-             ("OOVs", f"{report['oovs']:,}"), ("sentences", f"{report['sentences']:,}")]
+    rows += [
+        ("log10 probability", _figure(report["log10_prob"], 4)),
+        ("tokens", f"{report['tokens']:,}"),
+        ("OOVs", f"{report['oovs']:,}"),
+        ("sentences", f"{report['sentences']:,}"),
+    ]
     return rows

@@ -31,42 +31,131 @@ Examples:
   textseq train --arch gru --level spm --spm book.model --device cuda --bf16 book.txt -O book.pt""",
 )
 @input_files
-@click.option("-O", "--output", required=True, type=click.Path(dir_okay=False), help="The best checkpoint (by validation loss); the latest goes to NAME.last.pt.")
-@click.option("-a", "--arch", default=None, metavar="NAME", help="Architecture or preset: rnn, lstm, gru, nplm, char-small, word-medium, ... (see 'textseq plugins') [default: lstm].")
-@click.option("-c", "--config", "config_items", multiple=True, metavar="KEY=VALUE", help="An architecture option (layers, hidden_size, dropout, tie_weights, ...); repeatable.")
+@click.option(
+    "-O",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The best checkpoint (by validation loss); the latest goes to NAME.last.pt.",
+)
+@click.option(
+    "-a",
+    "--arch",
+    default=None,
+    metavar="NAME",
+    help="Architecture or preset: rnn, lstm, gru, nplm, char-small, word-medium, ... (see 'textseq plugins') [default: lstm].",
+)
+@click.option(
+    "-c",
+    "--config",
+    "config_items",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="An architecture option (layers, hidden_size, dropout, tie_weights, ...); repeatable.",
+)
 @click.option("--level", type=click.Choice(["char", "word", "spm"]), default=None, help="Tokens the model reads [default: char].")
-@click.option("--spm", "spm_path", type=click.Path(dir_okay=False, exists=True), default=None, help="A sentencepiece model, for --level spm (see 'textseq tokenize train-spm').")
-@click.option("--valid", "valid_path", type=click.Path(dir_okay=False, exists=True), default=None, help="Validation text [default: the last 10% of the training text, held out].")
+@click.option(
+    "--spm",
+    "spm_path",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="A sentencepiece model, for --level spm (see 'textseq tokenize train-spm').",
+)
+@click.option(
+    "--valid",
+    "valid_path",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="Validation text [default: the last 10% of the training text, held out].",
+)
 @click.option("--min-count", type=click.IntRange(min=1), default=1, show_default=True, help="Word level: rarer words become <unk>.")
 @click.option("--max-vocab", type=click.IntRange(min=3), default=None, help="Word level: at most this many tokens, the most frequent.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Parallel streams per step [default: 20].")
-@click.option("--bptt", type=click.IntRange(min=1), default=None, help="Tokens per step and stream (truncated backpropagation) [default: 35].")
+@click.option(
+    "--bptt", type=click.IntRange(min=1), default=None, help="Tokens per step and stream (truncated backpropagation) [default: 35]."
+)
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Passes over the training text [default: 10].")
 @click.option("--max-steps", type=click.IntRange(min=1), default=None, help="Stop after this many steps (resumable).")
 @click.option("--time-budget", default=None, metavar="DURATION", help="Stop after this much training time: 90s, 20m, 1.5h (resumable).")
 @click.option("--optimizer", type=click.Choice(["sgd", "adam", "adamw"]), default=None, help="[default: adamw]")
-@click.option("--lr", type=FiniteFloat(min=0.0, min_open=True), default=None, help="Learning rate [default: 20 for sgd, 0.002 for adam/adamw].")
+@click.option(
+    "--lr", type=FiniteFloat(min=0.0, min_open=True), default=None, help="Learning rate [default: 20 for sgd, 0.002 for adam/adamw]."
+)
 @click.option("--weight-decay", type=FiniteFloat(min=0.0), default=None, help="[default: 0]")
-@click.option("--clip", type=FiniteFloat(min=0.0), default=None, help="Clip the gradients' total norm to this (0: no clipping) [default: 0.25].")
+@click.option(
+    "--clip", type=FiniteFloat(min=0.0), default=None, help="Clip the gradients' total norm to this (0: no clipping) [default: 0.25]."
+)
 @click.option("--clip-value", is_flag=True, default=None, help="Clip each gradient component to +-CLIP instead of the norm.")
-@click.option("--schedule", type=click.Choice(["plateau", "cosine", "none"]), default=None, help="Learning rate: divided by 4 when validation stops improving, cosine decay over the run, or fixed [default: plateau].")
-@click.option("--patience", type=click.IntRange(min=0), default=None, help="Stop after this many epochs without a better validation loss (0: never) [default: 3].")
+@click.option(
+    "--schedule",
+    type=click.Choice(["plateau", "cosine", "none"]),
+    default=None,
+    help="Learning rate: divided by 4 when validation stops improving, cosine decay over the run, or fixed [default: plateau].",
+)
+@click.option(
+    "--patience",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Stop after this many epochs without a better validation loss (0: never) [default: 3].",
+)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
 @click.option("--bf16", is_flag=True, default=None, help="bf16 autocast (CUDA only).")
 @click.option("--seed", type=int, default=None, help="Random seed: the same seed on the same device gives the same model [default: 1].")
-@click.option("--resume", "resume_path", type=click.Path(dir_okay=False, exists=True), default=None, help="Continue from a checkpoint (NAME.last.pt), with its settings and tokenizer.")
-@click.option("--log", "log_path", type=click.Path(dir_okay=False), default=None, help="Append metrics as JSON lines: one per step, one per validation.")
-@click.option("--threads", type=click.IntRange(min=1), default=None,
-              help="On CPU: threads for the matrix products [default: the cores not busy with other work].")
+@click.option(
+    "--resume",
+    "resume_path",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="Continue from a checkpoint (NAME.last.pt), with its settings and tokenizer.",
+)
+@click.option(
+    "--log",
+    "log_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Append metrics as JSON lines: one per step, one per validation.",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=None,
+    help="On CPU: threads for the matrix products [default: the cores not busy with other work].",
+)
 @errors_option
 @quiet_option
 @pass_app
-def train_command(app: App, files: tuple[str, ...], output: str, arch: str | None, config_items: tuple[str, ...], level: str | None,
-                  spm_path: str | None, valid_path: str | None, min_count: int, max_vocab: int | None, batch_size: int | None,
-                  bptt: int | None, epochs: int | None, max_steps: int | None, time_budget: str | None, optimizer: str | None,
-                  lr: float | None, weight_decay: float | None, clip: float | None, clip_value: bool | None, schedule: str | None,
-                  patience: int | None, device: str, bf16: bool | None, seed: int | None, resume_path: str | None,
-                  log_path: str | None, threads: int | None, errors: str, quiet: bool) -> None:
+def train_command(
+    app: App,
+    files: tuple[str, ...],
+    output: str,
+    arch: str | None,
+    config_items: tuple[str, ...],
+    level: str | None,
+    spm_path: str | None,
+    valid_path: str | None,
+    min_count: int,
+    max_vocab: int | None,
+    batch_size: int | None,
+    bptt: int | None,
+    epochs: int | None,
+    max_steps: int | None,
+    time_budget: str | None,
+    optimizer: str | None,
+    lr: float | None,
+    weight_decay: float | None,
+    clip: float | None,
+    clip_value: bool | None,
+    schedule: str | None,
+    patience: int | None,
+    device: str,
+    bf16: bool | None,
+    seed: int | None,
+    resume_path: str | None,
+    log_path: str | None,
+    threads: int | None,
+    errors: str,
+    quiet: bool,
+) -> None:
     """Train a neural language model on text and write checkpoints that sample and evaluate on
     any device (``textseq sample``, ``textseq eval``).
 
@@ -82,16 +171,38 @@ def train_command(app: App, files: tuple[str, ...], output: str, arch: str | Non
     from textseq.neural.settings import parse_duration
 
     where, _ = resolve_device(device, threads)
-    given = {"batch_size": batch_size, "bptt": bptt, "epochs": epochs, "max_steps": max_steps,
-             "time_budget": parse_duration(time_budget) if time_budget is not None else None, "optimizer": optimizer, "lr": lr,
-             "weight_decay": weight_decay, "clip": clip, "clip_mode": "value" if clip_value else None, "schedule": schedule,
-             "patience": patience, "seed": seed, "bf16": bf16}
+    given = {
+        "batch_size": batch_size,
+        "bptt": bptt,
+        "epochs": epochs,
+        "max_steps": max_steps,
+        "time_budget": parse_duration(time_budget) if time_budget is not None else None,
+        "optimizer": optimizer,
+        "lr": lr,
+        "weight_decay": weight_decay,
+        "clip": clip,
+        "clip_mode": "value" if clip_value else None,
+        "schedule": schedule,
+        "patience": patience,
+        "seed": seed,
+        "bf16": bf16,
+    }
     config = parse_params(config_items) if config_items else None
     with output_lock(output):
-        session = prepare_training(read_blocks(app, files, errors, "reading"), device=where,
-                                   valid=read_blocks(app, (valid_path,), errors, "reading") if valid_path is not None else None,
-                                   arch=arch, config=config, level=level, spm_path=spm_path, min_count=min_count, max_vocab=max_vocab,
-                                   settings=given, resume_path=resume_path, source=", ".join(files) or "<stdin>")
+        session = prepare_training(
+            read_blocks(app, files, errors, "reading"),
+            device=where,
+            valid=read_blocks(app, (valid_path,), errors, "reading") if valid_path is not None else None,
+            arch=arch,
+            config=config,
+            level=level,
+            spm_path=spm_path,
+            min_count=min_count,
+            max_vocab=max_vocab,
+            settings=given,
+            resume_path=resume_path,
+            source=", ".join(files) or "<stdin>",
+        )
         _say_how_it_starts(app, session)
         progress = _train(app, session, output, log_path)
     _say_how_it_went(app, progress, output)
@@ -107,10 +218,14 @@ def _say_how_it_starts(app: App, session: TrainingSession) -> None:
         info(f"{session.arch}: its training defaults {options} (give an option to override it)")
     train, valid = len(session.train_ids), len(session.valid_ids)
     if session.held_out:
-        info(f"no --valid: holding out the last {valid:,} {codec.unit} ({100 * valid / max(1, valid + train):.0f}%) of the training "
-             "text for validation")
-    info(f"{session.arch} on {session.device.type}: {session.parameters:,} parameters, {codec.vocab_size:,} {codec.level} tokens, "
-         f"{train:,} to train on, {valid:,} to validate on")
+        info(
+            f"no --valid: holding out the last {valid:,} {codec.unit} ({100 * valid / max(1, valid + train):.0f}%) of the training "
+            "text for validation"
+        )
+    info(
+        f"{session.arch} on {session.device.type}: {session.parameters:,} parameters, {codec.vocab_size:,} {codec.level} tokens, "
+        f"{train:,} to train on, {valid:,} to validate on"
+    )
     if settings.bf16 and session.device.type != "cuda":
         info(f"--bf16 autocast is for CUDA devices: training in float32 on {session.device.type}")
 
@@ -138,8 +253,10 @@ def _say_how_it_went(app: App, progress: Progress, output: str) -> None:
     if progress.history:
         best = min(progress.history, key=lambda e: e["valid_loss"])
         extra = f", {best['valid_bpc']:.4f} bits per character" if "valid_bpc" in best else ""
-        app.console.info(f"best validation loss {best['valid_loss']:.4f} (perplexity {best['valid_perplexity']:.2f}{extra}) "
-                         f"after epoch {best['epoch']}: {output}")
+        app.console.info(
+            f"best validation loss {best['valid_loss']:.4f} (perplexity {best['valid_perplexity']:.2f}{extra}) "
+            f"after epoch {best['epoch']}: {output}"
+        )
 
 
 def _open_log(path: str | None) -> TextIO | None:

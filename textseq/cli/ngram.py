@@ -28,7 +28,12 @@ from textseq.ngram.smoothers import MAX_ORDER
 from textseq.streams import open_output
 
 _order_option = click.option("-o", "--order", type=click.IntRange(1, MAX_ORDER), default=3, show_default=True, help="N-gram order (1-10).")
-_memory_option = click.option("--memory", default=None, metavar="SIZE", help="Count a chunk of about SIZE (e.g. 500M, 2G) at a time and merge, so that memory follows the number of distinct n-grams, not the length of the corpus.")
+_memory_option = click.option(
+    "--memory",
+    default=None,
+    metavar="SIZE",
+    help="Count a chunk of about SIZE (e.g. 500M, 2G) at a time and merge, so that memory follows the number of distinct n-grams, not the length of the corpus.",
+)
 
 
 @click.command(
@@ -50,8 +55,18 @@ Examples:
 @errors_option
 @quiet_option
 @pass_app
-def count_command(app: App, files: tuple[str, ...], order: int, top: int | None, min_count: int, all_orders: bool,
-                  memory: str | None, output: str | None, errors: str, quiet: bool) -> None:
+def count_command(
+    app: App,
+    files: tuple[str, ...],
+    order: int,
+    top: int | None,
+    min_count: int,
+    all_orders: bool,
+    memory: str | None,
+    output: str | None,
+    errors: str,
+    quiet: bool,
+) -> None:
     """Count the n-grams of a token stream: TSV lines 'w1 ... wn<TAB>count', most frequent first.
 
     Each line is a sentence; <s> and </s> are added around it the way KenLM adds them, so
@@ -84,8 +99,9 @@ def count_command(app: App, files: tuple[str, ...], order: int, top: int | None,
                 values[0::2] = columns[0] if n == 1 else list(map(" ".join, zip(*columns)))
                 values[1::2] = table.count[chunk].tolist()
                 out.write(("%s\t%d\n" * len(chunk)) % tuple(values))
-    app.console.info(f"{counted.sentences:,} sentences, {counted.tokens:,} tokens, " + ", ".join(
-        f"{len(t):,} {t.order}-grams" for t in counts.orders))
+    app.console.info(
+        f"{counted.sentences:,} sentences, {counted.tokens:,} tokens, " + ", ".join(f"{len(t):,} {t.order}-grams" for t in counts.orders)
+    )
 
 
 def _blocks(app: App, files: tuple[str, ...], errors: str, memory: int | None) -> Iterator[str]:
@@ -105,23 +121,68 @@ Examples:
 )
 @input_files
 @_order_option
-@click.option("-O", "--output", required=True, type=click.Path(dir_okay=False, allow_dash=True), help="The model file to write (ARPA; .gz/.bz2/.xz compressed by name; '-' for stdout).")
-@click.option("-s", "--smoothing", default="modified-kneser-ney", show_default=True, metavar="NAME", help="Estimator (see 'textseq plugins').")
-@click.option("--prune", default=None, metavar="T1,T2,...", help="Drop n-grams seen at most Ti times in order i (KenLM's --prune: 0,1,1 or 0 1 1 drops singleton bigrams and trigrams; the last value repeats).")
-@click.option("--prune-entropy", type=FiniteFloat(min=0.0), default=None, metavar="THETA", help="Then drop every n-gram whose removal raises perplexity by less than THETA, relatively (Stolcke 1998; e.g. 1e-7), renormalizing the backoffs.")
-@click.option("--discounts", default=None, metavar="D1,D2,D3", help="Fixed discounts instead of estimated ones: three (D1,D2,D3+) for modified-kneser-ney, one (or one per order) for kneser-ney and absolute-discounting.")
-@click.option("--vocab", "vocab_file", default=None, type=click.Path(dir_okay=False), help="Only these words (one per line, or 'textseq vocab' TSV); every other word becomes <unk>.")
+@click.option(
+    "-O",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="The model file to write (ARPA; .gz/.bz2/.xz compressed by name; '-' for stdout).",
+)
+@click.option(
+    "-s", "--smoothing", default="modified-kneser-ney", show_default=True, metavar="NAME", help="Estimator (see 'textseq plugins')."
+)
+@click.option(
+    "--prune",
+    default=None,
+    metavar="T1,T2,...",
+    help="Drop n-grams seen at most Ti times in order i (KenLM's --prune: 0,1,1 or 0 1 1 drops singleton bigrams and trigrams; the last value repeats).",
+)
+@click.option(
+    "--prune-entropy",
+    type=FiniteFloat(min=0.0),
+    default=None,
+    metavar="THETA",
+    help="Then drop every n-gram whose removal raises perplexity by less than THETA, relatively (Stolcke 1998; e.g. 1e-7), renormalizing the backoffs.",
+)
+@click.option(
+    "--discounts",
+    default=None,
+    metavar="D1,D2,D3",
+    help="Fixed discounts instead of estimated ones: three (D1,D2,D3+) for modified-kneser-ney, one (or one per order) for kneser-ney and absolute-discounting.",
+)
+@click.option(
+    "--vocab",
+    "vocab_file",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Only these words (one per line, or 'textseq vocab' TSV); every other word becomes <unk>.",
+)
 @click.option("--min-count", type=click.IntRange(min=1), default=1, show_default=True, help="Words seen fewer times become <unk>.")
 @click.option("--binary", is_flag=True, help="Write textseq's binary format (memory-mapped, loads in milliseconds) instead of ARPA.")
 @_memory_option
-@click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE", help="An option for the estimator (for plugins' estimators); repeatable.")
+@click.option(
+    "-p", "--param", "params", multiple=True, metavar="KEY=VALUE", help="An option for the estimator (for plugins' estimators); repeatable."
+)
 @errors_option
 @quiet_option
 @pass_app
-def build_command(app: App, files: tuple[str, ...], order: int, output: str, smoothing: str, prune: str | None,
-                  prune_entropy: float | None, discounts: str | None, vocab_file: str | None, min_count: int, binary: bool, memory: str | None,
-                  params: tuple[str, ...],
-                  errors: str, quiet: bool) -> None:
+def build_command(
+    app: App,
+    files: tuple[str, ...],
+    order: int,
+    output: str,
+    smoothing: str,
+    prune: str | None,
+    prune_entropy: float | None,
+    discounts: str | None,
+    vocab_file: str | None,
+    min_count: int,
+    binary: bool,
+    memory: str | None,
+    params: tuple[str, ...],
+    errors: str,
+    quiet: bool,
+) -> None:
     """Estimate an n-gram language model from a token stream and write it as ARPA.
 
     The default, modified Kneser-Ney, is numerically identical to KenLM's lmplz: the same n-grams,
@@ -136,13 +197,29 @@ def build_command(app: App, files: tuple[str, ...], order: int, output: str, smo
     thresholds = prune_thresholds(prune, order)
     check_writable(output)
     budget = memory_budget(memory) if memory is not None else None
-    built = build_model(_blocks(app, files, errors, budget), order, smoothing, parse_params(params), prune=thresholds,
-                        prune_entropy=prune_entropy, discounts=parse_discounts(discounts) if discounts else None,
-                        vocabulary=_read_vocabulary(app, vocab_file) if vocab_file else None, min_count=min_count, memory=budget,
-                        warn=app.console.warn, source=", ".join(files) or "<stdin>")
+    built = build_model(
+        _blocks(app, files, errors, budget),
+        order,
+        smoothing,
+        parse_params(params),
+        prune=thresholds,
+        prune_entropy=prune_entropy,
+        discounts=parse_discounts(discounts) if discounts else None,
+        vocabulary=_read_vocabulary(app, vocab_file) if vocab_file else None,
+        min_count=min_count,
+        memory=budget,
+        warn=app.console.warn,
+        source=", ".join(files) or "<stdin>",
+    )
     model = built.model
-    save_model(model, output, binary=binary, comment=f"textseq ngram build -o {order} --smoothing {smoothing}" + (f" --prune {','.join(map(str, thresholds))}" if thresholds else "")
-               + (f" --prune-entropy {prune_entropy:g}" if prune_entropy is not None else ""))
+    save_model(
+        model,
+        output,
+        binary=binary,
+        comment=f"textseq ngram build -o {order} --smoothing {smoothing}"
+        + (f" --prune {','.join(map(str, thresholds))}" if thresholds else "")
+        + (f" --prune-entropy {prune_entropy:g}" if prune_entropy is not None else ""),
+    )
     sizes = ", ".join(f"{len(t):,} {n}-grams" for n, t in enumerate(model.orders, start=1))
     app.console.info(f"wrote {output}: {built.sentences:,} sentences, {built.tokens:,} tokens; {sizes}")
     if not model.scores_are_probabilities:
@@ -205,7 +282,13 @@ Examples:
   textseq ngram convert book.tsbin -O book.arpa.gz   # and back""",
 )
 @click.argument("model", type=ModelFile())
-@click.option("-O", "--output", required=True, type=click.Path(dir_okay=False, allow_dash=True), help="The file to write; binary unless its name ends in .arpa (optionally .gz/.bz2/.xz).")
+@click.option(
+    "-O",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="The file to write; binary unless its name ends in .arpa (optionally .gz/.bz2/.xz).",
+)
 @quiet_option
 @pass_app
 def convert_command(app: App, model: str, output: str, quiet: bool) -> None:
@@ -222,6 +305,9 @@ def convert_command(app: App, model: str, output: str, quiet: bool) -> None:
     app.console.info(f"wrote {output}")
 
 
-ngram_group = DefaultGroup("ngram", default=count_command,
-                           commands={"count": count_command, "build": build_command, "next": next_command, "convert": convert_command},
-                           epilog=count_command.epilog)
+ngram_group = DefaultGroup(
+    "ngram",
+    default=count_command,
+    commands={"count": count_command, "build": build_command, "next": next_command, "convert": convert_command},
+    epilog=count_command.epilog,
+)

@@ -65,9 +65,10 @@ Examples:
   cd textseq-shout && pip install -e '.[test]' && python -m pytest && textseq plugins""",
 )
 @click.argument("name")
-@click.option("--kind", type=click.Choice(KINDS), required=True,
-              help="What the plugin registers.")
-@click.option("-C", "--directory", type=click.Path(file_okay=False), default=".", show_default=True, help="Where to write the package folder.")
+@click.option("--kind", type=click.Choice(KINDS), required=True, help="What the plugin registers.")
+@click.option(
+    "-C", "--directory", type=click.Path(file_okay=False), default=".", show_default=True, help="Where to write the package folder."
+)
 @pass_app
 def new_command(app: App, name: str, kind: str, directory: str) -> None:
     """Write the skeleton of a plugin package NAME, textseq-SOMETHING (e.g. textseq-shout):

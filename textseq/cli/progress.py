@@ -39,8 +39,10 @@ class ConsoleMonitor(Monitor):
         eta = f", ETA {format_duration(left)}" if more else ""
         figures = [text.format(report.metrics[name]) for name, text in _METRICS if name in report.metrics]
         extra = f", {', '.join(figures)}" if figures else ""
-        self.console.info(f"epoch {report.epoch}/{report.epochs}: loss {report.loss:.6f}{extra}, {report.items:,} {report.unit} "
-                          f"in {report.seconds:.1f} s ({speed:,.0f} {report.unit}/s){eta}")
+        self.console.info(
+            f"epoch {report.epoch}/{report.epochs}: loss {report.loss:.6f}{extra}, {report.items:,} {report.unit} "
+            f"in {report.seconds:.1f} s ({speed:,.0f} {report.unit}/s){eta}"
+        )
 
     def note(self, message: str) -> None:
         self.console.info(message)

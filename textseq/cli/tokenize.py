@@ -35,7 +35,9 @@ def make_tokenizer(name: str, options: dict[str, Any]) -> Tokenizer:
     return tokenizer
 
 
-def _tokenizer_options(tokenizer: str | None, spm_model: str | None, ids: bool, alpha: float | None, nbest: int, params: tuple[str, ...]) -> tuple[str, dict[str, Any]]:
+def _tokenizer_options(
+    tokenizer: str | None, spm_model: str | None, ids: bool, alpha: float | None, nbest: int, params: tuple[str, ...]
+) -> tuple[str, dict[str, Any]]:
     name = tokenizer or ("spm" if spm_model else "word")
     options = parse_params(params)
     if name == "spm":
@@ -64,10 +66,20 @@ def keeping_a_missing_final_newline(blocks: Iterable[str]) -> Iterator[str]:
         yield previous
 
 
-_tokenizer_choice = click.option("-t", "--tokenizer", metavar="NAME", default=None, help="Tokenizer to use: word (default), whitespace, char, spm, or one a plugin registered (see 'textseq plugins').")
-_spm_model = click.option("--spm", "spm_model", metavar="MODEL", type=click.Path(dir_okay=False), help="A sentencepiece .model file (implies -t spm).")
+_tokenizer_choice = click.option(
+    "-t",
+    "--tokenizer",
+    metavar="NAME",
+    default=None,
+    help="Tokenizer to use: word (default), whitespace, char, spm, or one a plugin registered (see 'textseq plugins').",
+)
+_spm_model = click.option(
+    "--spm", "spm_model", metavar="MODEL", type=click.Path(dir_okay=False), help="A sentencepiece .model file (implies -t spm)."
+)
 _ids = click.option("--ids", is_flag=True, help="spm: integer piece ids instead of pieces.")
-_param = click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE", help="An option for the tokenizer (for plugins' tokenizers); repeatable.")
+_param = click.option(
+    "-p", "--param", "params", multiple=True, metavar="KEY=VALUE", help="An option for the tokenizer (for plugins' tokenizers); repeatable."
+)
 
 
 @click.command(
@@ -83,23 +95,55 @@ Examples:
 @_tokenizer_choice
 @_spm_model
 @click.option("--lower", is_flag=True, help="Lower-case the text first.")
-@click.option("--normalize", type=click.Choice(NORMALIZATIONS), default=None, help="Unicode normalization first [default: nfc for word, none for the others].")
-@click.option("--sentences", is_flag=True, help="Split running text into one sentence per line first (paragraphs are runs of non-blank lines).")
+@click.option(
+    "--normalize",
+    type=click.Choice(NORMALIZATIONS),
+    default=None,
+    help="Unicode normalization first [default: nfc for word, none for the others].",
+)
+@click.option(
+    "--sentences", is_flag=True, help="Split running text into one sentence per line first (paragraphs are runs of non-blank lines)."
+)
 @_ids
-@click.option("--sample", "alpha", type=FiniteFloat(min=0.0), default=None, metavar="ALPHA",
-              help="spm: sample a segmentation (subword regularization): for unigram models ALPHA is a smoothing (0: every "
-                   "segmentation alike; larger: nearer the best one), for bpe models the probability of dropping a merge (0 to 1). "
-                   "Differs from run to run.")
-@click.option("--nbest", type=int, default=-1, show_default=True, metavar="N",
-              help=f"spm with --sample, unigram models: sample from the N best segmentations (2 to {MAX_NBEST}; -1: from all).")
+@click.option(
+    "--sample",
+    "alpha",
+    type=FiniteFloat(min=0.0),
+    default=None,
+    metavar="ALPHA",
+    help="spm: sample a segmentation (subword regularization): for unigram models ALPHA is a smoothing (0: every "
+    "segmentation alike; larger: nearer the best one), for bpe models the probability of dropping a merge (0 to 1). "
+    "Differs from run to run.",
+)
+@click.option(
+    "--nbest",
+    type=int,
+    default=-1,
+    show_default=True,
+    metavar="N",
+    help=f"spm with --sample, unigram models: sample from the N best segmentations (2 to {MAX_NBEST}; -1: from all).",
+)
 @_param
 @output_option
 @errors_option
 @quiet_option
 @pass_app
-def tokenize_command(app: App, files: tuple[str, ...], tokenizer: str | None, spm_model: str | None, lower: bool,
-                     normalize: str | None, sentences: bool, ids: bool, alpha: float | None, nbest: int,
-                     params: tuple[str, ...], output: str | None, errors: str, quiet: bool) -> None:
+def tokenize_command(
+    app: App,
+    files: tuple[str, ...],
+    tokenizer: str | None,
+    spm_model: str | None,
+    lower: bool,
+    normalize: str | None,
+    sentences: bool,
+    ids: bool,
+    alpha: float | None,
+    nbest: int,
+    params: tuple[str, ...],
+    output: str | None,
+    errors: str,
+    quiet: bool,
+) -> None:
     """Split text into tokens: one line of space-separated tokens per line of text.
 
     The word tokenizer keeps words of any script whole (with their apostrophes and hyphens, as in
@@ -135,21 +179,58 @@ Examples:
 @click.option("--vocab-size", type=click.IntRange(min=2), default=8000, show_default=True, help="Number of pieces.")
 @click.option("--input-sentence-size", type=click.IntRange(min=0), default=0, help="Train on a random sample of this many lines (0: all).")
 @click.option("--user-symbols", default="", metavar="A,B,...", help="Comma-separated symbols that are always single pieces.")
-@click.option("--normalization", type=click.Choice(NORMALIZATION_RULES), default="identity", show_default=True, help="sentencepiece normalization rule (identity keeps text exactly; nmt_nfkc is sentencepiece's default).")
-@click.option("--byte-fallback/--no-byte-fallback", default=True, show_default=True, help="Spell unknown characters as UTF-8 byte pieces (bpe, unigram), so every text round-trips.")
-@click.option("--character-coverage", type=FiniteFloat(0.98, 1.0), default=0.9995, show_default=True, help="Share of characters the model covers with pieces of their own (sentencepiece takes 0.98 to 1).")
-@click.option("--max-sentence-length", type=click.IntRange(min=1), default=MAX_SENTENCE_LENGTH, show_default=True, metavar="BYTES",
-              help="Longest training line, in UTF-8 bytes: longer lines are split at spaces (sentencepiece would skip them).")
+@click.option(
+    "--normalization",
+    type=click.Choice(NORMALIZATION_RULES),
+    default="identity",
+    show_default=True,
+    help="sentencepiece normalization rule (identity keeps text exactly; nmt_nfkc is sentencepiece's default).",
+)
+@click.option(
+    "--byte-fallback/--no-byte-fallback",
+    default=True,
+    show_default=True,
+    help="Spell unknown characters as UTF-8 byte pieces (bpe, unigram), so every text round-trips.",
+)
+@click.option(
+    "--character-coverage",
+    type=FiniteFloat(0.98, 1.0),
+    default=0.9995,
+    show_default=True,
+    help="Share of characters the model covers with pieces of their own (sentencepiece takes 0.98 to 1).",
+)
+@click.option(
+    "--max-sentence-length",
+    type=click.IntRange(min=1),
+    default=MAX_SENTENCE_LENGTH,
+    show_default=True,
+    metavar="BYTES",
+    help="Longest training line, in UTF-8 bytes: longer lines are split at spaces (sentencepiece would skip them).",
+)
 @click.option("--seed", type=int, default=None, help="Random seed of the --input-sentence-size sample (same seed, same model).")
 @click.option("--threads", type=click.IntRange(min=0), default=0, help="Training threads (0: sentencepiece's default).")
 @click.option("-v", "--verbose", is_flag=True, help="Show sentencepiece's own training log.")
 @errors_option
 @quiet_option
 @pass_app
-def train_spm_command(app: App, files: tuple[str, ...], output: str, model_type: str, vocab_size: int,
-                      input_sentence_size: int, user_symbols: str, normalization: str, byte_fallback: bool,
-                      character_coverage: float, max_sentence_length: int, seed: int | None, threads: int, verbose: bool,
-                      errors: str, quiet: bool) -> None:
+def train_spm_command(
+    app: App,
+    files: tuple[str, ...],
+    output: str,
+    model_type: str,
+    vocab_size: int,
+    input_sentence_size: int,
+    user_symbols: str,
+    normalization: str,
+    byte_fallback: bool,
+    character_coverage: float,
+    max_sentence_length: int,
+    seed: int | None,
+    threads: int,
+    verbose: bool,
+    errors: str,
+    quiet: bool,
+) -> None:
     """Train a sentencepiece subword model on text streamed from FILE or stdin.
 
     The text is streamed to sentencepiece, never copied to disk; the model is written to OUTPUT
@@ -161,14 +242,25 @@ def train_spm_command(app: App, files: tuple[str, ...], output: str, model_type:
     app.quiet(quiet)
     lines = (line for block in read_blocks(app, files, errors, "reading") for line in block.split("\n"))
     trained = train_spm(
-        lines, output, vocab_size=vocab_size, model_type=model_type, input_sentence_size=input_sentence_size,
-        user_symbols=[s for s in user_symbols.split(",") if s], normalization=normalization,
-        byte_fallback=byte_fallback, character_coverage=character_coverage, max_sentence_length=max_sentence_length,
-        seed=seed, threads=threads, verbose=verbose,
+        lines,
+        output,
+        vocab_size=vocab_size,
+        model_type=model_type,
+        input_sentence_size=input_sentence_size,
+        user_symbols=[s for s in user_symbols.split(",") if s],
+        normalization=normalization,
+        byte_fallback=byte_fallback,
+        character_coverage=character_coverage,
+        max_sentence_length=max_sentence_length,
+        seed=seed,
+        threads=threads,
+        verbose=verbose,
     )
     if trained.split_lines:
-        app.console.warn(f"split {_lines(trained.split_lines)} longer than {max_sentence_length:,} bytes at spaces to train on them "
-                         "(--max-sentence-length raises the limit)")
+        app.console.warn(
+            f"split {_lines(trained.split_lines)} longer than {max_sentence_length:,} bytes at spaces to train on them "
+            "(--max-sentence-length raises the limit)"
+        )
     if trained.reserved_lines:
         app.console.warn(f"sentencepiece skipped {_lines(trained.reserved_lines)} holding \u2585 (U+2585), a character it reserves")
     app.console.info(f"wrote {output}: {model_type} model, {trained.pieces} pieces")
@@ -178,8 +270,9 @@ def _lines(count: int) -> str:
     return f"{count:,} line" if count == 1 else f"{count:,} lines"
 
 
-tokenize_group = DefaultGroup("tokenize", default=tokenize_command, commands={"train-spm": train_spm_command},
-                              epilog=tokenize_command.epilog)
+tokenize_group = DefaultGroup(
+    "tokenize", default=tokenize_command, commands={"train-spm": train_spm_command}, epilog=tokenize_command.epilog
+)
 
 
 @click.command(
@@ -199,8 +292,17 @@ Examples:
 @errors_option
 @quiet_option
 @pass_app
-def detokenize_command(app: App, files: tuple[str, ...], tokenizer: str | None, spm_model: str | None, ids: bool,
-                       params: tuple[str, ...], output: str | None, errors: str, quiet: bool) -> None:
+def detokenize_command(
+    app: App,
+    files: tuple[str, ...],
+    tokenizer: str | None,
+    spm_model: str | None,
+    ids: bool,
+    params: tuple[str, ...],
+    output: str | None,
+    errors: str,
+    quiet: bool,
+) -> None:
     """Join tokens back into text, one line per line.
 
     Exact for char and spm (what 'textseq tokenize' made comes back byte for byte); best effort

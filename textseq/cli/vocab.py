@@ -20,14 +20,29 @@ Examples:
 @input_files
 @click.option("--min-count", type=click.IntRange(min=1), default=1, show_default=True, help="Keep tokens seen at least this often.")
 @click.option("--max-size", type=click.IntRange(min=1), default=None, help="Keep at most this many of the most frequent tokens.")
-@click.option("--top", type=click.IntRange(min=0), default=None, metavar="K", help="Print only the K most frequent tokens (the summary still describes the whole vocabulary).")
+@click.option(
+    "--top",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="K",
+    help="Print only the K most frequent tokens (the summary still describes the whole vocabulary).",
+)
 @json_option
 @output_option
 @errors_option
 @quiet_option
 @pass_app
-def vocab_command(app: App, files: tuple[str, ...], min_count: int, max_size: int | None, top: int | None,
-                  as_json: bool, output: str | None, errors: str, quiet: bool) -> None:
+def vocab_command(
+    app: App,
+    files: tuple[str, ...],
+    min_count: int,
+    max_size: int | None,
+    top: int | None,
+    as_json: bool,
+    output: str | None,
+    errors: str,
+    quiet: bool,
+) -> None:
     """Count the tokens of a token stream: TSV lines token<TAB>count, most frequent first.
 
     Ties keep the order in which the tokens first appear. The vocabulary is what --min-count and
@@ -43,16 +58,33 @@ def vocab_command(app: App, files: tuple[str, ...], min_count: int, max_size: in
         if as_json:
             import json
 
-            out.write(json.dumps({"tokens": dict(shown), "summary": {
-                "types": summary.types, "tokens": summary.tokens, "hapaxes": summary.hapaxes,
-                "kept_types": summary.kept_types, "coverage": summary.coverage}}, ensure_ascii=False, indent=2) + "\n")
+            out.write(
+                json.dumps(
+                    {
+                        "tokens": dict(shown),
+                        "summary": {
+                            "types": summary.types,
+                            "tokens": summary.tokens,
+                            "hapaxes": summary.hapaxes,
+                            "kept_types": summary.kept_types,
+                            "coverage": summary.coverage,
+                        },
+                    },
+                    ensure_ascii=False,
+                    indent=2,
+                )
+                + "\n"
+            )
         else:
             for start in range(0, len(shown), 65536):
                 out.write("".join(f"{token}\t{count}\n" for token, count in shown[start : start + 65536]))
-    app.console.table("vocabulary", [
-        ("types", f"{summary.types:,}"),
-        ("tokens", f"{summary.tokens:,}"),
-        ("hapaxes", f"{summary.hapaxes:,} ({summary.hapax_share:.1%} of types)"),
-        ("kept types", f"{summary.kept_types:,}"),
-        ("coverage", f"{summary.coverage:.2%} of tokens"),
-    ])
+    app.console.table(
+        "vocabulary",
+        [
+            ("types", f"{summary.types:,}"),
+            ("tokens", f"{summary.tokens:,}"),
+            ("hapaxes", f"{summary.hapaxes:,} ({summary.hapax_share:.1%} of types)"),
+            ("kept types", f"{summary.kept_types:,}"),
+            ("coverage", f"{summary.coverage:.2%} of tokens"),
+        ],
+    )

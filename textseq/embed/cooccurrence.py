@@ -66,8 +66,7 @@ def cooccurrences(corpus: TrainingCorpus, window: int, harmonic: bool = False, c
     keys = np.empty(0, np.int64)
     totals = np.empty(0, np.float64)
     for chunk in corpus.chunks(chunk_tokens):
-        check_memory(pairs_within(chunk, window) * BYTES_PER_PAIR, f"counting co-occurrences within {window:,} words",
-                     "lower the window")
+        check_memory(pairs_within(chunk, window) * BYTES_PER_PAIR, f"counting co-occurrences within {window:,} words", "lower the window")
         ids = chunk.ids.astype(np.int64)
         sentence = chunk.sentence_of_token()
         pairs, weights = [], []

@@ -131,8 +131,11 @@ def check_training_memory(corpus: TrainingCorpus, dim: int, matrices: float, emb
     ``dim`` columns (and ``more`` bytes) that would not fit in memory: a MemoryNeeded
     (ValueError) saying how much they need."""
     words = len(corpus.words)
-    check_memory(matrices * words * dim * 4 + more, f"training {embedder} ({words:,} words x {dim:,} dimensions)",
-                 "lower dim, or raise min_count for fewer words")
+    check_memory(
+        matrices * words * dim * 4 + more,
+        f"training {embedder} ({words:,} words x {dim:,} dimensions)",
+        "lower dim, or raise min_count for fewer words",
+    )
 
 
 def training_corpus(blocks: Iterable[str], min_count: int = 5, on_block: Callable[[str], None] | None = None) -> TrainingCorpus:

@@ -71,9 +71,15 @@ class AnalogyResult:
         def row(s: Section) -> dict[str, Any]:
             return {"correct": s.correct, "total": s.total, "accuracy": s.accuracy}
 
-        return {"sections": [{"section": s.name, **row(s)} for s in self.sections],
-                "semantic": row(self.semantic), "syntactic": row(self.syntactic), "total": row(self.total),
-                "questions": self.questions, "oov": self.oov, "oov_ratio": self.oov_ratio}
+        return {
+            "sections": [{"section": s.name, **row(s)} for s in self.sections],
+            "semantic": row(self.semantic),
+            "syntactic": row(self.syntactic),
+            "total": row(self.total),
+            "questions": self.questions,
+            "oov": self.oov,
+            "oov_ratio": self.oov_ratio,
+        }
 
 
 @dataclass
@@ -89,11 +95,17 @@ class PairsResult:
 
     def as_dict(self) -> dict[str, Any]:
         """For JSON: a correlation that is undefined (every score alike) is null, not NaN."""
+
         def number(x: float) -> float | None:
             return x if math.isfinite(x) else None
 
-        return {"spearman": number(self.spearman), "pearson": number(self.pearson), "pairs": self.pairs, "oov": self.oov,
-                "oov_ratio": self.oov_ratio}
+        return {
+            "spearman": number(self.spearman),
+            "pearson": number(self.pearson),
+            "pairs": self.pairs,
+            "oov": self.oov,
+            "oov_ratio": self.oov_ratio,
+        }
 
 
 def evaluation_vocabulary(vectors: Vectors, restrict_vocab: int = RESTRICT_VOCAB, case_insensitive: bool = True) -> dict[str, int]:
@@ -145,7 +157,11 @@ def evaluate_analogies(vectors: Vectors, path: str, restrict_vocab: int = RESTRI
         mean = (mean / norm).astype(np.float32)
         scores = mean @ unit.T  # (batch, vocab)
         scores[np.arange(len(batch))[:, None], rows] = -np.inf
-        part = np.argpartition(-scores, top - 1, axis=1)[:, :top] if top < scores.shape[1] else np.tile(np.arange(scores.shape[1]), (len(batch), 1))
+        part = (
+            np.argpartition(-scores, top - 1, axis=1)[:, :top]
+            if top < scores.shape[1]
+            else np.tile(np.arange(scores.shape[1]), (len(batch), 1))
+        )
         for q, (section, _, (a, b, c, expected)) in enumerate(batch):
             cand = part[q]
             cand = cand[np.lexsort((cand, -scores[q, cand]))]
@@ -202,8 +218,11 @@ def _pair(line: str, delimiter: str, source: str, line_no: int, first: bool) -> 
     parts = line.split(delimiter)
     separator = "tabs" if delimiter == "\t" else repr(delimiter)
     if len(parts) != 3:
-        raise InputError(f"expected 'w1<TAB>w2<TAB>score' (3 fields separated by {separator}), found {len(parts)} field"
-                         f"{'' if len(parts) == 1 else 's'}", source=source, line=line_no)
+        raise InputError(
+            f"expected 'w1<TAB>w2<TAB>score' (3 fields separated by {separator}), found {len(parts)} field{'' if len(parts) == 1 else 's'}",
+            source=source,
+            line=line_no,
+        )
     a, b, score = parts
     if not a.strip() or not b.strip():
         raise InputError("a word is empty", source=source, line=line_no)
@@ -217,8 +236,9 @@ def _pair(line: str, delimiter: str, source: str, line_no: int, first: bool) -> 
     return a, b, value
 
 
-def evaluate_pairs(vectors: Vectors, path: str, restrict_vocab: int = RESTRICT_VOCAB, case_insensitive: bool = True,
-                   delimiter: str = "\t") -> PairsResult:
+def evaluate_pairs(
+    vectors: Vectors, path: str, restrict_vocab: int = RESTRICT_VOCAB, case_insensitive: bool = True, delimiter: str = "\t"
+) -> PairsResult:
     """Spearman's rho between human similarity scores (``w1<TAB>w2<TAB>score`` lines; blank
     lines and '#' comments skipped) and the cosine similarities of the vectors. A malformed line
     is an InputError naming it (gensim logs and skips it)."""

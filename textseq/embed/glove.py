@@ -76,8 +76,26 @@ def adagrad_step(params, squares, gradient, alpha):
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_FASTMATH)
-def train_block(words, contexts, word_bias, context_bias, word_squares, context_squares, word_bias_squares,
-                context_bias_squares, rows, cols, log_values, weights, order, begin, end, alpha, bias_alpha, clip):
+def train_block(
+    words,
+    contexts,
+    word_bias,
+    context_bias,
+    word_squares,
+    context_squares,
+    word_bias_squares,
+    context_bias_squares,
+    rows,
+    cols,
+    log_values,
+    weights,
+    order,
+    begin,
+    end,
+    alpha,
+    bias_alpha,
+    clip,
+):
     """AdaGrad steps on the co-occurrences ``order[begin:end]`` (indices into ``rows``, ``cols``,
     ``log_values`` and ``weights``), in that order. Returns the summed cost 0.5 f diff**2 (float64)
     and the number of entries used (those whose residual is finite)."""
@@ -120,8 +138,15 @@ def weighting(values: np.ndarray, x_max: float = 100.0, power: float = 0.75) -> 
     return np.where(values < x_max, (np.minimum(values, x_max) / x_max) ** power, 1.0)
 
 
-def glove_cost(counts: Sparse, words: np.ndarray, contexts: np.ndarray, word_bias: np.ndarray, context_bias: np.ndarray,
-               x_max: float = 100.0, power: float = 0.75) -> float:
+def glove_cost(
+    counts: Sparse,
+    words: np.ndarray,
+    contexts: np.ndarray,
+    word_bias: np.ndarray,
+    context_bias: np.ndarray,
+    x_max: float = 100.0,
+    power: float = 0.75,
+) -> float:
     """J / 2 over all nonzero entries, in float64 (for tests and diagnostics)."""
     dots = np.einsum("ij,ij->i", words[counts.rows].astype(np.float64), contexts[counts.cols].astype(np.float64))
     diff = dots + word_bias[counts.rows] + context_bias[counts.cols] - np.log(counts.values)
@@ -131,8 +156,17 @@ def glove_cost(counts: Sparse, words: np.ndarray, contexts: np.ndarray, word_bia
 class GloVe:
     """GloVe trained by AdaGrad on the co-occurrence matrix (see the module's description)."""
 
-    def __init__(self, epochs: int = 25, alpha: float | None = None, x_max: float = 100.0, power: float = 0.75,
-                 threads: int = 1, eta: float | None = None, iter: int | None = None, bias_alpha: float | None = None) -> None:
+    def __init__(
+        self,
+        epochs: int = 25,
+        alpha: float | None = None,
+        x_max: float = 100.0,
+        power: float = 0.75,
+        threads: int = 1,
+        eta: float | None = None,
+        iter: int | None = None,
+        bias_alpha: float | None = None,
+    ) -> None:
         if alpha is not None and eta is not None:
             raise ValueError("give the learning rate as alpha or as eta, not both")
         rate = alpha if alpha is not None else eta if eta is not None else 0.05
@@ -159,8 +193,9 @@ class GloVe:
         self.pairs = 0
         """Nonzero co-occurrence entries of the last :meth:`train`."""
 
-    def train(self, corpus: TrainingCorpus, *, dim: int = 100, window: int = 5, seed: int = 1,
-              monitor: Monitor | None = None, **_: object) -> Vectors:
+    def train(
+        self, corpus: TrainingCorpus, *, dim: int = 100, window: int = 5, seed: int = 1, monitor: Monitor | None = None, **_: object
+    ) -> Vectors:
         check_training_arguments(corpus, dim, window)
         check_training_memory(corpus, dim, _MATRICES, "GloVe")
         monitor = monitor or Monitor()
@@ -196,8 +231,26 @@ class GloVe:
         block = max(1, min(BLOCK_ENTRIES, -(-nnz // self.threads)))  # at least one block per thread
 
         def run(order: np.ndarray, begin: int, end: int) -> tuple[float, int]:
-            return train_block(words, contexts, word_bias, context_bias, word_squares, context_squares, word_bias_squares,
-                               context_bias_squares, rows, cols, log_values, weights, order, begin, end, alpha, bias_alpha, clip)
+            return train_block(
+                words,
+                contexts,
+                word_bias,
+                context_bias,
+                word_squares,
+                context_squares,
+                word_bias_squares,
+                context_bias_squares,
+                rows,
+                cols,
+                log_values,
+                weights,
+                order,
+                begin,
+                end,
+                alpha,
+                bias_alpha,
+                clip,
+            )
 
         self.history = []
         pool = ThreadPoolExecutor(self.threads) if self.threads > 1 else None

@@ -66,8 +66,9 @@ def parse_header(line: str, source: str) -> tuple[int, int]:
     if dim <= 0:
         raise InputError(f"bad header {line[:60]!r}: the dimension must be positive", source=source, line=1)
     if dim > MAX_DIMENSIONS:
-        raise InputError(f"bad header {line[:60]!r}: {dim:,} dimensions, more than the {MAX_DIMENSIONS:,} textseq reads",
-                         source=source, line=1)
+        raise InputError(
+            f"bad header {line[:60]!r}: {dim:,} dimensions, more than the {MAX_DIMENSIONS:,} textseq reads", source=source, line=1
+        )
     return count, dim
 
 
@@ -241,8 +242,9 @@ def _glove_dimensions(first: str, name: str) -> int:
     if dim <= 0:
         raise InputError("no vector on the first line (expected 'word v1 v2 ...')", source=name, line=1)
     if dim > MAX_DIMENSIONS:
-        raise InputError(f"{dim:,} values on the first line, more than the {MAX_DIMENSIONS:,} dimensions textseq reads",
-                         source=name, line=1)
+        raise InputError(
+            f"{dim:,} values on the first line, more than the {MAX_DIMENSIONS:,} dimensions textseq reads", source=name, line=1
+        )
     return dim
 
 
@@ -300,7 +302,9 @@ def _read_binary(data: bytes | bytearray, name: str, errors: str, limit: int | N
         try:
             words.append(data[pos:space].decode("utf-8", errors))
         except UnicodeDecodeError:
-            raise InputError(f"invalid UTF-8 in word {i + 1} at byte offset {pos}; set errors to 'replace' to read it anyway", source=name) from None
+            raise InputError(
+                f"invalid UTF-8 in word {i + 1} at byte offset {pos}; set errors to 'replace' to read it anyway", source=name
+            ) from None
         matrix[i] = np.frombuffer(data, dtype="<f4", count=dim, offset=space + 1)
         pos = space + 1 + size
     _check_finite_rows(matrix, words, name)
@@ -312,8 +316,12 @@ def _check_binary_size(count: int, dim: int, available: int, name: str) -> None:
     count must fit in the bytes after it."""
     needed = count * (4 * dim + 2)
     if needed > available:
-        raise InputError(f"the header says {count:,} vectors of {dim:,} dimensions, which take at least {needed:,} bytes, "
-                         f"but {available:,} bytes follow it", source=name, line=1)
+        raise InputError(
+            f"the header says {count:,} vectors of {dim:,} dimensions, which take at least {needed:,} bytes, "
+            f"but {available:,} bytes follow it",
+            source=name,
+            line=1,
+        )
 
 
 def _check_finite_rows(matrix: np.ndarray, words: list[str], name: str) -> None:

@@ -76,8 +76,9 @@ def check_memory(needed: float, what: str, advice: str) -> None:
     """Raise :class:`MemoryNeeded` when ``needed`` bytes for ``what`` exceed the memory available."""
     available = available_memory()
     if available is not None and needed > available:
-        raise MemoryNeeded(f"{what} needs about {format_bytes(needed)} of memory, more than the {format_bytes(available)} "
-                           f"available: {advice}")
+        raise MemoryNeeded(
+            f"{what} needs about {format_bytes(needed)} of memory, more than the {format_bytes(available)} available: {advice}"
+        )
 
 
 def whole_number(name: str, value: object) -> int:

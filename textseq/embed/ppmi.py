@@ -38,7 +38,9 @@ def ppmi(counts: Sparse, smoothing: float = 0.75, shift: float = 1.0) -> Sparse:
     return Sparse(counts.rows[keep], counts.cols[keep], pmi[keep], counts.size)
 
 
-def truncated_svd(matrix: Sparse, rank: int, seed: int, power_iterations: int = 4, oversample: int = OVERSAMPLE) -> tuple[np.ndarray, np.ndarray]:
+def truncated_svd(
+    matrix: Sparse, rank: int, seed: int, power_iterations: int = 4, oversample: int = OVERSAMPLE
+) -> tuple[np.ndarray, np.ndarray]:
     """(U, S) of the ``rank`` largest singular values, by a randomized range finder
     (Halko, Martinsson & Tropp 2011)."""
     rng = np.random.default_rng(seed)

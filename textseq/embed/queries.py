@@ -23,8 +23,11 @@ def neighbors(vectors: Vectors, word: str, k: int = 10) -> dict[str, Any]:
 
 def analogy(vectors: Vectors, a: str, b: str, c: str, k: int = 5, cosmul: bool = False) -> dict[str, Any]:
     key = "score" if cosmul else "similarity"
-    return {"query": [a, b, c], "method": "3CosMul" if cosmul else "3CosAdd",
-            "answers": [{"word": w, key: s} for w, s in vectors.analogy(a, b, c, k, cosmul)]}
+    return {
+        "query": [a, b, c],
+        "method": "3CosMul" if cosmul else "3CosAdd",
+        "answers": [{"word": w, key: s} for w, s in vectors.analogy(a, b, c, k, cosmul)],
+    }
 
 
 def similarity(vectors: Vectors, a: str, b: str) -> dict[str, Any]:

@@ -98,8 +98,9 @@ class Vectors:
     def _rows(self, words: Sequence[str]) -> list[int]:
         return [self.row(w) for w in words]
 
-    def most_similar(self, positive: Sequence[str] = (), negative: Sequence[str] = (), k: int = 10,
-                     restrict_vocab: int | None = None) -> list[tuple[str, float]]:
+    def most_similar(
+        self, positive: Sequence[str] = (), negative: Sequence[str] = (), k: int = 10, restrict_vocab: int | None = None
+    ) -> list[tuple[str, float]]:
         """3CosAdd: the words nearest (by cosine) to the normalized mean of the unit vectors of
         ``positive`` minus those of ``negative`` (gensim's most_similar); the query words
         themselves are left out. ``king - man + woman``: positive=[king, woman], negative=[man]."""
@@ -114,8 +115,14 @@ class Vectors:
         rows = unit[:restrict_vocab] if restrict_vocab else unit
         return self._top(rows @ mean.astype(np.float32), pos + neg, k)
 
-    def most_similar_cosmul(self, positive: Sequence[str] = (), negative: Sequence[str] = (), k: int = 10,
-                            restrict_vocab: int | None = None, epsilon: float = COSMUL_EPSILON) -> list[tuple[str, float]]:
+    def most_similar_cosmul(
+        self,
+        positive: Sequence[str] = (),
+        negative: Sequence[str] = (),
+        k: int = 10,
+        restrict_vocab: int | None = None,
+        epsilon: float = COSMUL_EPSILON,
+    ) -> list[tuple[str, float]]:
         """3CosMul (Levy & Goldberg 2014, eq. 4): the product of the shifted cosines (1 + cos) / 2
         with ``positive`` over the product with ``negative`` plus ``epsilon``."""
         pos, neg = self._rows(positive), self._rows(negative)
@@ -123,15 +130,16 @@ class Vectors:
             raise ValueError("3CosMul needs at least one positive word")
         unit = self.unit[:restrict_vocab] if restrict_vocab else self.unit
         shifted = (1.0 + unit @ self.unit[pos + neg].T) / 2.0  # (n, len(pos) + len(neg))
-        scores = shifted[:, : len(pos)].prod(axis=1) / (shifted[:, len(pos):].prod(axis=1) + epsilon)
+        scores = shifted[:, : len(pos)].prod(axis=1) / (shifted[:, len(pos) :].prod(axis=1) + epsilon)
         return self._top(scores, pos + neg, k)
 
     def neighbors(self, word: str, k: int = 10, restrict_vocab: int | None = None) -> list[tuple[str, float]]:
         """The k nearest words by cosine similarity, the word itself left out."""
         return self.most_similar([word], (), k, restrict_vocab)
 
-    def analogy(self, a: str, b: str, c: str, k: int = 5, cosmul: bool = False,
-                restrict_vocab: int | None = None) -> list[tuple[str, float]]:
+    def analogy(
+        self, a: str, b: str, c: str, k: int = 5, cosmul: bool = False, restrict_vocab: int | None = None
+    ) -> list[tuple[str, float]]:
         """a is to b as c is to ?: ``b - a + c`` (3CosAdd) or its 3CosMul form."""
         method = self.most_similar_cosmul if cosmul else self.most_similar
         return method([b, c], [a], k, restrict_vocab)

@@ -215,9 +215,31 @@ def _predict(syn1neg, syn1, cum_table, buckets, codes, points, code_lengths, l1,
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
-def train_job(syn0, syn1neg, syn1, ids, sentence_starts, first_sentence, end_sentence, keep_probability, cum_table, buckets,
-              codes, points, code_lengths, window, negative, hs, cbow, cbow_mean, alpha, min_alpha,
-              words_before, total_words, state):
+def train_job(
+    syn0,
+    syn1neg,
+    syn1,
+    ids,
+    sentence_starts,
+    first_sentence,
+    end_sentence,
+    keep_probability,
+    cum_table,
+    buckets,
+    codes,
+    points,
+    code_lengths,
+    window,
+    negative,
+    hs,
+    cbow,
+    cbow_mean,
+    alpha,
+    min_alpha,
+    words_before,
+    total_words,
+    state,
+):
     """Train on sentences [first_sentence, end_sentence) of a chunk. ``words_before`` is the
     corpus position of the chunk's first token (counting all epochs), from which each word's
     learning rate follows. Returns (summed loss, examples, words kept after subsampling)."""
@@ -239,11 +261,51 @@ def train_job(syn0, syn1neg, syn1, ids, sentence_starts, first_sentence, end_sen
             lo = max(0, i - window + b)
             hi = min(n, i + window - b + 1)
             if cbow:
-                state, loss, examples = _cbow_step(syn0, syn1neg, syn1, cum_table, buckets, codes, points, code_lengths, kept, i, lo, hi,
-                                                   negative, hs, cbow_mean, rate, neu1, neu1e, loss, examples, state)
+                state, loss, examples = _cbow_step(
+                    syn0,
+                    syn1neg,
+                    syn1,
+                    cum_table,
+                    buckets,
+                    codes,
+                    points,
+                    code_lengths,
+                    kept,
+                    i,
+                    lo,
+                    hi,
+                    negative,
+                    hs,
+                    cbow_mean,
+                    rate,
+                    neu1,
+                    neu1e,
+                    loss,
+                    examples,
+                    state,
+                )
             else:
-                state, loss, examples = _skipgram_step(syn0, syn1neg, syn1, cum_table, buckets, codes, points, code_lengths, kept, i, lo,
-                                                       hi, negative, hs, rate, neu1e, loss, examples, state)
+                state, loss, examples = _skipgram_step(
+                    syn0,
+                    syn1neg,
+                    syn1,
+                    cum_table,
+                    buckets,
+                    codes,
+                    points,
+                    code_lengths,
+                    kept,
+                    i,
+                    lo,
+                    hi,
+                    negative,
+                    hs,
+                    rate,
+                    neu1e,
+                    loss,
+                    examples,
+                    state,
+                )
     return loss, examples, effective
 
 
@@ -265,8 +327,29 @@ def _subsample(ids, begin, end, keep_probability, kept, position, state):
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True, inline="always")
-def _cbow_step(syn0, syn1neg, syn1, cum_table, buckets, codes, points, code_lengths, kept, i, lo, hi, negative, hs, cbow_mean, rate,
-               neu1, neu1e, loss, examples, state):
+def _cbow_step(
+    syn0,
+    syn1neg,
+    syn1,
+    cum_table,
+    buckets,
+    codes,
+    points,
+    code_lengths,
+    kept,
+    i,
+    lo,
+    hi,
+    negative,
+    hs,
+    cbow_mean,
+    rate,
+    neu1,
+    neu1e,
+    loss,
+    examples,
+    state,
+):
     """CBOW for the centre word ``kept[i]``: the mean (or sum) of the input vectors of
     ``kept[lo:hi]`` but ``i`` predicts it, and the error goes back whole to each of them.
     Returns (random state, ``loss`` and ``examples`` with this step's added)."""
@@ -287,8 +370,9 @@ def _cbow_step(syn0, syn1neg, syn1, cum_table, buckets, codes, points, code_leng
         inv = np.float32(1.0) / np.float32(count)
         for c in range(dim):
             neu1[c] *= inv
-    state, step_loss, step_examples = _predict(syn1neg, syn1, cum_table, buckets, codes, points, code_lengths, neu1, kept[i], negative, hs,
-                                               rate, neu1e, state)
+    state, step_loss, step_examples = _predict(
+        syn1neg, syn1, cum_table, buckets, codes, points, code_lengths, neu1, kept[i], negative, hs, rate, neu1e, state
+    )
     for j in range(lo, hi):
         if j != i:
             row = syn0[kept[j]]
@@ -298,8 +382,9 @@ def _cbow_step(syn0, syn1neg, syn1, cum_table, buckets, codes, points, code_leng
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True, inline="always")
-def _skipgram_step(syn0, syn1neg, syn1, cum_table, buckets, codes, points, code_lengths, kept, i, lo, hi, negative, hs, rate, neu1e,
-                   loss, examples, state):
+def _skipgram_step(
+    syn0, syn1neg, syn1, cum_table, buckets, codes, points, code_lengths, kept, i, lo, hi, negative, hs, rate, neu1e, loss, examples, state
+):
     """Skip-gram for the centre word ``kept[i]``: the input vector of each of ``kept[lo:hi]``
     but ``i`` predicts it. Returns (random state, ``loss`` and ``examples`` with this step's added)."""
     dim = syn0.shape[1]
@@ -309,8 +394,9 @@ def _skipgram_step(syn0, syn1neg, syn1, cum_table, buckets, codes, points, code_
         row = syn0[kept[j]]
         for c in range(dim):
             neu1e[c] = 0.0
-        state, step_loss, step_examples = _predict(syn1neg, syn1, cum_table, buckets, codes, points, code_lengths, row, kept[i], negative,
-                                                   hs, rate, neu1e, state)
+        state, step_loss, step_examples = _predict(
+            syn1neg, syn1, cum_table, buckets, codes, points, code_lengths, row, kept[i], negative, hs, rate, neu1e, state
+        )
         loss += step_loss
         examples += step_examples
         for c in range(dim):
@@ -400,9 +486,18 @@ class Word2Vec:
     cbow = False
     default_alpha = 0.025
 
-    def __init__(self, negative: int | None = None, hs: bool = False, sample: float = 1e-3, epochs: int = 1,
-                 iter: int | None = None, alpha: float | None = None, min_alpha: float = 0.0001,
-                 cbow_mean: bool = True, threads: int = 1) -> None:
+    def __init__(
+        self,
+        negative: int | None = None,
+        hs: bool = False,
+        sample: float = 1e-3,
+        epochs: int = 1,
+        iter: int | None = None,
+        alpha: float | None = None,
+        min_alpha: float = 0.0001,
+        cbow_mean: bool = True,
+        threads: int = 1,
+    ) -> None:
         if iter is not None:
             epochs = iter
         hs = _as_bool(hs)
@@ -431,14 +526,35 @@ class Word2Vec:
         counts = np.array([3, 2, 1], np.int64)
         codes, points, lengths = huffman_tree(counts)
         ids = np.array([0, 1, 2, 0], np.int32)
-        train_job(np.zeros((3, 4), np.float32), np.zeros((3, 4), np.float32), np.zeros((2, 4), np.float32), ids,
-                  np.array([0, 4], np.int64), 0, 1, np.ones(3), noise_table(counts), noise_buckets(noise_table(counts)),
-                  codes, points, lengths, 2,
-                  self.negative, self.hs, self.cbow, self.cbow_mean, self.alpha, self.min_alpha, 0.0, 4.0,
-                  stream_seed(np.uint64(1), 0))
+        train_job(
+            np.zeros((3, 4), np.float32),
+            np.zeros((3, 4), np.float32),
+            np.zeros((2, 4), np.float32),
+            ids,
+            np.array([0, 4], np.int64),
+            0,
+            1,
+            np.ones(3),
+            noise_table(counts),
+            noise_buckets(noise_table(counts)),
+            codes,
+            points,
+            lengths,
+            2,
+            self.negative,
+            self.hs,
+            self.cbow,
+            self.cbow_mean,
+            self.alpha,
+            self.min_alpha,
+            0.0,
+            4.0,
+            stream_seed(np.uint64(1), 0),
+        )
 
-    def train(self, corpus: TrainingCorpus, *, dim: int = 100, window: int = 5, seed: int = 1,
-              monitor: Monitor | None = None, **_: object) -> Vectors:
+    def train(
+        self, corpus: TrainingCorpus, *, dim: int = 100, window: int = 5, seed: int = 1, monitor: Monitor | None = None, **_: object
+    ) -> Vectors:
         check_training_arguments(corpus, dim, window)
         check_training_memory(corpus, dim, 1 + (self.negative > 0) + self.hs, "word2vec")
         monitor = monitor or Monitor()
@@ -462,9 +578,31 @@ class Word2Vec:
         serial = 0
 
         def run(chunk: Chunk, first: int, end: int, words_before: float, job_serial: int) -> tuple[float, int, int]:
-            return train_job(syn0, syn1neg, syn1, chunk.ids, chunk.sentence_starts, first, end, keep, cum_table, buckets,
-                             codes, points, lengths, int(window), self.negative, self.hs, self.cbow, self.cbow_mean,
-                             self.alpha, self.min_alpha, words_before, total_words, stream_seed(seed64, job_serial))
+            return train_job(
+                syn0,
+                syn1neg,
+                syn1,
+                chunk.ids,
+                chunk.sentence_starts,
+                first,
+                end,
+                keep,
+                cum_table,
+                buckets,
+                codes,
+                points,
+                lengths,
+                int(window),
+                self.negative,
+                self.hs,
+                self.cbow,
+                self.cbow_mean,
+                self.alpha,
+                self.min_alpha,
+                words_before,
+                total_words,
+                stream_seed(seed64, job_serial),
+            )
 
         self.trained_words = 0
         self.history = []
@@ -477,8 +615,9 @@ class Word2Vec:
                 for chunk in corpus.chunks():
                     job_starts = split_jobs(chunk.sentence_starts)
                     words_before = float(epoch) * corpus.tokens + chunk.offset
-                    jobs = [(chunk, int(job_starts[k]), int(job_starts[k + 1]), words_before, serial + k)
-                            for k in range(len(job_starts) - 1)]
+                    jobs = [
+                        (chunk, int(job_starts[k]), int(job_starts[k + 1]), words_before, serial + k) for k in range(len(job_starts) - 1)
+                    ]
                     serial += len(jobs)
                     done = words_before
                     for job_loss, job_examples, job_words, job_tokens in self._run_jobs(run, jobs, pool):
@@ -487,8 +626,7 @@ class Word2Vec:
                         self.trained_words += job_words
                         done += job_tokens
                         monitor.update(done)
-                report = EpochReport(epoch + 1, self.epochs, loss / max(1, examples), corpus.tokens, "words",
-                                     time.perf_counter() - started)
+                report = EpochReport(epoch + 1, self.epochs, loss / max(1, examples), corpus.tokens, "words", time.perf_counter() - started)
                 self.history.append(report)
                 monitor.epoch_done(report)
         finally:
@@ -498,10 +636,12 @@ class Word2Vec:
         return Vectors(corpus.words, syn0)
 
     @staticmethod
-    def _run_jobs(run: Callable[..., tuple[float, int, int]], jobs: list[tuple[Any, ...]],
-                  pool: ThreadPoolExecutor | None) -> Iterator[tuple[float, int, int, int]]:
+    def _run_jobs(
+        run: Callable[..., tuple[float, int, int]], jobs: list[tuple[Any, ...]], pool: ThreadPoolExecutor | None
+    ) -> Iterator[tuple[float, int, int, int]]:
         """(loss, examples, words kept, tokens) of each job as it ends: in order on one thread,
         as they finish on several."""
+
         def tokens(job: tuple[Any, ...]) -> int:
             chunk, first, end = job[:3]
             return int(chunk.sentence_starts[end] - chunk.sentence_starts[first])
@@ -552,5 +692,15 @@ class Cbow(Word2Vec):
     default_alpha = 0.05
 
 
-__all__ = ["SkipGram", "Cbow", "learning_rate", "noise_table", "noise_sample", "keep_probabilities", "huffman_tree", "split_jobs",
-           "noise_buckets", "draw_noise"]
+__all__ = [
+    "SkipGram",
+    "Cbow",
+    "learning_rate",
+    "noise_table",
+    "noise_sample",
+    "keep_probabilities",
+    "huffman_tree",
+    "split_jobs",
+    "noise_buckets",
+    "draw_noise",
+]

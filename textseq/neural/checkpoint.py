@@ -101,8 +101,9 @@ def _read(path: str, map_location: torch.device | str) -> object:
             warnings.simplefilter("ignore")
             return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
-        raise InputError(f"refused: the file holds more than weights and data, and loading it could run code ({_first_line(exc)})",
-                         source=path) from None
+        raise InputError(
+            f"refused: the file holds more than weights and data, and loading it could run code ({_first_line(exc)})", source=path
+        ) from None
     except MemoryError:
         raise InputError("not a readable checkpoint (it declares more data than fits in memory)", source=path) from None
     except Exception as exc:  # noqa: BLE001 - see the docstring
@@ -118,8 +119,7 @@ def _check_version(version: object, path: str) -> None:
     if isinstance(version, bool) or not isinstance(version, int):
         raise InputError(f"the checkpoint's format version is {version!r}, not a whole number", source=path)
     if version > VERSION:
-        raise InputError(f"checkpoint format version {version} is newer than this textseq reads ({VERSION}): upgrade textseq",
-                         source=path)
+        raise InputError(f"checkpoint format version {version} is newer than this textseq reads ({VERSION}): upgrade textseq", source=path)
     if version < 1:
         raise InputError(f"unknown checkpoint format version {version}", source=path)
 
@@ -201,9 +201,18 @@ class Checkpoint:
         progress: dict[str, object] = {**asdict(self.progress), "hidden": self.hidden}
         if self.rng is not None:
             progress["rng"] = {"torch": self.rng.torch, "cuda": self.rng.cuda}
-        return {"arch": self.arch, "config": dict(self.config), "plugin": self.plugin, "codec": self.codec.to_state(),
-                "model": self.model, "optimizer": self.optimizer, "scheduler": self.scheduler, "settings": dict(self.settings),
-                "progress": progress, "metrics": self.progress.history[-1] if self.progress.history else {}}
+        return {
+            "arch": self.arch,
+            "config": dict(self.config),
+            "plugin": self.plugin,
+            "codec": self.codec.to_state(),
+            "model": self.model,
+            "optimizer": self.optimizer,
+            "scheduler": self.scheduler,
+            "settings": dict(self.settings),
+            "progress": progress,
+            "metrics": self.progress.history[-1] if self.progress.history else {},
+        }
 
     @classmethod
     def from_state(cls, state: dict[str, Any], source: str) -> Checkpoint:
@@ -220,9 +229,19 @@ class Checkpoint:
         progress = checked_progress(saved, source)
         rng = require(saved, "rng", dict, source, "the checkpoint's progress")
         random = RandomState(require(rng, "torch", torch.Tensor, source, "the checkpoint's random state"), rng.get("cuda"))
-        return cls(state["arch"], dict(state["config"]), codec, state["model"], plugin=state.get("plugin"),
-                   optimizer=state.get("optimizer"), scheduler=state.get("scheduler"), settings=settings, progress=progress,
-                   hidden=saved.get("hidden"), rng=random)
+        return cls(
+            state["arch"],
+            dict(state["config"]),
+            codec,
+            state["model"],
+            plugin=state.get("plugin"),
+            optimizer=state.get("optimizer"),
+            scheduler=state.get("scheduler"),
+            settings=settings,
+            progress=progress,
+            hidden=saved.get("hidden"),
+            rng=random,
+        )
 
     def save(self, path: str | os.PathLike[str]) -> None:
         save_checkpoint(path, self.to_state())

@@ -56,8 +56,16 @@ class Codec:
         return {"char": "characters", "word": "words", "spm": "pieces"}[self.level]
 
     @classmethod
-    def build(cls, level: str, blocks: Iterable[str], *, spm_model: bytes | None = None, spm_source: str = "<sentencepiece model>",
-              min_count: int = 1, max_size: int | None = None) -> tuple[Codec, np.ndarray]:
+    def build(
+        cls,
+        level: str,
+        blocks: Iterable[str],
+        *,
+        spm_model: bytes | None = None,
+        spm_source: str = "<sentencepiece model>",
+        min_count: int = 1,
+        max_size: int | None = None,
+    ) -> tuple[Codec, np.ndarray]:
         """A codec from the training text, and that text's ids (int32); ``spm_source`` names where
         ``spm_model``'s bytes came from, for an error."""
         if level == "spm":
@@ -187,11 +195,15 @@ class Codec:
         try:
             codec._processor = load_spm(codec.spm_model or b"", source)
         except InputError as exc:
-            raise InputError(f"the checkpoint's tokenizer is damaged: its sentencepiece model does not load ({exc.message})",
-                             source=source) from None
+            raise InputError(
+                f"the checkpoint's tokenizer is damaged: its sentencepiece model does not load ({exc.message})", source=source
+            ) from None
         if codec._processor.GetPieceSize() + len(specials) != len(tokens):
-            raise InputError(f"the checkpoint's tokenizer is damaged: {len(tokens) - len(specials):,} tokens for a sentencepiece "
-                             f"model of {codec._processor.GetPieceSize():,} pieces", source=source)
+            raise InputError(
+                f"the checkpoint's tokenizer is damaged: {len(tokens) - len(specials):,} tokens for a sentencepiece "
+                f"model of {codec._processor.GetPieceSize():,} pieces",
+                source=source,
+            )
         return codec
 
 

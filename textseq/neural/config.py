@@ -70,8 +70,9 @@ def check_option(name: str, key: str, value: object, kind: OptionKind) -> object
     return value
 
 
-def resolve_options(name: str, defaults: Mapping[str, object], config: Mapping[str, object] | None,
-                    kinds: Mapping[str, OptionKind]) -> dict[str, object]:
+def resolve_options(
+    name: str, defaults: Mapping[str, object], config: Mapping[str, object] | None, kinds: Mapping[str, OptionKind]
+) -> dict[str, object]:
     """``config`` over ``defaults`` (a fresh dict), each given value checked against its kind in
     ``kinds``. ``ValueError`` naming the architecture and the option, e.g. ``lstm: unknown option
     'hiden_size' (did you mean 'hidden_size'? known: dropout, ...)``."""
@@ -124,8 +125,7 @@ PRESETS: dict[str, tuple[str, dict[str, object]]] = {
     "word-small": ("lstm", {"embedding_size": 128, "hidden_size": 128, "layers": 2, "dropout": 0.2, "tie_weights": True}),
     "word-medium": ("lstm", {"embedding_size": 200, "hidden_size": 200, "layers": 2, "dropout": 0.2, "tie_weights": True}),
     "word-large": ("lstm", {"embedding_size": 650, "hidden_size": 650, "layers": 2, "dropout": 0.5, "tie_weights": True}),
-    "word-nplm": ("nplm", {"context": 5, "embedding_size": 100, "hidden_size": 200, "dropout": 0.2, "direct": True,
-                           "tie_weights": False}),
+    "word-nplm": ("nplm", {"context": 5, "embedding_size": 100, "hidden_size": 200, "dropout": 0.2, "direct": True, "tie_weights": False}),
 }
 """Each preset: (base architecture, the options it sets). ``word-medium`` is the settings of PyTorch's
 word_language_model example (2-layer LSTM 200/200, dropout 0.2, tied); ``word-large`` is the medium

@@ -37,8 +37,7 @@ def pick_device(name: str) -> torch.device:
         index = int(name[5:]) if name != "cuda" else 0
         count = torch.cuda.device_count()
         if index >= count:
-            raise ParameterError(f"{name}: no such CUDA device (this machine has {count}: cuda:0 to cuda:{count - 1})",
-                                 parameter="device")
+            raise ParameterError(f"{name}: no such CUDA device (this machine has {count}: cuda:0 to cuda:{count - 1})", parameter="device")
         return torch.device(name)
     raise ParameterError(f"unknown device {name!r}: {DEVICES}", parameter="device")
 

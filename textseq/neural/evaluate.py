@@ -51,8 +51,17 @@ def evaluate(model: nn.Module, codec: Codec, blocks: Iterable[str], device: torc
 def _empty_report(codec: Codec) -> dict[str, Any]:
     """The report of a text with no tokens: the figures that divide by the count are undefined
     (None), as they are for an n-gram model."""
-    report: dict[str, Any] = {"level": codec.level, "tokens": 0, "oovs": 0, "sentences": 0, "log10_prob": 0.0, "log10_prob_oov": 0.0,
-                              "loss": None, "perplexity": None, "perplexity_excluding_oovs": None}
+    report: dict[str, Any] = {
+        "level": codec.level,
+        "tokens": 0,
+        "oovs": 0,
+        "sentences": 0,
+        "log10_prob": 0.0,
+        "log10_prob_oov": 0.0,
+        "loss": None,
+        "perplexity": None,
+        "perplexity_excluding_oovs": None,
+    }
     if codec.level == "char":
         report["bits_per_character"] = None
     return report

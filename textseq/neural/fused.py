@@ -115,12 +115,26 @@ class FusedLSTM:
             return
         hs = np.zeros((self.layers, self.first.shape[0]), dtype=np.float32)
         with signals_held():
-            self.generate(self.first, self.table, self.upper, self.upper_bias, self.decoder, self.decoder_bias, hs, hs.copy(), 0,
-                          np.empty(0), 1.0, -1, np.empty(CHUNK, dtype=np.int64))
+            self.generate(
+                self.first,
+                self.table,
+                self.upper,
+                self.upper_bias,
+                self.decoder,
+                self.decoder_bias,
+                hs,
+                hs.copy(),
+                0,
+                np.empty(0),
+                1.0,
+                -1,
+                np.empty(CHUNK, dtype=np.int64),
+            )
         self._compiled = True
 
-    def tokens(self, hidden: Sequence[np.ndarray | torch.Tensor], token: int, rng: np.random.Generator, temperature: float, count: int,
-               end_id: int) -> Iterator[int]:
+    def tokens(
+        self, hidden: Sequence[np.ndarray | torch.Tensor], token: int, rng: np.random.Generator, temperature: float, count: int, end_id: int
+    ) -> Iterator[int]:
         """Up to ``count`` tokens drawn after feeding ``token`` to the state ``hidden`` (an LSTM
         state of one stream), the end token not yielded. ``rng`` is left where one
         ``rng.random()`` a token drawn would have left it, however the caller stops."""
@@ -132,8 +146,21 @@ class FusedLSTM:
         while count > 0:
             position = rng.bit_generator.state
             uniforms = rng.random(min(CHUNK, count))
-            drawn = self.generate(self.first, self.table, self.upper, self.upper_bias, self.decoder, self.decoder_bias, hs, cs,
-                                  token, uniforms, inverse, end_id, out)
+            drawn = self.generate(
+                self.first,
+                self.table,
+                self.upper,
+                self.upper_bias,
+                self.decoder,
+                self.decoder_bias,
+                hs,
+                cs,
+                token,
+                uniforms,
+                inverse,
+                end_id,
+                out,
+            )
             used = 0
             try:
                 for token in out[:drawn].tolist():
@@ -154,13 +181,23 @@ def fused_kernel(lm: LanguageModel, options: SamplingOptions, threads: int | Non
     network other than a plain LSTM on CPU whose first layer is a table (char and small
     subword vocabularies; no residual connections or output projection)."""
     stepper = getattr(lm, "stepper", None)
-    if (options.max_tokens < LONG_SAMPLE or options.top_k or options.top_p < 1.0 or not isinstance(stepper, RecurrentStepper)
-            or stepper.arch != "lstm" or stepper.table is None or stepper.residual or stepper.projection is not None):
+    if (
+        options.max_tokens < LONG_SAMPLE
+        or options.top_k
+        or options.top_p < 1.0
+        or not isinstance(stepper, RecurrentStepper)
+        or stepper.arch != "lstm"
+        or stepper.table is None
+        or stepper.residual
+        or stepper.projection is not None
+    ):
         return None
     return FusedLSTM(stepper, threads)
 
 
-def sample_fused(lm: LanguageModel, kernel: FusedLSTM, prime: list[int], options: SamplingOptions, rng: np.random.Generator) -> Iterator[int]:
+def sample_fused(
+    lm: LanguageModel, kernel: FusedLSTM, prime: list[int], options: SamplingOptions, rng: np.random.Generator
+) -> Iterator[int]:
     """:func:`textseq.sampling.sample`, the compiled loop taking over after :data:`HANDOVER` tokens."""
     for drawn, (token, state) in enumerate(sample_states(lm, prime, options, rng), start=1):
         yield token

@@ -38,10 +38,16 @@ def architecture(arch: str, *, source: str | None = None, origin: dict[str, Any]
         distribution = origin.get("distribution")
         if distribution:
             version = f" {origin['version']}" if origin.get("version") else ""
-            raise InputError(f"architecture '{arch}' comes from the plugin {distribution}{version}, which is not installed "
-                             f"here: pip install {distribution}", source=source) from None
-        raise InputError(f"{exc}: the checkpoint was made with an architecture from a plugin that is not installed "
-                         f"here; install the plugin that registers '{arch}' (see 'textseq plugins')", source=source) from None
+            raise InputError(
+                f"architecture '{arch}' comes from the plugin {distribution}{version}, which is not installed "
+                f"here: pip install {distribution}",
+                source=source,
+            ) from None
+        raise InputError(
+            f"{exc}: the checkpoint was made with an architecture from a plugin that is not installed "
+            f"here; install the plugin that registers '{arch}' (see 'textseq plugins')",
+            source=source,
+        ) from None
 
 
 def architecture_origin(arch: str) -> dict[str, str | None] | None:
@@ -57,8 +63,9 @@ def architecture_origin(arch: str) -> dict[str, str | None] | None:
     return {"plugin": info.name, "distribution": info.distribution, "version": info.version}
 
 
-def build_model(arch: str, config: dict[str, object], vocab_size: int, *, source: str | None = None,
-                origin: dict[str, Any] | None = None) -> nn.Module:
+def build_model(
+    arch: str, config: dict[str, object], vocab_size: int, *, source: str | None = None, origin: dict[str, Any] | None = None
+) -> nn.Module:
     """The network of architecture ``arch`` with ``config`` over its defaults."""
     registration = architecture(arch, source=source, origin=origin)
     return registration.implementation(_with_defaults(registration, config), vocab_size)
@@ -98,7 +105,9 @@ def model_from_checkpoint(payload: dict[str, Any], codec: Codec, source: str) ->
     return model
 
 
-def expected_tensors(registration: Registration, arch: str, config: dict[str, object], vocab_size: int, source: str) -> dict[str, torch.Tensor]:
+def expected_tensors(
+    registration: Registration, arch: str, config: dict[str, object], vocab_size: int, source: str
+) -> dict[str, torch.Tensor]:
     """The state dict (meta tensors: shapes and dtypes, no data) of architecture ``arch`` built
     with ``config`` for ``vocab_size`` tokens."""
     import torch
@@ -119,8 +128,18 @@ def _shapes_only() -> TorchFunctionMode:
     from torch.nn import init
     from torch.overrides import TorchFunctionMode
 
-    skipped = {init.normal_, init.uniform_, init.trunc_normal_, init.kaiming_uniform_, init.kaiming_normal_, init.xavier_uniform_,
-               init.xavier_normal_, init.orthogonal_, torch.Tensor.normal_, torch.Tensor.uniform_}
+    skipped = {
+        init.normal_,
+        init.uniform_,
+        init.trunc_normal_,
+        init.kaiming_uniform_,
+        init.kaiming_normal_,
+        init.xavier_uniform_,
+        init.xavier_normal_,
+        init.orthogonal_,
+        torch.Tensor.normal_,
+        torch.Tensor.uniform_,
+    }
 
     class ShapesOnly(TorchFunctionMode):
         def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
@@ -137,12 +156,14 @@ def check_weights(weights: dict[str, Any], expected: dict[str, torch.Tensor], ar
     of numbers, every value finite."""
     missing = [name for name in expected if name not in weights]
     if missing:
-        raise InputError(f"the weights lack tensor '{missing[0]}' of architecture '{arch}'"
-                         + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""), source=source)
+        raise InputError(
+            f"the weights lack tensor '{missing[0]}' of architecture '{arch}'"
+            + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""),
+            source=source,
+        )
     extra = [name for name in weights if name not in expected]
     if extra:
-        raise InputError(f"the weights hold tensor '{extra[0]}', which architecture '{arch}' with this config does not have",
-                         source=source)
+        raise InputError(f"the weights hold tensor '{extra[0]}', which architecture '{arch}' with this config does not have", source=source)
     for name, want in expected.items():
         _check_tensor(name, weights[name], want, arch, source)
 
@@ -153,11 +174,16 @@ def _check_tensor(name: str, tensor: torch.Tensor, want: torch.Tensor, arch: str
     if tensor.layout != torch.strided or tensor.is_meta:
         raise InputError(f"tensor '{name}' is not a plain tensor of numbers", source=source)
     if tuple(tensor.shape) != tuple(want.shape):
-        raise InputError(f"tensor '{name}' is {_shape(tensor)} in the file, but architecture '{arch}' with this config and "
-                         f"vocabulary expects {_shape(want)}", source=source)
+        raise InputError(
+            f"tensor '{name}' is {_shape(tensor)} in the file, but architecture '{arch}' with this config and "
+            f"vocabulary expects {_shape(want)}",
+            source=source,
+        )
     if want.is_floating_point() != tensor.is_floating_point() or (not want.is_floating_point() and tensor.dtype != want.dtype):
-        raise InputError(f"tensor '{name}' holds {str(tensor.dtype).removeprefix('torch.')} numbers, "
-                         f"not {str(want.dtype).removeprefix('torch.')}", source=source)
+        raise InputError(
+            f"tensor '{name}' holds {str(tensor.dtype).removeprefix('torch.')} numbers, not {str(want.dtype).removeprefix('torch.')}",
+            source=source,
+        )
     if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
         raise InputError(f"tensor '{name}' holds NaN or infinite values", source=source)
 
@@ -179,8 +205,9 @@ class NeuralLM:
 
     scores_are_probabilities = True
 
-    def __init__(self, model: nn.Module, codec: Codec, device: torch.device | str = "cpu", *, threads: int | None = None,
-                 kind: str = "neural") -> None:
+    def __init__(
+        self, model: nn.Module, codec: Codec, device: torch.device | str = "cpu", *, threads: int | None = None, kind: str = "neural"
+    ) -> None:
         self.model = model
         self.codec = codec
         self.device = device

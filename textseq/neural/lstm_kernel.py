@@ -46,9 +46,21 @@ def _layer(weight: np.ndarray, x: np.ndarray, pre: np.ndarray, c: np.ndarray, h_
 
 
 @numba.njit(fastmath=_FAST, cache=True)
-def generate(first: np.ndarray, table: np.ndarray, upper: np.ndarray, upper_bias: np.ndarray, decoder: np.ndarray,
-              decoder_bias: np.ndarray, hs: np.ndarray, cs: np.ndarray, token: int, uniforms: np.ndarray,
-              inverse_temperature: float, end_id: int, out: np.ndarray) -> int:
+def generate(
+    first: np.ndarray,
+    table: np.ndarray,
+    upper: np.ndarray,
+    upper_bias: np.ndarray,
+    decoder: np.ndarray,
+    decoder_bias: np.ndarray,
+    hs: np.ndarray,
+    cs: np.ndarray,
+    token: int,
+    uniforms: np.ndarray,
+    inverse_temperature: float,
+    end_id: int,
+    out: np.ndarray,
+) -> int:
     """Feed ``token``, then draw a token a uniform number and feed it in turn, into ``out``;
     ``hs`` and ``cs`` (``[layer, unit]``) are carried in place. Stops after drawing ``end_id``;
     returns how many tokens were drawn. ``inverse_temperature`` 0 is greedy."""

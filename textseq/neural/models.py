@@ -56,8 +56,17 @@ from textseq.neural.config import PRESETS, base_architecture, resolve_config
 if TYPE_CHECKING:
     from textseq.neural.stepping import ForwardStepper, RecurrentStepper
 
-__all__ = ["PRESETS", "NPLM", "RecurrentLM", "build", "detach_state", "embedding_dropout", "locked_dropout",
-           "resolve_config", "select_state"]
+__all__ = [
+    "PRESETS",
+    "NPLM",
+    "RecurrentLM",
+    "build",
+    "detach_state",
+    "embedding_dropout",
+    "locked_dropout",
+    "resolve_config",
+    "select_state",
+]
 
 State: TypeAlias = "torch.Tensor | tuple[torch.Tensor, ...] | None"
 """A network's state between calls (see the module's docstring); None at the start of a stream."""
@@ -182,8 +191,7 @@ class RecurrentLM(nn.Module):
         p = self.config["weight_drop"]
         if not (self.training and p > 0):
             return rnn(x, state)
-        weights = {name: F.dropout(value, p, True) if name.startswith("weight_hh") else value
-                   for name, value in rnn.named_parameters()}
+        weights = {name: F.dropout(value, p, True) if name.startswith("weight_hh") else value for name, value in rnn.named_parameters()}
         with warnings.catch_warnings():
             # cuDNN compacts the (new) dropped weights into one buffer each call, and says so.
             warnings.filterwarnings("ignore", message="RNN module weights are not part of single contiguous")
@@ -278,8 +286,9 @@ class NPLM(nn.Module):
 
     def initial_state(self, batch_size: int, device: torch.device | str | None = None) -> torch.Tensor:
         """``[context, batch_size]`` of :attr:`pad_id`."""
-        return torch.full((self.context, batch_size), self.pad_id, dtype=torch.long,
-                          device=device if device is not None else self.encoder.weight.device)
+        return torch.full(
+            (self.context, batch_size), self.pad_id, dtype=torch.long, device=device if device is not None else self.encoder.weight.device
+        )
 
     def forward(self, tokens: torch.Tensor, state: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """``tokens`` ``[T, B]`` -> (logits ``[T, B, vocab_size]``, the last ``context`` ids ``[context, B]``)."""

@@ -27,8 +27,15 @@ if TYPE_CHECKING:
     from textseq.neural.models import State
 
 
-def restore(resume: Checkpoint, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Scheduler | None,
-            settings: TrainSettings, device: torch.device, source: str) -> tuple[Progress, State]:
+def restore(
+    resume: Checkpoint,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Scheduler | None,
+    settings: TrainSettings,
+    device: torch.device,
+    source: str,
+) -> tuple[Progress, State]:
     """Load a resumable checkpoint's weights, optimizer and schedule states and random generators
     into a run, every part checked against the run first; (the progress to continue, the carried
     hidden state)."""
@@ -55,8 +62,11 @@ def restore(resume: Checkpoint, model: nn.Module, optimizer: torch.optim.Optimiz
     return progress, map_state(resume.hidden, lambda tensor: tensor.to(device))
 
 
-_STATE_KEYS: dict[str, frozenset[str]] = {"SGD": frozenset(), "Adam": frozenset({"step", "exp_avg", "exp_avg_sq"}),
-                                          "AdamW": frozenset({"step", "exp_avg", "exp_avg_sq"})}
+_STATE_KEYS: dict[str, frozenset[str]] = {
+    "SGD": frozenset(),
+    "Adam": frozenset({"step", "exp_avg", "exp_avg_sq"}),
+    "AdamW": frozenset({"step", "exp_avg", "exp_avg_sq"}),
+}
 """What each optimizer keeps for a parameter once it has stepped (SGD's momentum buffer is optional)."""
 
 
@@ -95,8 +105,9 @@ def _check_parameter_state(state: object, parameter: torch.Tensor, required: fro
             raise InputError(f"the optimizer's 'step' is {value!r}, not a count", source=source)
         if isinstance(value, torch.Tensor):
             if value.dim() and value.shape != parameter.shape:
-                raise InputError(f"the optimizer's '{key}' for a parameter of shape {list(parameter.shape)} is "
-                                 f"{list(value.shape)}", source=source)
+                raise InputError(
+                    f"the optimizer's '{key}' for a parameter of shape {list(parameter.shape)} is {list(value.shape)}", source=source
+                )
         elif value is not None and not _same_kind(value, 0.0):
             raise InputError(f"the optimizer's '{key}' is {value!r}, not a number or a tensor", source=source)
 
@@ -105,8 +116,14 @@ def _is_count(value: object) -> bool:
     """Whether ``value`` is what Adam keeps as a parameter's step count: a one-number real tensor, finite and >= 0."""
     import torch
 
-    return (isinstance(value, torch.Tensor) and value.numel() == 1 and not value.is_complex() and value.dtype != torch.bool
-            and bool(torch.isfinite(value).all()) and float(value) >= 0)
+    return (
+        isinstance(value, torch.Tensor)
+        and value.numel() == 1
+        and not value.is_complex()
+        and value.dtype != torch.bool
+        and bool(torch.isfinite(value).all())
+        and float(value) >= 0
+    )
 
 
 def _restore_scheduler(saved: object, scheduler: Scheduler, source: str) -> None:
@@ -119,8 +136,9 @@ def _restore_scheduler(saved: object, scheduler: Scheduler, source: str) -> None
         raise InputError("the learning-rate schedule's state is not a dict", source=source)
     for key, value in fresh.items():
         if key not in saved or not _same_kind(saved[key], value):
-            raise InputError(f"the learning-rate schedule's state does not fit the run's schedule (its '{key}' is "
-                             f"{saved.get(key)!r})", source=source)
+            raise InputError(
+                f"the learning-rate schedule's state does not fit the run's schedule (its '{key}' is {saved.get(key)!r})", source=source
+            )
     scheduler.load_state_dict(saved)
 
 
@@ -157,8 +175,7 @@ def _check_hidden(hidden: object, like: State, vocab_size: int, source: str) -> 
         return
     if not isinstance(hidden, torch.Tensor) or hidden.shape != like.shape or hidden.is_floating_point() != like.is_floating_point():
         shape = list(hidden.shape) if isinstance(hidden, torch.Tensor) else type(hidden).__name__
-        raise InputError(f"the carried hidden state is {shape}, but the network and the batch size make {list(like.shape)}",
-                         source=source)
+        raise InputError(f"the carried hidden state is {shape}, but the network and the batch size make {list(like.shape)}", source=source)
     finite = hidden.is_floating_point()
     if not bool(torch.isfinite(hidden).all() if finite else ((hidden >= 0) & (hidden <= vocab_size)).all()):
         raise InputError("the carried hidden state holds values that are not finite or not token ids", source=source)

@@ -74,15 +74,39 @@ class TrainingSession:
         to ``output`` and its latest to :func:`~textseq.neural.train.last_path` of it."""
         from textseq.neural.train import Trainer
 
-        return Trainer(self.model, self.codec, self.train_ids, self.valid_ids, self.settings, arch=self.arch, config=self.config,
-                       output=output, device=self.device, resume=self.resume, resume_source=self.resume_path or "<checkpoint>",
-                       monitor=monitor, log=log, origin=self.origin)
+        return Trainer(
+            self.model,
+            self.codec,
+            self.train_ids,
+            self.valid_ids,
+            self.settings,
+            arch=self.arch,
+            config=self.config,
+            output=output,
+            device=self.device,
+            resume=self.resume,
+            resume_source=self.resume_path or "<checkpoint>",
+            monitor=monitor,
+            log=log,
+            origin=self.origin,
+        )
 
 
-def prepare_training(text: Iterable[str], *, device: torch.device, valid: Iterable[str] | None = None, arch: str | None = None,
-                     config: Mapping[str, object] | None = None, level: str | None = None, spm_path: str | None = None,
-                     min_count: int = 1, max_vocab: int | None = None, settings: Mapping[str, object] | None = None,
-                     resume_path: str | None = None, source: str = "<text>") -> TrainingSession:
+def prepare_training(
+    text: Iterable[str],
+    *,
+    device: torch.device,
+    valid: Iterable[str] | None = None,
+    arch: str | None = None,
+    config: Mapping[str, object] | None = None,
+    level: str | None = None,
+    spm_path: str | None = None,
+    min_count: int = 1,
+    max_vocab: int | None = None,
+    settings: Mapping[str, object] | None = None,
+    resume_path: str | None = None,
+    source: str = "<text>",
+) -> TrainingSession:
     """A run over the training ``text`` (blocks of whole lines, read as they are needed, after the
     arguments are checked) on ``device``: a new network of architecture ``arch`` (default
     ``lstm``) with ``config`` over its defaults at token ``level`` (``char``, ``word``, ``spm``
@@ -93,12 +117,14 @@ def prepare_training(text: Iterable[str], *, device: torch.device, valid: Iterab
     given = {key: value for key, value in (settings or {}).items() if value is not None}
     if resume_path is not None:
         if arch is not None or config or level is not None or spm_path is not None:
-            raise ParameterError("takes the architecture and the tokenizer from the checkpoint: give no other architecture, "
-                                 "config, level or sentencepiece model", parameter="resume_path")
+            raise ParameterError(
+                "takes the architecture and the tokenizer from the checkpoint: give no other architecture, "
+                "config, level or sentencepiece model",
+                parameter="resume_path",
+            )
         session = _resumed(resume_path, device, given, text)
     else:
-        session = _new(arch or "lstm", dict(config or {}), level or "char", spm_path, given, text, source, min_count, max_vocab,
-                       device)
+        session = _new(arch or "lstm", dict(config or {}), level or "char", spm_path, given, text, source, min_count, max_vocab, device)
     _split(session, valid)
     session.model.to(device)
     return session
@@ -117,13 +143,34 @@ def _resumed(path: str, device: torch.device, given: dict[str, object], text: It
     run_settings = _settings(saved, source=path)
     model = model_from_checkpoint(state, checkpoint.codec, path)
     ids = checkpoint.codec.encode(["".join(text)])
-    return TrainingSession(checkpoint.arch, dict(getattr(model, "config", checkpoint.config)), checkpoint.codec, model, run_settings,
-                           ids, ids[:0], device, checkpoint.plugin, checkpoint, path,
-                           finished=checkpoint.progress.done and "epochs" not in given)
+    return TrainingSession(
+        checkpoint.arch,
+        dict(getattr(model, "config", checkpoint.config)),
+        checkpoint.codec,
+        model,
+        run_settings,
+        ids,
+        ids[:0],
+        device,
+        checkpoint.plugin,
+        checkpoint,
+        path,
+        finished=checkpoint.progress.done and "epochs" not in given,
+    )
 
 
-def _new(arch: str, config: dict[str, object], level: str, spm_path: str | None, given: dict[str, object], text: Iterable[str],
-         source: str, min_count: int, max_vocab: int | None, device: torch.device) -> TrainingSession:
+def _new(
+    arch: str,
+    config: dict[str, object],
+    level: str,
+    spm_path: str | None,
+    given: dict[str, object],
+    text: Iterable[str],
+    source: str,
+    min_count: int,
+    max_vocab: int | None,
+    device: torch.device,
+) -> TrainingSession:
     import torch
 
     from textseq.neural.loading import architecture, architecture_origin, build_model
@@ -135,8 +182,9 @@ def _new(arch: str, config: dict[str, object], level: str, spm_path: str | None,
     if not whole.strip():
         raise InputError("no text to train on", source=source)
     try:
-        codec, ids = Codec.build(level, [whole], spm_model=spm_model, spm_source=spm_path or "<sentencepiece model>",
-                                 min_count=min_count, max_size=max_vocab)
+        codec, ids = Codec.build(
+            level, [whole], spm_model=spm_model, spm_source=spm_path or "<sentencepiece model>", min_count=min_count, max_size=max_vocab
+        )
     except ValueError as exc:
         raise ParameterError(str(exc)) from None
     torch.manual_seed(run_settings.seed)
@@ -144,8 +192,18 @@ def _new(arch: str, config: dict[str, object], level: str, spm_path: str | None,
         model = build_model(arch, config, codec.vocab_size)
     except ValueError as exc:
         raise ParameterError(str(exc)) from None
-    return TrainingSession(arch, dict(getattr(model, "config", config)), codec, model, run_settings, ids, ids[:0], device,
-                           architecture_origin(arch), suggested={k: v for k, v in suggested.items() if k not in given})
+    return TrainingSession(
+        arch,
+        dict(getattr(model, "config", config)),
+        codec,
+        model,
+        run_settings,
+        ids,
+        ids[:0],
+        device,
+        architecture_origin(arch),
+        suggested={k: v for k, v in suggested.items() if k not in given},
+    )
 
 
 def _read_spm(level: str, spm_path: str | None) -> bytes | None:
@@ -183,8 +241,9 @@ def _split(session: TrainingSession, valid: Iterable[str] | None) -> None:
         cut = hold_out(codec, ids)
         session.train_ids, session.valid_ids, session.held_out = ids[:cut], ids[cut:], True
     if len(session.train_ids) < 2 * session.settings.batch_size or len(session.valid_ids) < 2:
-        raise InputError(f"too little text: {len(session.train_ids):,} {codec.unit} to train on and {len(session.valid_ids):,} "
-                         "to validate on")
+        raise InputError(
+            f"too little text: {len(session.train_ids):,} {codec.unit} to train on and {len(session.valid_ids):,} to validate on"
+        )
 
 
 def hold_out(codec: Codec, ids: np.ndarray) -> int:

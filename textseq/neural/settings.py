@@ -54,8 +54,10 @@ class TrainSettings:
         if not self.lr > 0:
             raise ValueError("the learning rate must be > 0")
         if not (self.lr <= FLOAT32_MAX and self.weight_decay <= FLOAT32_MAX and self.lr * self.weight_decay <= FLOAT32_MAX):
-            raise ValueError(f"the learning rate, the weight decay and their product must be at most {FLOAT32_MAX:.4g} "
-                             "(the largest float32, what the weights are updated in)")
+            raise ValueError(
+                f"the learning rate, the weight decay and their product must be at most {FLOAT32_MAX:.4g} "
+                "(the largest float32, what the weights are updated in)"
+            )
         if not -(1 << 63) <= self.seed < 1 << 64:
             raise ValueError("the seed must be between -2**63 and 2**64 - 1")
 

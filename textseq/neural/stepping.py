@@ -81,9 +81,10 @@ class RecurrentStepper:
         self.table = self.embedding @ w_ih.T + folded if self.embedding.shape[0] * w_ih.shape[0] <= TABLE_LIMIT else None
         self.input0 = (w_ih, folded)
         self.hidden0 = (w_hh, b_hh if gru else None)
-        self.upper = [((w_ih, b_ih), (w_hh, b_hh)) if gru else ((np.ascontiguousarray(np.concatenate([w_ih, w_hh], axis=1)),
-                                                                 b_ih + b_hh), None)
-                      for w_ih, w_hh, b_ih, b_hh in weights[1:]]
+        self.upper = [
+            ((w_ih, b_ih), (w_hh, b_hh)) if gru else ((np.ascontiguousarray(np.concatenate([w_ih, w_hh], axis=1)), b_ih + b_hh), None)
+            for w_ih, w_hh, b_ih, b_hh in weights[1:]
+        ]
         self.projection = None if model.projection is None else (_array(model.projection.weight), None)
         self.decoder = (_array(model.decoder.weight), _array(model.decoder.bias))
         self._scratch: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -148,8 +149,10 @@ class RecurrentStepper:
         """Scratch for a step of ``batch`` streams: the gates, and an upper layer's ``[x; h]``
         (nothing returned by a step lives in them)."""
         if batch not in self._scratch:
-            self._scratch[batch] = (np.empty((batch, 4 * self.hidden), dtype=np.float32),
-                                    np.empty((batch, 2 * self.hidden), dtype=np.float32))
+            self._scratch[batch] = (
+                np.empty((batch, 4 * self.hidden), dtype=np.float32),
+                np.empty((batch, 2 * self.hidden), dtype=np.float32),
+            )
         return self._scratch[batch]
 
     def _output(self, x: np.ndarray) -> np.ndarray:

@@ -49,8 +49,9 @@ def last_path(output: str) -> str:
     return f"{stem}.last.{ext}" if dot and "/" not in ext else output + ".last"
 
 
-def stream_loss(model: nn.Module, ids: np.ndarray, device: torch.device | str, batch_size: int = 1, bptt: int = 256,
-                start_token: int = 0) -> tuple[float, int, np.ndarray]:
+def stream_loss(
+    model: nn.Module, ids: np.ndarray, device: torch.device | str, batch_size: int = 1, bptt: int = 256, start_token: int = 0
+) -> tuple[float, int, np.ndarray]:
     """(summed negative log-likelihood in nats, tokens scored, per-token NLL) of the stream ``ids``.
 
     With ``batch_size`` 1 every token is scored, the first one after ``start_token`` (the end of
@@ -71,8 +72,9 @@ def stream_loss(model: nn.Module, ids: np.ndarray, device: torch.device | str, b
                 state = None
                 for row in range(0, source.size(0), bptt):
                     logits, state = model(source[row : row + bptt], state)
-                    losses = torch.nn.functional.cross_entropy(logits.float().reshape(-1, logits.size(-1)),
-                                                               target[row : row + bptt].reshape(-1), reduction="none")
+                    losses = torch.nn.functional.cross_entropy(
+                        logits.float().reshape(-1, logits.size(-1)), target[row : row + bptt].reshape(-1), reduction="none"
+                    )
                     nll.append(losses.double().cpu().numpy())
             else:
                 data = batchify(ids, batch_size, device)
@@ -100,10 +102,24 @@ class Trainer:
     the run with :class:`TextseqError`, and no checkpoint ever holds weights that are not finite.
     """
 
-    def __init__(self, model: nn.Module, codec: Codec, train_ids: np.ndarray, valid_ids: np.ndarray, settings: TrainSettings, *,
-                 arch: str, config: dict[str, object], output: str, device: torch.device, resume: Checkpoint | None = None,
-                 resume_source: str = "<checkpoint>", monitor: Monitor | None = None, log: TextIO | None = None,
-                 origin: dict[str, str | None] | None = None) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        codec: Codec,
+        train_ids: np.ndarray,
+        valid_ids: np.ndarray,
+        settings: TrainSettings,
+        *,
+        arch: str,
+        config: dict[str, object],
+        output: str,
+        device: torch.device,
+        resume: Checkpoint | None = None,
+        resume_source: str = "<checkpoint>",
+        monitor: Monitor | None = None,
+        log: TextIO | None = None,
+        origin: dict[str, str | None] | None = None,
+    ) -> None:
         import torch
 
         self.model, self.codec, self.valid_ids, self.settings = model, codec, valid_ids, settings
@@ -236,11 +252,19 @@ class Trainer:
 
         _check_finite(self.model, self.progress.step)
         cuda = torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None
-        Checkpoint(self.arch, self.config, self.codec, self.model.state_dict(), plugin=self.origin,
-                   optimizer=self.optimizer.state_dict(), scheduler=self.scheduler.state_dict() if self.scheduler is not None else None,
-                   settings=asdict(self.settings), progress=self.progress,
-                   hidden=map_state(self.state, lambda tensor: tensor.detach().cpu()),
-                   rng=RandomState(torch.get_rng_state(), cuda)).save(path)
+        Checkpoint(
+            self.arch,
+            self.config,
+            self.codec,
+            self.model.state_dict(),
+            plugin=self.origin,
+            optimizer=self.optimizer.state_dict(),
+            scheduler=self.scheduler.state_dict() if self.scheduler is not None else None,
+            settings=asdict(self.settings),
+            progress=self.progress,
+            hidden=map_state(self.state, lambda tensor: tensor.detach().cpu()),
+            rng=RandomState(torch.get_rng_state(), cuda),
+        ).save(path)
         if path == last_path(self.output):
             self.resumable = path
 
@@ -292,8 +316,16 @@ class _EpochClock:
         per_step = self._training / max(done, 1)
         left = max(0, total_steps - progress.step) * per_step * (1 + other / max(self._training, 1e-9))
         metrics: dict[str, float] = {key: entry[key] for key in ("valid_loss", "valid_perplexity", "valid_bpc") if key in entry}
-        report = EpochReport(progress.epoch, epochs, sum(self._losses) / max(1, len(self._losses)), self._tokens, "tokens", seconds,
-                             metrics, seconds_left=left)
+        report = EpochReport(
+            progress.epoch,
+            epochs,
+            sum(self._losses) / max(1, len(self._losses)),
+            self._tokens,
+            "tokens",
+            seconds,
+            metrics,
+            seconds_left=left,
+        )
         self._losses, self._tokens = [], 0
         return report
 
@@ -311,8 +343,10 @@ def blown_up(loss: float, vocab_size: int) -> bool:
 
 def diverged(step: int, detail: str) -> TextseqError:
     """The error that ends a run that has diverged: nothing of it is saved."""
-    return TextseqError(f"training diverged at step {step}: {detail}; no checkpoint of it was written "
-                        "(try a lower learning rate, or clipping the gradients)")
+    return TextseqError(
+        f"training diverged at step {step}: {detail}; no checkpoint of it was written "
+        "(try a lower learning rate, or clipping the gradients)"
+    )
 
 
 def _check_finite(model: nn.Module, step: int) -> None:
@@ -366,13 +400,20 @@ def clip_gradients(model: nn.Module, clip: float, mode: str = "norm") -> None:
         torch.nn.utils.clip_grad_value_(model.parameters(), clip)
 
 
-def _validate(model: nn.Module, codec: Codec, valid_ids: np.ndarray, settings: TrainSettings, device: torch.device,
-              progress: Progress) -> dict[str, float]:
-    total, count, _ = stream_loss(model, valid_ids, device, batch_size=min(settings.eval_batch_size, max(1, len(valid_ids) // 2)),
-                                  bptt=settings.bptt)
+def _validate(
+    model: nn.Module, codec: Codec, valid_ids: np.ndarray, settings: TrainSettings, device: torch.device, progress: Progress
+) -> dict[str, float]:
+    total, count, _ = stream_loss(
+        model, valid_ids, device, batch_size=min(settings.eval_batch_size, max(1, len(valid_ids) // 2)), bptt=settings.bptt
+    )
     loss = total / max(count, 1)
-    entry = {"epoch": progress.epoch, "step": progress.step, "valid_loss": loss, "valid_perplexity": math.exp(min(loss, 700)),
-             "valid_tokens": count}
+    entry = {
+        "epoch": progress.epoch,
+        "step": progress.step,
+        "valid_loss": loss,
+        "valid_perplexity": math.exp(min(loss, 700)),
+        "valid_tokens": count,
+    }
     if codec.level == "char":
         entry["valid_bpc"] = loss / math.log(2)
     return entry

@@ -228,15 +228,17 @@ def _read_counts(lines: Iterator[tuple[int, str]], source: str, total_lines: int
             raise InputError(f"the count of {order}-grams is given twice", source=source, line=number)
         if count > total_lines:
             shown = f"{count:,}" if len(match.group(2)) <= 18 else f"{match.group(2)[:20]}..."
-            raise InputError(f"{shown} {order}-grams declared, more than the file's {total_lines:,} lines can hold",
-                             source=source, line=number)
+            raise InputError(
+                f"{shown} {order}-grams declared, more than the file's {total_lines:,} lines can hold", source=source, line=number
+            )
         declared[order] = count
     order = max(declared) if declared else 0
     if order < 1 or sorted(declared) != list(range(1, order + 1)):
         raise InputError("the \\data\\ section must declare orders 1..N", source=source, line=number)
     if sum(declared.values()) > total_lines:
-        raise InputError(f"{sum(declared.values()):,} n-grams declared, more than the file's {total_lines:,} lines can hold",
-                         source=source, line=number)
+        raise InputError(
+            f"{sum(declared.values()):,} n-grams declared, more than the file's {total_lines:,} lines can hold", source=source, line=number
+        )
     return [declared[n] for n in range(1, order + 1)], number
 
 
@@ -306,8 +308,14 @@ class _OpenSection:
         """The section read, ended by what is on line ``number``; it must have ``declared`` rows."""
         if len(self.probs) != declared:
             raise InputError(f"\\{self.order}-grams: has {len(self.probs)} entries, the header says {declared}", source=source, line=number)
-        return Section(self.order, self.columns, np.array(self.probs, dtype=np.float64), np.array(self.backoffs, dtype=np.float64),
-                       self.marker_line, np.array(self.rows_at, dtype=np.int64))
+        return Section(
+            self.order,
+            self.columns,
+            np.array(self.probs, dtype=np.float64),
+            np.array(self.backoffs, dtype=np.float64),
+            self.marker_line,
+            np.array(self.rows_at, dtype=np.int64),
+        )
 
 
 def _check_end(lines: Iterator[tuple[int, str]], ended: bool, sections: int, order: int, source: str, number: int) -> None:

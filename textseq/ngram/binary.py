@@ -71,8 +71,15 @@ def _names(order: int) -> Iterator[str]:
 def _dtypes(name: str) -> tuple[str, ...]:
     """The dtypes the writer uses for the array ``name``."""
     kind = name.rpartition(".")[2]
-    return {"vocab": ("|u1",), "context": _INDEX_DTYPES, "rows": _INDEX_DTYPES, "word": ("<i4",), "logprob": ("<f4",),
-            "backoff": ("<f4",), "keys": ("<i8",)}[kind]
+    return {
+        "vocab": ("|u1",),
+        "context": _INDEX_DTYPES,
+        "rows": _INDEX_DTYPES,
+        "word": ("<i4",),
+        "logprob": ("<f4",),
+        "backoff": ("<f4",),
+        "keys": ("<i8",),
+    }[kind]
 
 
 # --- writing -------------------------------------------------------------------------------------
@@ -155,8 +162,9 @@ def read_binary(path: str | os.PathLike[str]) -> BackoffModel:
         raise InputError(f"not a valid textseq binary model: {exc}", source=name) from None
     except _Unsupported as exc:
         raise InputError(str(exc), source=name) from None
-    return BackoffModel(words=words, orders=orders, smoothing=header["smoothing"],
-                        scores_are_probabilities=header["scores_are_probabilities"])
+    return BackoffModel(
+        words=words, orders=orders, smoothing=header["smoothing"], scores_are_probabilities=header["scores_are_probabilities"]
+    )
 
 
 class _Unsupported(Exception):
@@ -192,10 +200,14 @@ def _read_header(mapped: mmap.mmap) -> tuple[dict[str, Any], int]:
     version = header.get("version")
     if version != VERSION:
         if version == 1:
-            raise _Unsupported("binary format version 1 is no longer read (it has no checksums); rebuild the binary model, "
-                               "or convert it again from its ARPA file")
-        raise _Unsupported(f"binary format version {_shown(version)} is not supported (this textseq reads {VERSION}); "
-                           "rebuild the model or convert it from ARPA")
+            raise _Unsupported(
+                "binary format version 1 is no longer read (it has no checksums); rebuild the binary model, "
+                "or convert it again from its ARPA file"
+            )
+        raise _Unsupported(
+            f"binary format version {_shown(version)} is not supported (this textseq reads {VERSION}); "
+            "rebuild the model or convert it from ARPA"
+        )
     (stored,) = _CRC.unpack(mapped[at + length : at + length + _CRC.size])
     if zlib.crc32(mapped[: at + length]) != stored:
         raise _Corrupt("the header's checksum does not match (the file is damaged)")
@@ -251,8 +263,9 @@ def _wrap_arrays(mapped: mmap.mmap, header: dict[str, Any], start: int) -> dict[
         layout.append((name, np.dtype(dtype), length))
         offset += _aligned(length * np.dtype(dtype).itemsize)
     if start + offset != len(mapped):
-        raise _Corrupt("the file is truncated" if start + offset > len(mapped) else
-                       f"{len(mapped) - start - offset:,} bytes after the last array")
+        raise _Corrupt(
+            "the file is truncated" if start + offset > len(mapped) else f"{len(mapped) - start - offset:,} bytes after the last array"
+        )
     arrays = {}
     at = start
     for name, kind, length in layout:

@@ -87,8 +87,15 @@ def parse_discounts(text: str) -> list[float]:
         raise ParameterError("expected three numbers, e.g. 0.5,1,1.5", parameter="discounts") from None
 
 
-def count_text(blocks: Iterable[str], order: int, *, vocabulary: Sequence[str] | None = None, min_count: int = 1,
-               memory: int | None = None, warn: Warn | None = None) -> Counted:
+def count_text(
+    blocks: Iterable[str],
+    order: int,
+    *,
+    vocabulary: Sequence[str] | None = None,
+    min_count: int = 1,
+    memory: int | None = None,
+    warn: Warn | None = None,
+) -> Counted:
     """The n-grams of orders 1 to ``order`` in ``blocks`` of token lines (one sentence a line).
 
     ``vocabulary``: only these words, every other one is ``<unk>``; ``min_count``: words seen fewer
@@ -99,8 +106,9 @@ def count_text(blocks: Iterable[str], order: int, *, vocabulary: Sequence[str] |
     if min_count < 1:
         raise ParameterError("must be at least 1", parameter="min_count")
     if memory is not None and min_count > 1:
-        raise ParameterError("needs the whole corpus in memory, which a memory budget rules out: give a fixed vocabulary "
-                             "instead", parameter="min_count")
+        raise ParameterError(
+            "needs the whole corpus in memory, which a memory budget rules out: give a fixed vocabulary instead", parameter="min_count"
+        )
     if memory is not None:
         from textseq.ngram.chunked import count_in_chunks
 
@@ -116,10 +124,21 @@ def count_text(blocks: Iterable[str], order: int, *, vocabulary: Sequence[str] |
     return Counted(count_ngrams(corpus, order), corpus.words, corpus.sentences, corpus.tokens)
 
 
-def build_model(blocks: Iterable[str], order: int = 3, smoothing: str = DEFAULT_SMOOTHER, options: Mapping[str, object] | None = None,
-                *, prune: str | Sequence[int] | None = None, prune_entropy: float | None = None, discounts: Sequence[float] | None = None,
-                vocabulary: Sequence[str] | None = None, min_count: int = 1, memory: int | None = None, warn: Warn | None = None,
-                source: str = "<stdin>") -> BuiltModel:
+def build_model(
+    blocks: Iterable[str],
+    order: int = 3,
+    smoothing: str = DEFAULT_SMOOTHER,
+    options: Mapping[str, object] | None = None,
+    *,
+    prune: str | Sequence[int] | None = None,
+    prune_entropy: float | None = None,
+    discounts: Sequence[float] | None = None,
+    vocabulary: Sequence[str] | None = None,
+    min_count: int = 1,
+    memory: int | None = None,
+    warn: Warn | None = None,
+    source: str = "<stdin>",
+) -> BuiltModel:
     """An n-gram model of order ``order`` estimated from ``blocks`` of token lines.
 
     ``smoothing`` names a registered smoother (see ``textseq plugins``), made with ``options``

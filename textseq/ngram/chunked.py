@@ -81,8 +81,9 @@ def _link(totals: list[_Totals], vocab: int, last_words: tuple[int, ...] | None)
         keys = context * vocab + matrix[:, -1]
         order = np.argsort(keys, kind="stable")
         keys_by_order.append(keys[order])
-        tables.append(OrderCounts(n, context[order], suffix[order], matrix[order, -1].astype(np.int64), count[order],
-                                  matrix[order, 0] == BOS))
+        tables.append(
+            OrderCounts(n, context[order], suffix[order], matrix[order, -1].astype(np.int64), count[order], matrix[order, 0] == BOS)
+        )
     last = []
     for k in range(1, len(totals) + 1):
         if last_words is None:
@@ -93,7 +94,9 @@ def _link(totals: list[_Totals], vocab: int, last_words: tuple[int, ...] | None)
     return NgramCounts(vocab_size=vocab, orders=tables, last_window=last)
 
 
-def count_in_chunks(blocks: Iterable[str], order: int, memory: int, vocabulary: Iterable[str] | None = None) -> tuple[NgramCounts, list[str], int, int]:
+def count_in_chunks(
+    blocks: Iterable[str], order: int, memory: int, vocabulary: Iterable[str] | None = None
+) -> tuple[NgramCounts, list[str], int, int]:
     """(counts, words, sentences, tokens) of the text in ``blocks``, counted a chunk at a time so
     that counting takes about ``memory`` bytes plus the distinct n-grams."""
     chunk_tokens = max(10_000, memory // BYTES_PER_TOKEN)

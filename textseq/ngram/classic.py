@@ -264,8 +264,10 @@ def _discount_option(value: float | Sequence[float] | None, name: str) -> tuple[
     except (TypeError, ValueError):
         raise ValueError(f"{name} takes discounts that are numbers (one, or one per order), not {value!r}") from None
     if not values or len(values) != len(given) or any(not 0.0 <= v <= 1.0 for v in values):
-        raise ValueError(f"{name} takes discounts between 0 and 1 (one, or one per order), not {value!r}: "
-                         "a discount may not exceed the count of 1 it is taken from")
+        raise ValueError(
+            f"{name} takes discounts between 0 and 1 (one, or one per order), not {value!r}: "
+            "a discount may not exceed the count of 1 it is taken from"
+        )
     return values
 
 
@@ -404,8 +406,10 @@ class AbsoluteDiscounting:
             if found is None:
                 found = FALLBACK_DISCOUNT
                 if warn is not None and len(values):
-                    warn(f"too little data for the {self.name} discount of order {n} "
-                         f"(count-of-counts n1={stats[1]}, n2={stats[2]}); using D={FALLBACK_DISCOUNT}")
+                    warn(
+                        f"too little data for the {self.name} discount of order {n} "
+                        f"(count-of-counts n1={stats[1]}, n2={stats[2]}); using D={FALLBACK_DISCOUNT}"
+                    )
             chosen.append(found)
         return chosen
 
@@ -452,6 +456,15 @@ SMOOTHERS: dict[str, type] = {
 """The smoothers of this module by their registered names."""
 
 __all__ = [
-    "AbsoluteDiscounting", "AddK", "Katz", "KneserNey", "LOG_ZERO", "MaximumLikelihood", "SMOOTHERS", "StupidBackoff",
-    "WittenBell", "absolute_discount", "good_turing_discounts",
+    "AbsoluteDiscounting",
+    "AddK",
+    "Katz",
+    "KneserNey",
+    "LOG_ZERO",
+    "MaximumLikelihood",
+    "SMOOTHERS",
+    "StupidBackoff",
+    "WittenBell",
+    "absolute_discount",
+    "good_turing_discounts",
 ]

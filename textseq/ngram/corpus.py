@@ -161,12 +161,17 @@ def rare_words_to_unk(corpus: Corpus, min_count: int) -> Corpus:
     from textseq.vocab import most_frequent
 
     counts = np.bincount(corpus.ids, minlength=len(corpus.words))
-    candidates = enumerate(counts.tolist()[len(SPECIALS):], len(SPECIALS))
+    candidates = enumerate(counts.tolist()[len(SPECIALS) :], len(SPECIALS))
     keep = np.zeros(len(corpus.words), dtype=bool)
     keep[[word for word, _ in most_frequent(candidates, min_count=min_count)]] = True
     keep[: len(SPECIALS)] = True
     new_id = np.cumsum(keep) - 1
     new_id[~keep] = UNK
     words = [w for w, k in zip(corpus.words, keep) if k]
-    return Corpus(ids=new_id[corpus.ids].astype(np.int32), words=words, sentences=corpus.sentences,
-                  tokens=corpus.tokens, dropped_markers=corpus.dropped_markers)
+    return Corpus(
+        ids=new_id[corpus.ids].astype(np.int32),
+        words=words,
+        sentences=corpus.sentences,
+        tokens=corpus.tokens,
+        dropped_markers=corpus.dropped_markers,
+    )

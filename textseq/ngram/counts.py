@@ -124,14 +124,16 @@ def count_ngrams(corpus: Corpus, order: int) -> NgramCounts:
         ids_next = np.full(len(ids), -1, dtype=inverse.dtype)
         ids_next[at] = inverse
         where = at[first]
-        tables.append(OrderCounts(
-            order=n,
-            context=distinct // vocab,
-            suffix=ids_here[where].astype(np.int64),
-            word=distinct % vocab,
-            count=counts.astype(np.int64),
-            starts_with_bos=position[where] == n - 2,
-        ))
+        tables.append(
+            OrderCounts(
+                order=n,
+                context=distinct // vocab,
+                suffix=ids_here[where].astype(np.int64),
+                word=distinct % vocab,
+                count=counts.astype(np.int64),
+                starts_with_bos=position[where] == n - 2,
+            )
+        )
         last.append(int(ids_next[end]) if end >= 0 else -1)
         ids_here = ids_next
     return NgramCounts(vocab_size=vocab, orders=tables, last_window=last)

@@ -61,11 +61,14 @@ def _refuse_unmappable(path: str) -> None:
 def _refuse_other_formats(head: bytes, path: str) -> None:
     """Say what a file that is not an n-gram model is, where its first bytes tell."""
     if head.startswith(_ZIP_MAGIC):
-        raise InputError("is a neural checkpoint (a zip archive), not an n-gram model: this command takes an ARPA or binary "
-                         "n-gram model", source=path)
+        raise InputError(
+            "is a neural checkpoint (a zip archive), not an n-gram model: this command takes an ARPA or binary n-gram model", source=path
+        )
     if head.startswith(_PICKLE_MAGIC):
-        raise InputError("is not an n-gram model (a pickle file? an old torch checkpoint?): this command takes an ARPA or binary "
-                         "n-gram model", source=path)
+        raise InputError(
+            "is not an n-gram model (a pickle file? an old torch checkpoint?): this command takes an ARPA or binary n-gram model",
+            source=path,
+        )
 
 
 def _arpa_text(source: InputSource) -> str:
@@ -79,8 +82,12 @@ def _arpa_text(source: InputSource) -> str:
         line = data.count(b"\n", 0, at) + 1
         if b"\0" in data[: min(len(data), 4096)]:
             raise InputError("is not an n-gram model: neither ARPA text nor textseq's binary format", source=source.name) from None
-        raise InputError(f"an ARPA file must be UTF-8 (invalid byte {data[at]:02x} at offset {at}); if it is Latin-1, "
-                         f"convert it: iconv -f latin1 -t utf-8 {source.name} > model.arpa", source=source.name, line=line) from None
+        raise InputError(
+            f"an ARPA file must be UTF-8 (invalid byte {data[at]:02x} at offset {at}); if it is Latin-1, "
+            f"convert it: iconv -f latin1 -t utf-8 {source.name} > model.arpa",
+            source=source.name,
+            line=line,
+        ) from None
 
 
 def save_model(model: BackoffModel, path: str | None, *, binary: bool = False, comment: str | None = None) -> None:

@@ -58,8 +58,10 @@ class Discounts:
                 raise ValueError(f"discount {name} must be a number, not {value!r}") from None
         for limit, (name, value) in enumerate(zip(("D1", "D2", "D3+"), values), start=1):
             if not (0.0 <= value <= limit):  # also false for NaN
-                raise ValueError(f"discount {name}={value:g} is outside 0..{limit}: a discount may not exceed the count it is "
-                                 "taken from (0 <= D1 <= 1, 0 <= D2 <= 2, 0 <= D3+ <= 3)")
+                raise ValueError(
+                    f"discount {name}={value:g} is outside 0..{limit}: a discount may not exceed the count it is "
+                    "taken from (0 <= D1 <= 1, 0 <= D2 <= 2, 0 <= D3+ <= 3)"
+                )
         for field_name, value in zip(("d1", "d2", "d3"), values):
             object.__setattr__(self, field_name, value)
 

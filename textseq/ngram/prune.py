@@ -50,7 +50,7 @@ def _backoff_weights(model: BackoffModel, order: int, suffix: np.ndarray) -> np.
     each context's distribution sum to one."""
     table = model.orders[order - 1]
     size = len(model.orders[order - 2])
-    explicit = np.bincount(table.context, weights=10.0 ** table.logprob, minlength=size)
+    explicit = np.bincount(table.context, weights=10.0**table.logprob, minlength=size)
     lower = 10.0 ** model.orders[order - 2].logprob[np.maximum(suffix, 0)]
     backed = np.bincount(table.context, weights=lower, minlength=size)
     has = np.bincount(table.context, minlength=size) > 0
@@ -73,7 +73,7 @@ def prune_entropy(model: BackoffModel, threshold: float) -> BackoffModel:
         table = work.orders[n - 1]
         suffix = _suffix_rows(work, n)
         size = len(work.orders[n - 2])
-        p = 10.0 ** table.logprob
+        p = 10.0**table.logprob
         p_low = np.where(suffix >= 0, 10.0 ** work.orders[n - 2].logprob[np.maximum(suffix, 0)], np.nan)
         sum_p = np.bincount(table.context, weights=p, minlength=size)
         sum_low = np.bincount(table.context, weights=np.nan_to_num(p_low), minlength=size)

@@ -441,8 +441,9 @@ def _interruptibly(call: Callable[[], object]) -> None:
         raise failure[0]
 
 
-def _refuse_tiny_vocabulary(text: Iterable[str], vocab_size: int, model_type: str, byte_fallback: bool,
-                            user_symbols: int, coverage: float) -> None:
+def _refuse_tiny_vocabulary(
+    text: Iterable[str], vocab_size: int, model_type: str, byte_fallback: bool, user_symbols: int, coverage: float
+) -> None:
     """Raise the error for a vocabulary smaller than its special pieces, with the size needed
     (which, for unigram and bpe, takes reading the text)."""
     fixed = len(SPECIAL_PIECES) + user_symbols

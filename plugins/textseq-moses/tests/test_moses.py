@@ -55,7 +55,7 @@ def test_tokenizes_like_moses_without_escaping():
 
 
 def test_escaping_on_request():
-    result = textseq("tokenize", "-t", "moses", "-p", "escape=true", input="Tom & Jerry's \"show\"\n")
+    result = textseq("tokenize", "-t", "moses", "-p", "escape=true", input='Tom & Jerry\'s "show"\n')
     assert result.stdout == "Tom &amp; Jerry &apos;s &quot; show &quot;\n"
 
 

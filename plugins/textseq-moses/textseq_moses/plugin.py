@@ -39,5 +39,8 @@ class MosesTokenizer(Tokenizer):
 
 @hookimpl
 def register_tokenizers(register: RegisterTokenizer) -> None:
-    register("moses", MosesTokenizer,
-             help="Moses tokenizer and detokenizer (sacremoses): -p lang=en -p escape=false -p aggressive_dash_splits=false")
+    register(
+        "moses",
+        MosesTokenizer,
+        help="Moses tokenizer and detokenizer (sacremoses): -p lang=en -p escape=false -p aggressive_dash_splits=false",
+    )

@@ -87,12 +87,15 @@ def test_weights_are_tied_by_default_and_untied_on_request():
     assert untied.decoder.weight is not untied.encoder.weight
 
 
-@pytest.mark.parametrize("config, message", [
-    ({"heads": 3}, "multiple of heads"),
-    ({"hidden_size": 8}, "unknown option 'hidden_size'"),
-    ({"positions": "sinusoid"}, "positions must be one of rotary, learned"),
-    ({"dropout": 1.5}, "probability"),
-])
+@pytest.mark.parametrize(
+    "config, message",
+    [
+        ({"heads": 3}, "multiple of heads"),
+        ({"hidden_size": 8}, "unknown option 'hidden_size'"),
+        ({"positions": "sinusoid"}, "positions must be one of rotary, learned"),
+        ({"dropout": 1.5}, "probability"),
+    ],
+)
 def test_bad_config_names_the_option(config, message):
     with pytest.raises(ValueError, match=message):
         resolve_config("transformer", {**SMALL, **config})
@@ -147,8 +150,9 @@ def test_the_plugin_comes_from_its_installed_distribution(tmp_path, textseq):
 def test_train_checkpoint_resume_eval_and_sample_through_textseq(tmp_path, textseq):
     (tmp_path / "train.txt").write_text(TEXT)
     config = [f"-c{key}={value}" for key, value in SMALL.items()]
-    trained = textseq("train", "--arch", "transformer", *config, "--max-steps", "6", "--batch-size", "4", "train.txt",
-                      "-O", "t.pt", cwd=tmp_path)
+    trained = textseq(
+        "train", "--arch", "transformer", *config, "--max-steps", "6", "--batch-size", "4", "train.txt", "-O", "t.pt", cwd=tmp_path
+    )
     assert trained.returncode == 0, trained.stderr
     defaults = next(line for line in trained.stderr.splitlines() if "training defaults" in line)
     assert "--bptt 256" in defaults and "--batch-size" not in defaults  # the plugin's suggestion, less what was given
@@ -175,5 +179,8 @@ def test_a_checkpoint_opened_without_the_plugin_says_what_to_install(tmp_path, t
         result = textseq(*command, cwd=tmp_path, env={"TEXTSEQ_LOAD_PLUGINS": ""})
         assert result.returncode == 1
         assert result.stderr.strip().splitlines() == [
-            ("textseq: error: t.pt: architecture 'transformer' comes from the plugin textseq-transformer 0.1.0, "
-             "which is not installed here: pip install textseq-transformer")]
+            (
+                "textseq: error: t.pt: architecture 'transformer' comes from the plugin textseq-transformer 0.1.0, "
+                "which is not installed here: pip install textseq-transformer"
+            )
+        ]

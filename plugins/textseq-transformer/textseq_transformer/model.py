@@ -80,8 +80,9 @@ class Block(nn.Module):
         else:  # new position i sees the past and new positions up to i
             mask = torch.ones(length, start + length, dtype=torch.bool, device=x.device).tril(start)
             causal = False
-        attended = F.scaled_dot_product_attention(q, keys, values, attn_mask=mask, is_causal=causal,
-                                                  dropout_p=self.dropout if self.training else 0.0)
+        attended = F.scaled_dot_product_attention(
+            q, keys, values, attn_mask=mask, is_causal=causal, dropout_p=self.dropout if self.training else 0.0
+        )
         x = x + self.residual_dropout(self.attention_out(attended.transpose(1, 2).reshape(batch, length, width)))
         x = x + self.residual_dropout(self.mlp(self.mlp_norm(x)))
         return x, k, v

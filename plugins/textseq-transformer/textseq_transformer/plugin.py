@@ -25,16 +25,19 @@ DEFAULTS: dict[str, Any] = {
 """The options of ``transformer``: a small model that trains on a CPU."""
 
 PRESETS: dict[str, tuple[dict[str, Any], str]] = {
-    "transformer-char": ({"layers": 6, "heads": 6, "embedding_size": 384, "block_size": 256, "dropout": 0.2},
-                         ("preset: transformer, 6 layers, 6 heads, 384 wide, 256 tokens of context, dropout 0.2 "
-                          "(nanoGPT's character model; for a GPU)")),
+    "transformer-char": (
+        {"layers": 6, "heads": 6, "embedding_size": 384, "block_size": 256, "dropout": 0.2},
+        ("preset: transformer, 6 layers, 6 heads, 384 wide, 256 tokens of context, dropout 0.2 (nanoGPT's character model; for a GPU)"),
+    ),
 }
 
 TRAIN_DEFAULTS: dict[str, Any] = {"bptt": 256, "batch_size": 32, "lr": 1e-3, "clip": 1.0, "schedule": "cosine"}
 """Training settings that suit a Transformer (a window is the whole context) where the user gives none."""
 
-HELP = ("causal Transformer LM (pre-LayerNorm, scaled_dot_product_attention, key/value cache when sampling): "
-        "-c layers=4 heads=4 embedding_size=256 block_size=256 dropout=0.1 positions=rotary|learned tie_weights=true")
+HELP = (
+    "causal Transformer LM (pre-LayerNorm, scaled_dot_product_attention, key/value cache when sampling): "
+    "-c layers=4 heads=4 embedding_size=256 block_size=256 dropout=0.1 positions=rotary|learned tie_weights=true"
+)
 
 OPTIONS: dict[str, OptionKind] = {
     "layers": Size(),
