@@ -118,6 +118,7 @@ def check_reader(open_file: Callable[[str], object], data: bytes, folder: Path, 
         with bounded():
             return open_file(str(path))
     except TextseqError as exc:
-        assert "\n" not in str(exc), f"a multi-line error: {exc!r}"
-        assert str(exc).strip(), "an empty error message"
-        return None
+        error = exc
+    assert "\n" not in str(error), f"a multi-line error: {error!r}"
+    assert str(error).strip(), "an empty error message"
+    return None

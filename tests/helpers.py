@@ -261,10 +261,8 @@ def read_through_nonblocking_pipe(command: list[str], env: dict[str, str], pause
     import time
 
     read_end, write_end = os.pipe()
-    try:
+    with contextlib.suppress(OSError):  # not Linux: the pipe keeps its 64 KiB, which large outputs still fill
         fcntl.fcntl(write_end, _F_SETPIPE_SZ, 4096)
-    except OSError:
-        pass  # not Linux: the pipe keeps its 64 KiB, which large outputs still fill
     os.set_blocking(write_end, False)
     process = subprocess.Popen(
         command, stdout=write_end, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env={**env, "PYTHONUNBUFFERED": "1"}

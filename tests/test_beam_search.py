@@ -48,5 +48,5 @@ def test_beam_respects_the_prime_and_the_length_limit():
     assert [WORDS[t] for t in tokens] == ["w"] and score == pytest.approx(math.log(0.9))
     ((cut, _),) = beam_search(ToyLM(), [], width=2, max_tokens=1)
     assert len(cut) == 1
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="the beam width and the number of results must be >= 1"):
         beam_search(ToyLM(), [], width=0, max_tokens=3)

@@ -43,9 +43,14 @@ def test_multibyte_character_split_across_reads_is_fine():
 def test_atomic_write_keeps_old_file_on_error(tmp_path):
     target = tmp_path / "model.bin"
     target.write_bytes(b"old")
-    with pytest.raises(RuntimeError), atomic_write(target) as handle:
-        handle.write(b"half")
-        raise RuntimeError("crash")
+
+    def crash_while_writing() -> None:
+        with atomic_write(target) as handle:
+            handle.write(b"half")
+            raise RuntimeError("crash")
+
+    with pytest.raises(RuntimeError, match="crash"):
+        crash_while_writing()
     assert target.read_bytes() == b"old"
     assert os.listdir(tmp_path) == ["model.bin"]
 

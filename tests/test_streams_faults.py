@@ -102,9 +102,13 @@ def test_a_failing_write_is_one_error_naming_the_file_and_leaves_nothing(
 def test_an_interrupted_write_leaves_no_temporary_file(tmp_path: Path) -> None:
     from textseq.errors import Terminated
 
-    with pytest.raises(Terminated), atomic_write(tmp_path / "out.bin") as handle:
-        handle.write(b"half")
-        raise Terminated()
+    def interrupted_while_writing() -> None:
+        with atomic_write(tmp_path / "out.bin") as handle:
+            handle.write(b"half")
+            raise Terminated
+
+    with pytest.raises(Terminated):
+        interrupted_while_writing()
     assert os.listdir(tmp_path) == []
 
 
@@ -233,7 +237,7 @@ def _corrupt_deflate(tmp_path: Path) -> Path:
 
 def test_corrupt_compressed_data_is_an_input_error(tmp_path: Path) -> None:
     source = open_input(_corrupt_deflate(tmp_path))
-    with pytest.raises(InputError, match="bad.gz: cannot read: corrupt compressed data"):
+    with pytest.raises(InputError, match=r"bad\.gz: cannot read: corrupt compressed data"):
         list(iter_lines(source))
 
 
@@ -274,7 +278,7 @@ def test_a_model_from_a_fifo_is_read_once(tmp_path: Path) -> None:
 
 
 def test_a_stream_that_is_no_model_is_refused_before_it_is_copied() -> None:
-    with pytest.raises(InputError, match="^/dev/zero: not a model file"), as_regular_file("/dev/zero"):
+    with pytest.raises(InputError, match=r"^/dev/zero: not a model file"), as_regular_file("/dev/zero"):
         pass
 
 

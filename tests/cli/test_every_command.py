@@ -137,7 +137,7 @@ def test_an_empty_text_file(name: str, fixtures: dict[str, str], tmp_path: Path)
     empty = tmp_path / "empty.txt"
     empty.write_bytes(b"")
     recipe = RECIPES[name]
-    code, out, err = _in_process(_args(recipe, {**fixtures, "text": str(empty)}, _normal_output(recipe, fixtures, tmp_path)))
+    code, _out, err = _in_process(_args(recipe, {**fixtures, "text": str(empty)}, _normal_output(recipe, fixtures, tmp_path)))
     assert code in (0, 1), err
     if code == 0:
         assert "Traceback" not in err

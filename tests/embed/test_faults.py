@@ -403,17 +403,32 @@ def test_trainers_bound_their_sizes():
     from textseq.embed.ppmi import PpmiSvd
     from textseq.embed.word2vec import SkipGram
 
-    for bad in (dict(negative=10**9), dict(threads=10**6), dict(negative=2.5), dict(alpha=float("inf")), dict(sample=float("nan"))):
-        with pytest.raises(ValueError):
+    for bad, message in (
+        (dict(negative=10**9), "negative must be between 0 and 1,000"),
+        (dict(threads=10**6), "threads must be between 1 and 512"),
+        (dict(negative=2.5), "negative must be a whole number"),
+        (dict(alpha=float("inf")), "alpha must be a finite number"),
+        (dict(sample=float("nan")), "sample must be a finite number"),
+    ):
+        with pytest.raises(ValueError, match=message):
             SkipGram(**bad)
     with pytest.raises(ValueError, match="threads"):
         GloVe(threads=10**6)
-    for bad in (dict(eig="abc"), dict(power_iterations="abc"), dict(power_iterations=10**9), dict(smoothing=float("nan"))):
-        with pytest.raises(ValueError):
+    for bad, message in (
+        (dict(eig="abc"), "eig must be a finite number"),
+        (dict(power_iterations="abc"), "power_iterations must be a whole number"),
+        (dict(power_iterations=10**9), "power_iterations must be between 0 and 100"),
+        (dict(smoothing=float("nan")), "smoothing must be a finite number"),
+    ):
+        with pytest.raises(ValueError, match=message):
             PpmiSvd(**bad)
     corpus = training_corpus(["a b c\n"], min_count=1)
-    for dim, window in ((10**8, 5), (5, 10**6), (0, 5)):
-        with pytest.raises(ValueError):
+    for dim, window, message in (
+        (10**8, 5, "dim must be between 1 and 100,000"),
+        (5, 10**6, "window must be between 1 and 1,000"),
+        (0, 5, "dim must be between 1 and 100,000"),
+    ):
+        with pytest.raises(ValueError, match=message):
             check_training_arguments(corpus, dim, window)
 
 

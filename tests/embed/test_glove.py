@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -111,7 +113,7 @@ def test_cost_falls_each_epoch(corpus):
     losses = [r.loss for r in recorder.reports]
     assert [r.epoch for r in recorder.reports] == [1, 2, 3, 4, 5] and model.history == recorder.reports
     assert all(r.items == nnz and r.unit == "pairs" and r.epochs == 5 for r in recorder.reports)
-    assert all(later < earlier for earlier, later in zip(losses, losses[1:]))
+    assert all(later < earlier for earlier, later in itertools.pairwise(losses))
     assert losses[-1] < 0.7 * losses[0]
     assert recorder.stages == [("co-occurrences", corpus.tokens, "words"), ("training", 5 * nnz, "pairs")]
     assert recorder.updates[0] == corpus.tokens
@@ -162,23 +164,23 @@ def test_options():
     model = GloVe()
     assert (model.epochs, model.alpha, model.x_max, model.power, model.threads) == (25, 0.05, 100.0, 0.75, 1)
     assert GloVe(eta=0.1).alpha == 0.1 and GloVe(iter=3).epochs == 3 and GloVe(epochs=4.0).epochs == 4
-    for bad in (
-        dict(epochs=0),
-        dict(epochs=2.5),
-        dict(threads=0),
-        dict(threads="two"),
-        dict(alpha=0),
-        dict(bias_alpha=0),
-        dict(alpha=-0.1),
-        dict(alpha="fast"),
-        dict(alpha=float("nan")),
-        dict(eta=0),
-        dict(alpha=0.1, eta=0.1),
-        dict(x_max=0),
-        dict(x_max=float("inf")),
-        dict(power=-1),
+    for bad, message in (
+        (dict(epochs=0), "epochs must be >= 1"),
+        (dict(epochs=2.5), "epochs must be a whole number"),
+        (dict(threads=0), "threads must be between 1 and 512"),
+        (dict(threads="two"), "threads must be a whole number"),
+        (dict(alpha=0), r"alpha \(the AdaGrad learning rate\) must be > 0"),
+        (dict(bias_alpha=0), r"bias_alpha \(the biases' learning rate\) must be > 0"),
+        (dict(alpha=-0.1), r"alpha \(the AdaGrad learning rate\) must be > 0"),
+        (dict(alpha="fast"), "alpha must be a finite number"),
+        (dict(alpha=float("nan")), "alpha must be a finite number"),
+        (dict(eta=0), r"alpha \(the AdaGrad learning rate\) must be > 0"),
+        (dict(alpha=0.1, eta=0.1), "give the learning rate as alpha or as eta, not both"),
+        (dict(x_max=0), "x_max must be > 0"),
+        (dict(x_max=float("inf")), "x_max must be a finite number"),
+        (dict(power=-1), "power must be >= 0"),
     ):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match=message):
             GloVe(**bad)
     with pytest.raises(TypeError):
         GloVe(negative=5)

@@ -106,7 +106,8 @@ def test_roundtrip_ours(tmp_path, binary):
 def test_roundtrip_gzip_text(tmp_path):
     v = _random_vectors()
     save_vectors(v, str(tmp_path / "v.vec.gz"))
-    assert gzip.open(tmp_path / "v.vec.gz").readline() == b"50 8\n"
+    with gzip.open(tmp_path / "v.vec.gz") as written:
+        assert written.readline() == b"50 8\n"
     assert np.array_equal(load_vectors(str(tmp_path / "v.vec.gz")).matrix, v.matrix)
 
 
@@ -321,7 +322,7 @@ def test_cli_convert_roundtrip(tmp_path, royal_file):
     assert _cli(["convert", royal_file, "--binary", "-O", str(tmp_path / "r.bin"), "-q"])[0] == 0
     assert _cli(["convert", str(tmp_path / "r.bin"), "-O", str(tmp_path / "r.vec.gz"), "-q"])[0] == 0
     (tmp_path / "g.txt").write_text("a 1 2\nb 3 4\n", encoding="utf-8")
-    code, out, _ = _cli(["convert", str(tmp_path / "g.txt"), "-O", "-", "-q"])
+    _code, out, _ = _cli(["convert", str(tmp_path / "g.txt"), "-O", "-", "-q"])
     assert out == "2 2\na 1 2\nb 3 4\n"
     back = load_vectors(str(tmp_path / "r.vec.gz"))
     assert back.words == _royal().words and np.array_equal(back.matrix, _royal().matrix)

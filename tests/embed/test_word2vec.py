@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import numpy as np
@@ -123,19 +124,19 @@ def test_options():
     assert SkipGram(iter=3).epochs == 3
     assert (SkipGram().negative, SkipGram(hs=True).negative, SkipGram(hs="true", negative=2).negative) == (5, 0, 2)
     assert SkipGram(hs="yes").hs and not Cbow(cbow_mean="false").cbow_mean
-    for bad in (
-        dict(negative=0),
-        dict(negative=-1, hs=True),
-        dict(hs="maybe"),
-        dict(sample=-1),
-        dict(epochs=0),
-        dict(threads=0),
-        dict(alpha=0),
-        dict(min_alpha=1),
+    for bad, message in (
+        (dict(negative=0), "need negative >= 1, or hierarchical softmax"),
+        (dict(negative=-1, hs=True), "negative must be between 0 and 1,000"),
+        (dict(hs="maybe"), "expected true or false, not 'maybe'"),
+        (dict(sample=-1), "sample must be >= 0"),
+        (dict(epochs=0), "epochs must be >= 1"),
+        (dict(threads=0), "threads must be between 1 and 512"),
+        (dict(alpha=0), "need alpha > 0 and 0 <= min_alpha <= alpha"),
+        (dict(min_alpha=1), "need alpha > 0 and 0 <= min_alpha <= alpha"),
     ):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match=message):
             SkipGram(**bad)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="too few words for vectors"):
         SkipGram().train(training_corpus(["a a a\n"], min_count=1), dim=5, window=2, seed=1)
 
 
@@ -231,7 +232,7 @@ def test_loss_starts_at_log2_and_falls_each_epoch(corpus, trainer, options):
     model.train(corpus, dim=20, window=5, seed=1, monitor=recorder)
     losses = [r.loss for r in recorder.reports]
     assert [r.epoch for r in recorder.reports] == [1, 2, 3, 4] and model.history == recorder.reports
-    assert all(later < earlier for earlier, later in zip(losses, losses[1:]))
+    assert all(later < earlier for earlier, later in itertools.pairwise(losses))
     assert losses[-1] < 0.9 * np.log(2)
     assert recorder.stages == [("training", 4 * corpus.tokens, "words")]
     assert recorder.updates == sorted(recorder.updates) and recorder.updates[-1] == 4 * corpus.tokens

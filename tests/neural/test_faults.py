@@ -491,7 +491,7 @@ def test_the_log_of_a_diverging_run_is_strict_json(tmp_path, capsys, monkeypatch
 
     monkeypatch.setattr(training, "clip_gradients", blow_up)
     log = tmp_path / "log.jsonl"
-    code, stderr = cli(capsys, "train", "-q", *TINY, "--max-steps", "3", "--log", str(log), "-O", str(tmp_path / "x.pt"), text)
+    code, _stderr = cli(capsys, "train", "-q", *TINY, "--max-steps", "3", "--log", str(log), "-O", str(tmp_path / "x.pt"), text)
     assert code == 1
     records = [json.loads(line, parse_constant=lambda name: pytest.fail(f"{name} is not JSON")) for line in log.read_text().splitlines()]
     assert records and records[-1]["loss"] is None

@@ -332,7 +332,7 @@ def _unsorted_keys(model):
 
 
 def _shifted_keys(model):
-    keys, rows = model.orders[2].index(model.vocab_size)
+    keys, _rows = model.orders[2].index(model.vocab_size)
     model.orders[2]._keys = keys + 1
 
 

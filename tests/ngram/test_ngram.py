@@ -115,7 +115,7 @@ def test_arpa_round_trip():
 
 
 def test_arpa_reader_accepts_srilm_conventions():
-    text = "\n".join(
+    text = "\n".join(  # noqa: FLY002 - one ARPA line an item reads as the file; an f-string would not
         [
             "some header text",
             "\\data\\",
@@ -266,7 +266,7 @@ def test_counting_in_chunks_equals_counting_at_once(chunk_bytes):
     whole = count_ngrams(corpus_from_blocks([text]), 4)
     lines = text.splitlines(keepends=True)
     blocks = ["".join(lines[i : i + 500]) for i in range(0, len(lines), 500)]
-    chunked, words, sentences, tokens = count_in_chunks(blocks, 4, chunk_bytes)
+    chunked, _words, sentences, tokens = count_in_chunks(blocks, 4, chunk_bytes)
     assert (sentences, tokens) == (32000, 248471)
     for mine, theirs in zip(chunked.orders, whole.orders):
         for field in ("context", "suffix", "word", "count", "starts_with_bos"):

@@ -191,7 +191,7 @@ def test_absolute_discounting_by_hand():
     given_d = next_probs(build(AbsoluteDiscounting(discount=0.25), TINY, 2), "b")
     unigram_q = {"a": 2.75 / 7 + 0.75 / 28}
     approx(given_d["a"], (2 - 0.25) / 2 + 0.25 / 2 * unigram_q["a"])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="absolute-discounting takes discounts between 0 and 1"):
         AbsoluteDiscounting(discount=-1)
 
 

@@ -126,7 +126,7 @@ def test_top_k_and_top_p_never_leave_the_allowed_set(top_k, top_p):
 
 
 def test_sampling_options_are_checked(textseq, tmp_path):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"top_p must be in \(0, 1\]"):
         SamplingOptions(top_p=0.0)
     arpa = tmp_path / "m.arpa"
     textseq("ngram", "build", "-o", "2", "-O", str(arpa), input=TEXT.encode())

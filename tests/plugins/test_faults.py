@@ -266,7 +266,7 @@ def test_new_refuses_a_name_that_is_not_textseq_something_or_is_the_projects_own
 
 
 def test_new_still_writes_a_textseq_something(tmp_path, monkeypatch, site):
-    code, out, _ = cli(monkeypatch, "plugins", "new", "textseq-fine", "--kind", "smoother", "-C", str(tmp_path))
+    code, _out, _ = cli(monkeypatch, "plugins", "new", "textseq-fine", "--kind", "smoother", "-C", str(tmp_path))
     assert code == 0
     assert (tmp_path / "textseq-fine" / "pyproject.toml").is_file()
     assert plugin_names("textseq-fine")["part"] == "fine"
@@ -316,9 +316,11 @@ def test_a_plugin_half_registered_leaves_no_hook_behind(site, monkeypatch):
     code, out, err = cli(monkeypatch, "plugins")
     assert code == 0 and "fault" not in out and "halfcmd" not in out
     assert err == [
-        "textseq: warning: plugin 'fault' cannot be registered: PluginValidationError: Plugin 'fault' for hook "
-        "'register_tokenizers'; hookimpl definition: register_tokenizers(regster); Argument(s) {'regster'} are "
-        "declared in the hookimpl but can not be found in the hookspec; skipped"
+        (
+            "textseq: warning: plugin 'fault' cannot be registered: PluginValidationError: Plugin 'fault' for hook "
+            "'register_tokenizers'; hookimpl definition: register_tokenizers(regster); Argument(s) {'regster'} are "
+            "declared in the hookimpl but can not be found in the hookspec; skipped"
+        )
     ]
 
 
@@ -344,8 +346,10 @@ def test_a_name_taken_by_a_builtin_is_skipped_and_the_plugins_other_parts_work(s
     code, out, err = cli(monkeypatch, "tokenize", "-t", "mine", stdin=b"a-b c\n")
     assert (code, out) == (0, "a-b c\n")
     assert err == [
-        "textseq: warning: tokenizer 'word' is registered by two plugins: 'textseq.tokenizers' and 'clash'; "
-        "uninstall one of them; the one from 'textseq.tokenizers' is used"
+        (
+            "textseq: warning: tokenizer 'word' is registered by two plugins: 'textseq.tokenizers' and 'clash'; "
+            "uninstall one of them; the one from 'textseq.tokenizers' is used"
+        )
     ]
     code, out, _ = cli(monkeypatch, "tokenize", stdin=b"a-b c\n")
     assert (code, out) == (0, "a-b c\n")
@@ -360,8 +364,10 @@ def test_two_third_party_plugins_with_one_name_the_first_loaded_keeps_it(sites, 
     assert (code, out) == (0, "a/one b/one\n")
     assert err == [
         command_clash,
-        "textseq: warning: tokenizer 'shared' is registered by two plugins: 'one' and 'two'; "
-        "uninstall one of them; the one from 'one' is used",
+        (
+            "textseq: warning: tokenizer 'shared' is registered by two plugins: 'one' and 'two'; "
+            "uninstall one of them; the one from 'one' is used"
+        ),
     ]
     code, out, err = cli(monkeypatch, "shared")
     assert (code, out, err) == (0, "one\n", [command_clash])
@@ -384,8 +390,10 @@ def test_a_clash_is_fatal_in_strict_mode(site, monkeypatch):
     code, out, err = cli(monkeypatch, "tokenize", stdin=b"x\n")
     assert (code, out) == (1, "")
     assert err == [
-        "textseq: error: tokenizer 'word' is registered by two plugins: 'textseq.tokenizers' and 'clash'; "
-        "uninstall one of them (TEXTSEQ_STRICT_PLUGINS is set)"
+        (
+            "textseq: error: tokenizer 'word' is registered by two plugins: 'textseq.tokenizers' and 'clash'; "
+            "uninstall one of them (TEXTSEQ_STRICT_PLUGINS is set)"
+        )
     ]
 
 
@@ -451,8 +459,10 @@ def test_an_entry_point_named_like_an_installed_plugin_is_refused_naming_both(si
     code, out, err = cli(monkeypatch, "tokenize", "-t", "shared", stdin=b"a\n")
     assert (code, out) == (0, "a/real\n")
     assert err == [
-        "textseq: warning: plugin name 'real' is claimed by distribution 'textseq-real' 1.0 and by distribution "
-        "'textseq-fake' 6.6; the second is skipped"
+        (
+            "textseq: warning: plugin name 'real' is claimed by distribution 'textseq-real' 1.0 and by distribution "
+            "'textseq-fake' 6.6; the second is skipped"
+        )
     ]
 
 
@@ -461,8 +471,10 @@ def test_an_entry_point_named_like_a_builtin_is_refused(site, monkeypatch):
     code, out, err = cli(monkeypatch, "tokenize", stdin=b"a\n")
     assert (code, out) == (0, "a\n")
     assert err == [
-        "textseq: warning: plugin name 'textseq.tokenizers' is claimed by textseq itself and by distribution "
-        "'textseq-fake' 6.6; the second is skipped"
+        (
+            "textseq: warning: plugin name 'textseq.tokenizers' is claimed by textseq itself and by distribution "
+            "'textseq-fake' 6.6; the second is skipped"
+        )
     ]
 
 
@@ -476,8 +488,10 @@ def test_one_module_under_two_names_is_one_warning_naming_both_distributions(sit
     code, out, err = cli(monkeypatch, "tokenize", "-t", "shared", stdin=b"a\n")
     assert (code, out) == (0, "a/real\n")
     assert err == [
-        "textseq: warning: plugin 'twin' of distribution 'textseq-twin' 2.0 is the module textseq_real, which "
-        "plugin 'real' of distribution 'textseq-real' 1.0 registered already; the second is skipped"
+        (
+            "textseq: warning: plugin 'twin' of distribution 'textseq-twin' 2.0 is the module textseq_real, which "
+            "plugin 'real' of distribution 'textseq-real' 1.0 registered already; the second is skipped"
+        )
     ]
 
 
@@ -562,7 +576,7 @@ def test_blame_finds_the_plugin_in_any_module_of_its_package(site, monkeypatch):
         {"textseq_deep/__init__.py": "", "textseq_deep/plugin.py": PACKAGE_PLUGIN, "textseq_deep/core.py": PACKAGE_CORE},
         "textseq_deep.plugin",
     )
-    code, out, err = cli(monkeypatch, "tokenize", "-t", "deep", stdin=b"hi\n")
+    code, _out, err = cli(monkeypatch, "tokenize", "-t", "deep", stdin=b"hi\n")
     assert (code, err) == (1, ["textseq: error: plugin 'textseq-deep 0.1' failed: LookupError: deep inside the package"])
 
 
@@ -573,15 +587,15 @@ def test_blame_names_a_plugin_of_no_distribution_by_its_name_and_never_a_builtin
     plugins = Plugins(Console(io.StringIO()), load_entry_points=False)
     plugins.add(module, "inproc")
     set_plugins(plugins)
-    with pytest.raises(ValueError) as failure:
+    with pytest.raises(ValueError, match="no tokens today") as failure:
         plugins.registry("tokenizer").get("bad").implementation().tokenize("x")
     assert blame(failure.value) == "inproc"
     assert plugin_failure(failure.value) == "plugin 'inproc' failed: ValueError: no tokens today"
-    with pytest.raises(Exception) as builtin_failure:
+    with pytest.raises(TypeError) as builtin_failure:
         plugins.registry("tokenizer").get("char").implementation().tokenize(None)
     assert blame(builtin_failure.value) is None
     with pytest.raises(ZeroDivisionError) as own:
-        1 / 0
+        raise ZeroDivisionError("the test's own")
     assert blame(own.value) is None
 
 

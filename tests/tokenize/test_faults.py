@@ -141,7 +141,7 @@ def test_sample_in_range_works_and_round_trips(models, kind, alpha):
     ],
 )
 def test_nbest_out_of_range_is_a_one_error(models, kind, options, says):
-    code, out, err = cli("tokenize", "--spm", str(models[kind]), *options, stdin=b"the cat sat\n")
+    code, _out, err = cli("tokenize", "--spm", str(models[kind]), *options, stdin=b"the cat sat\n")
     assert code == 2
     assert says in one_error(err)
 
@@ -173,7 +173,7 @@ def test_nbest_in_range_samples(models, nbest):
 )
 def test_detokenize_ids_that_are_no_piece_ids_are_data_errors_at_their_line(models, tmp_path, token, says):
     model = str(models["unigram"])
-    code, out, err = cli("detokenize", "--spm", model, "--ids", stdin=f"5 6\n7 {token} 8\n".encode())
+    code, _out, err = cli("detokenize", "--spm", model, "--ids", stdin=f"5 6\n7 {token} 8\n".encode())
     assert code == 1
     assert one_error(err).startswith("textseq: error: <stdin>:2: ") and says in err
     path = tmp_path / "ids.txt"
@@ -392,10 +392,10 @@ def test_detokenize_names_the_file_and_its_own_line(tmp_path):
     good, bad = tmp_path / "good.tok", tmp_path / "bad.tok"
     good.write_text("a b\nc d\ne\n")
     bad.write_text("x\nyz\n")
-    code, out, err = cli("detokenize", "-t", "char", str(good), str(bad))
+    code, _out, err = cli("detokenize", "-t", "char", str(good), str(bad))
     assert code == 1
     assert one_error(err) == f"textseq: error: {bad}:2: not a char token: 'yz'"
-    code, out, err = cli("detokenize", "-t", "char", str(good), "-", stdin=b"pq\n")
+    code, _out, err = cli("detokenize", "-t", "char", str(good), "-", stdin=b"pq\n")
     assert one_error(err) == "textseq: error: <stdin>:1: not a char token: 'pq'"
 
 

@@ -22,7 +22,7 @@ LINES = ["the quick brown fox jumps over the lazy dog .", "a red kite\tflies ove
 def _tiny_model(model_type: str) -> bytes:
     """A model of a few hundred lines, 80 pieces (no byte fallback, which alone takes 256)."""
     rng = random.Random(7)
-    words = " ".join(LINES).split() + ["river", "stone", "market", "sailor", "lantern", "meadow", "copper", "willow"]
+    words = [*" ".join(LINES).split(), "river", "stone", "market", "sailor", "lantern", "meadow", "copper", "willow"]
     text = [" ".join(rng.choice(words) for _ in range(rng.randint(3, 10))) for _ in range(400)]
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "tiny.model"
@@ -103,8 +103,8 @@ def test_a_model_whose_error_message_is_not_utf8_is_an_input_error(tmp_path):
     at = next(i for i, field in enumerate(fields) if field[:1] == b"\n" and b"\xe2\x96\x81" in field)
     broken = fields[at].replace(b"\xe2\x96\x81", b"\xe2\x16\x81", 1)
     path = tmp_path / "m.model"
-    path.write_bytes(b"".join(fields[:at] + [broken, broken] + fields[at + 1 :]))
-    with pytest.raises(InputError, match="not a sentencepiece model .*is already defined"):
+    path.write_bytes(b"".join([*fields[:at], broken, broken, *fields[at + 1 :]]))
+    with pytest.raises(InputError, match=r"not a sentencepiece model .*is already defined"):
         SpmTokenizer(path)
 
 
