@@ -28,6 +28,14 @@ _PUBLIC: dict[str, str] = {
     "Embedder": "textseq.embed.embedder",
     "Architecture": "textseq.hookspecs",
     "LanguageModel": "textseq.lm",
+    "open_model": "textseq.lm",
+    # an architecture's options, checked as the built-in ones are
+    "resolve_options": "textseq.neural.config",
+    "OptionKind": "textseq.neural.config",
+    "Size": "textseq.neural.config",
+    "Probability": "textseq.neural.config",
+    "Flag": "textseq.neural.config",
+    "Choice": "textseq.neural.config",
     # what the parts are given and give back
     "NgramCounts": "textseq.ngram.counts",
     "BackoffModel": "textseq.ngram.model",
@@ -35,7 +43,7 @@ _PUBLIC: dict[str, str] = {
     "Vectors": "textseq.embed.vectors",
     "Monitor": "textseq.progress",
     "EpochReport": "textseq.progress",
-    # building blocks: an estimator to build a smoother on, counts and a corpus to test parts with
+    # building blocks: a classic smoother to build one on, counts and a corpus to test parts with
     "AddK": "textseq.ngram.classic",
     "corpus_from_blocks": "textseq.ngram.corpus",
     "count_ngrams": "textseq.ngram.counts",
@@ -66,6 +74,13 @@ __all__ = [
     "Embedder",
     "Architecture",
     "LanguageModel",
+    "open_model",
+    "resolve_options",
+    "OptionKind",
+    "Size",
+    "Probability",
+    "Flag",
+    "Choice",
     "NgramCounts",
     "BackoffModel",
     "TrainingCorpus",
@@ -102,7 +117,8 @@ if TYPE_CHECKING:
         RegisterTokenizer,
         hookimpl,
     )
-    from textseq.lm import LanguageModel
+    from textseq.lm import LanguageModel, open_model
+    from textseq.neural.config import Choice, Flag, OptionKind, Probability, Size, resolve_options
     from textseq.ngram.classic import AddK
     from textseq.ngram.corpus import corpus_from_blocks
     from textseq.ngram.counts import NgramCounts, count_ngrams

@@ -124,7 +124,7 @@ def register_tokenizers(register: RegisterTokenizer) -> None:
 
 @hookspec
 def register_smoothers(register: RegisterSmoother) -> None:
-    """Register smoothers, the n-gram estimators, for ``textseq ngram build --smoothing NAME``.
+    """Register smoothers (n-gram estimators: counts in, a backoff model out) for ``textseq ngram build --smoothing NAME``.
 
     Call ``register(name, factory, help=...)`` once per smoother.
     """

@@ -129,7 +129,12 @@ Examples:
     help="The model file to write (ARPA; .gz/.bz2/.xz compressed by name; '-' for stdout).",
 )
 @click.option(
-    "-s", "--smoothing", default="modified-kneser-ney", show_default=True, metavar="NAME", help="Estimator (see 'textseq plugins')."
+    "-s",
+    "--smoothing",
+    default="modified-kneser-ney",
+    show_default=True,
+    metavar="NAME",
+    help="Smoother: how the counts become probabilities (see 'textseq plugins').",
 )
 @click.option(
     "--prune",
@@ -161,7 +166,7 @@ Examples:
 @click.option("--binary", is_flag=True, help="Write textseq's binary format (memory-mapped, loads in milliseconds) instead of ARPA.")
 @_memory_option
 @click.option(
-    "-p", "--param", "params", multiple=True, metavar="KEY=VALUE", help="An option for the estimator (for plugins' estimators); repeatable."
+    "-p", "--param", "params", multiple=True, metavar="KEY=VALUE", help="An option for the smoother (for plugins' smoothers); repeatable."
 )
 @errors_option
 @quiet_option

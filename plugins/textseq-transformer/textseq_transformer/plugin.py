@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from textseq import hookimpl
-from textseq.neural.config import Choice, Flag, OptionKind, Probability, Size, resolve_options
+from textseq import Choice, Flag, OptionKind, Probability, Size, hookimpl, resolve_options
 
 DEFAULTS: dict[str, Any] = {
     "layers": 4,
