@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from textseq.errors import InputError
+from textseq.vocab import most_frequent
 
 if TYPE_CHECKING:
     from sentencepiece import SentencePieceProcessor
@@ -83,8 +84,6 @@ class Codec:
             counts = Counter(token for line in text.splitlines() for token in line.split())
             counts.pop(UNK, None)
             counts.pop(EOS, None)
-        from textseq.vocab import most_frequent
-
         specials = [UNK] if level == "char" else [UNK, EOS]
         room = None if max_size is None else max(0, max_size - len(specials))
         kept = [token for token, _ in most_frequent(counts, min_count=min_count, max_size=room)]

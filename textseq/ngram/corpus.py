@@ -15,6 +15,8 @@ from itertools import count, repeat
 
 import numpy as np
 
+from textseq.vocab import most_frequent
+
 UNK, BOS, EOS = 0, 1, 2
 _LINE_END = "\0"  # not whitespace, so it survives str.split as a token of its own
 _NEW = -2
@@ -158,8 +160,6 @@ def rare_words_to_unk(corpus: Corpus, min_count: int) -> Corpus:
     """The same corpus with every word seen fewer than ``min_count`` times replaced by ``<unk>``
     (ids renumbered, first-appearance order kept); the words kept are those
     :func:`textseq.vocab.most_frequent` keeps."""
-    from textseq.vocab import most_frequent
-
     counts = np.bincount(corpus.ids, minlength=len(corpus.words))
     candidates = enumerate(counts.tolist()[len(SPECIALS) :], len(SPECIALS))
     keep = np.zeros(len(corpus.words), dtype=bool)
