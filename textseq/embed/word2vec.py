@@ -88,7 +88,7 @@ def stream_seed(seed, serial):
 def learning_rate(alpha, min_alpha, done, total):
     """The rate after ``done`` of ``total`` words: linear from ``alpha`` down to ``min_alpha``."""
     rate = alpha - (alpha - min_alpha) * (done / total)
-    return max(min_alpha, rate)
+    return rate if rate > min_alpha else min_alpha  # noqa: FURB136 - numba's max() is slower in this hot loop
 
 
 @numba.njit(cache=True, nogil=True)
@@ -214,8 +214,10 @@ def _predict(syn1neg, syn1, cum_table, buckets, codes, points, code_lengths, l1,
     return state, np.log(product) + linear, examples
 
 
+# One kernel, as word2vec.c's TrainModelThread is: split into inline helpers, each step needs the
+# same twenty arrays and scalars passed in and its random state and sums passed back.
 @numba.njit(cache=True, nogil=True, fastmath=True)
-def train_job(
+def train_job(  # noqa: C901 - one kernel on purpose (see above)
     syn0,
     syn1neg,
     syn1,
@@ -252,156 +254,67 @@ def train_job(
     examples = 0
     effective = 0
     for s in range(first_sentence, end_sentence):
-        n, state = _subsample(ids, sentence_starts[s], sentence_starts[s + 1], keep_probability, kept, position, state)
+        begin = sentence_starts[s]
+        n = 0
+        for t in range(begin, sentence_starts[s + 1]):
+            w = ids[t]
+            if keep_probability[w] < 1.0:
+                state = next_random(state)
+                if keep_probability[w] * 4294967296.0 < np.float64(random_int32(state)):
+                    continue
+            kept[n] = w
+            position[n] = t
+            n += 1
         effective += n
         for i in range(n):
+            word = kept[i]
             rate = np.float32(learning_rate(alpha, min_alpha, words_before + np.float64(position[i]), total_words))
             state = next_random(state)
             b = np.int64(random_int32(state) % np.uint64(window))
             lo = max(0, i - window + b)
             hi = min(n, i + window - b + 1)
             if cbow:
-                state, loss, examples = _cbow_step(
-                    syn0,
-                    syn1neg,
-                    syn1,
-                    cum_table,
-                    buckets,
-                    codes,
-                    points,
-                    code_lengths,
-                    kept,
-                    i,
-                    lo,
-                    hi,
-                    negative,
-                    hs,
-                    cbow_mean,
-                    rate,
-                    neu1,
-                    neu1e,
-                    loss,
-                    examples,
-                    state,
+                for c in range(dim):
+                    neu1[c] = 0.0
+                    neu1e[c] = 0.0
+                count = 0
+                for j in range(lo, hi):
+                    if j != i:
+                        row = syn0[kept[j]]
+                        for c in range(dim):
+                            neu1[c] += row[c]
+                        count += 1
+                if count == 0:
+                    continue
+                if cbow_mean:
+                    inv = np.float32(1.0) / np.float32(count)
+                    for c in range(dim):
+                        neu1[c] *= inv
+                state, step_loss, step_examples = _predict(
+                    syn1neg, syn1, cum_table, buckets, codes, points, code_lengths, neu1, word, negative, hs, rate, neu1e, state
                 )
+                loss += step_loss
+                examples += step_examples
+                for j in range(lo, hi):
+                    if j != i:
+                        row = syn0[kept[j]]
+                        for c in range(dim):
+                            row[c] += neu1e[c]
             else:
-                state, loss, examples = _skipgram_step(
-                    syn0,
-                    syn1neg,
-                    syn1,
-                    cum_table,
-                    buckets,
-                    codes,
-                    points,
-                    code_lengths,
-                    kept,
-                    i,
-                    lo,
-                    hi,
-                    negative,
-                    hs,
-                    rate,
-                    neu1e,
-                    loss,
-                    examples,
-                    state,
-                )
+                for j in range(lo, hi):
+                    if j == i:
+                        continue
+                    row = syn0[kept[j]]
+                    for c in range(dim):
+                        neu1e[c] = 0.0
+                    state, step_loss, step_examples = _predict(
+                        syn1neg, syn1, cum_table, buckets, codes, points, code_lengths, row, word, negative, hs, rate, neu1e, state
+                    )
+                    loss += step_loss
+                    examples += step_examples
+                    for c in range(dim):
+                        row[c] += neu1e[c]
     return loss, examples, effective
-
-
-@numba.njit(cache=True, nogil=True, fastmath=True, inline="always")
-def _subsample(ids, begin, end, keep_probability, kept, position, state):
-    """Frequent-word subsampling of the sentence ``ids[begin:end]``: the words kept go to the
-    front of ``kept``, their corpus positions to ``position``. Returns (how many, random state)."""
-    n = 0
-    for t in range(begin, end):
-        w = ids[t]
-        if keep_probability[w] < 1.0:
-            state = next_random(state)
-            if keep_probability[w] * 4294967296.0 < np.float64(random_int32(state)):
-                continue
-        kept[n] = w
-        position[n] = t
-        n += 1
-    return n, state
-
-
-@numba.njit(cache=True, nogil=True, fastmath=True, inline="always")
-def _cbow_step(
-    syn0,
-    syn1neg,
-    syn1,
-    cum_table,
-    buckets,
-    codes,
-    points,
-    code_lengths,
-    kept,
-    i,
-    lo,
-    hi,
-    negative,
-    hs,
-    cbow_mean,
-    rate,
-    neu1,
-    neu1e,
-    loss,
-    examples,
-    state,
-):
-    """CBOW for the centre word ``kept[i]``: the mean (or sum) of the input vectors of
-    ``kept[lo:hi]`` but ``i`` predicts it, and the error goes back whole to each of them.
-    Returns (random state, ``loss`` and ``examples`` with this step's added)."""
-    dim = syn0.shape[1]
-    for c in range(dim):
-        neu1[c] = 0.0
-        neu1e[c] = 0.0
-    count = 0
-    for j in range(lo, hi):
-        if j != i:
-            row = syn0[kept[j]]
-            for c in range(dim):
-                neu1[c] += row[c]
-            count += 1
-    if count == 0:
-        return state, loss, examples
-    if cbow_mean:
-        inv = np.float32(1.0) / np.float32(count)
-        for c in range(dim):
-            neu1[c] *= inv
-    state, step_loss, step_examples = _predict(
-        syn1neg, syn1, cum_table, buckets, codes, points, code_lengths, neu1, kept[i], negative, hs, rate, neu1e, state
-    )
-    for j in range(lo, hi):
-        if j != i:
-            row = syn0[kept[j]]
-            for c in range(dim):
-                row[c] += neu1e[c]
-    return state, loss + step_loss, examples + step_examples
-
-
-@numba.njit(cache=True, nogil=True, fastmath=True, inline="always")
-def _skipgram_step(
-    syn0, syn1neg, syn1, cum_table, buckets, codes, points, code_lengths, kept, i, lo, hi, negative, hs, rate, neu1e, loss, examples, state
-):
-    """Skip-gram for the centre word ``kept[i]``: the input vector of each of ``kept[lo:hi]``
-    but ``i`` predicts it. Returns (random state, ``loss`` and ``examples`` with this step's added)."""
-    dim = syn0.shape[1]
-    for j in range(lo, hi):
-        if j == i:
-            continue
-        row = syn0[kept[j]]
-        for c in range(dim):
-            neu1e[c] = 0.0
-        state, step_loss, step_examples = _predict(
-            syn1neg, syn1, cum_table, buckets, codes, points, code_lengths, row, kept[i], negative, hs, rate, neu1e, state
-        )
-        loss += step_loss
-        examples += step_examples
-        for c in range(dim):
-            row[c] += neu1e[c]
-    return state, loss, examples
 
 
 @numba.njit(cache=True)
