@@ -144,3 +144,20 @@ def test_cooccurrences_match_a_brute_force_count_whatever_the_chunks(harmonic):
         table = {(corpus.words[r], corpus.words[c]): v for r, c, v in zip(counts.rows, counts.cols, counts.values)}
         assert table.keys() == expected.keys()
         assert all(abs(table[k] - expected[k]) < 1e-9 for k in expected)
+
+
+def test_train_vectors_is_the_whole_pipeline_in_one_call(generated_tokens):
+    from helpers import Recorder
+    from textseq.embed.train import train_vectors
+    from textseq.errors import InputError, ParameterError
+
+    monitor = Recorder()
+    trained = train_vectors(generated_tokens.splitlines(keepends=True), "skipgram", {"epochs": 1}, dim=16, min_count=5, monitor=monitor)
+    assert trained.vectors.dim == 16 and trained.tokens > 100_000 and trained.seconds > 0
+    assert monitor.notes[0].startswith(f"{trained.tokens:,} tokens, {len(trained.vectors):,} words seen 5 times or more")
+    assert [report.epoch for report in monitor.reports] == [1]
+    with pytest.raises(ParameterError, match="embedder 'skipgram' does not take the options given"):
+        train_vectors(["a b\n"], "skipgram", {"bogus": 1})
+    with pytest.raises(InputError, match="no words seen 5 times or more to train on") as raised:
+        train_vectors(["a b\n"], "skipgram", source="tiny.txt")
+    assert str(raised.value).startswith("tiny.txt: ")

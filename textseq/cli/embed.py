@@ -6,7 +6,6 @@ numpy and the library are imported inside the commands, so that ``textseq --help
 
 from __future__ import annotations
 
-import contextlib
 import json
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
@@ -18,10 +17,8 @@ from textseq.errors import InputError
 from textseq.streams import isatty
 
 if TYPE_CHECKING:
-    import threading
     from collections.abc import Callable
 
-    from textseq.embed.embedder import Embedder
     from textseq.embed.vectors import Vectors
 
 Answer = dict[str, Any]
@@ -526,13 +523,10 @@ def train_command(
     The text is read once for the vocabulary and spooled as word ids to a temporary file, which
     each epoch reads again: memory grows with the vocabulary, not with the text. Progress and
     each epoch's mean loss go to stderr."""
-    import time
-
     from textseq.cli.common import parse_params, read_blocks
     from textseq.cli.progress import ConsoleMonitor
-    from textseq.embed.corpus import training_corpus
     from textseq.embed.io import save_vectors
-    from textseq.plugins import get_plugins
+    from textseq.embed.train import train_vectors
 
     app.quiet(quiet)
     _check_output(app, output, binary)
@@ -540,40 +534,23 @@ def train_command(
     for name, value in (("negative", negative), ("hs", hs), ("sample", sample), ("epochs", epochs), ("threads", threads)):
         if value is not None:
             options[name] = value
-    embedder: Embedder = get_plugins().registry("embedder").build(method, options)
-    start = time.perf_counter()
-    warming = _prepare_in_background(embedder)
-    with training_corpus(read_blocks(app, files, errors, "reading"), min_count=min_count) as corpus:
-        warming.join()
-        if corpus.tokens == 0:
-            raise InputError(f"no words seen {min_count} times or more to train on", source=", ".join(files) or "<stdin>")
-        app.console.info(
-            f"{corpus.tokens:,} tokens, {len(corpus.words):,} words seen {min_count} times or more ({time.perf_counter() - start:.1f} s)"
-        )
-        try:
-            vectors = embedder.train(corpus, dim=dim, window=window, seed=seed, monitor=ConsoleMonitor(app.console))
-        except ValueError as exc:
-            raise InputError(str(exc)) from None
-    save_vectors(vectors, output, binary, stdout=app.stdout)
-    elapsed = time.perf_counter() - start
-    app.console.info(
-        f"wrote {_output_name(output)}: {len(vectors):,} words x {vectors.dim} dimensions from {corpus.tokens:,} tokens in {elapsed:.1f} s"
+    trained = train_vectors(
+        read_blocks(app, files, errors, "reading"),
+        method,
+        options,
+        dim=dim,
+        window=window,
+        min_count=min_count,
+        seed=seed,
+        monitor=ConsoleMonitor(app.console),
+        source=", ".join(files) or "<stdin>",
     )
-
-
-def _prepare_in_background(embedder: Embedder) -> threading.Thread:
-    """Start ``embedder.prepare()`` (loading compiled code, say) in a thread, if it has one."""
-    import threading
-
-    preparation: Callable[[], object] = getattr(embedder, "prepare", lambda: None)
-
-    def prepare() -> None:
-        with contextlib.suppress(Exception):  # training will meet the same problem and report it
-            preparation()
-
-    thread = threading.Thread(target=prepare, daemon=True)
-    thread.start()
-    return thread
+    vectors = trained.vectors
+    save_vectors(vectors, output, binary, stdout=app.stdout)
+    app.console.info(
+        f"wrote {_output_name(output)}: {len(vectors):,} words x {vectors.dim} dimensions from {trained.tokens:,} tokens "
+        f"in {trained.seconds:.1f} s"
+    )
 
 
 @click.group(
