@@ -23,6 +23,8 @@ from textseq.cli.common import (
 )
 from textseq.streams import display_name, isatty, open_output
 
+_device_option = click.option("--device", default="cpu", show_default=True, help="Neural checkpoints: cpu, cuda, cuda:N, mps or auto.")
+
 
 @click.command(
     "sample",
@@ -81,7 +83,7 @@ An LSTM sample of 10,000 tokens or more on CPU (no --top-k or --top-p) is drawn,
     default=None,
     help="Random seed, a whole number from 0: the same seed (on the same device) gives the same text.",
 )
-@click.option("--device", default="cpu", show_default=True, help="Neural checkpoints: cpu, cuda, cuda:N, mps or auto.")
+@_device_option
 @click.option(
     "--threads",
     type=click.IntRange(min=1),
@@ -139,7 +141,7 @@ Examples:
     type=ModelFile(),
     help="Another model to score on the same text, in a column of its own; repeatable.",
 )
-@click.option("--device", default="cpu", show_default=True, help="Neural checkpoints: cpu, cuda, cuda:N, mps or auto.")
+@_device_option
 @click.option(
     "--threads",
     type=click.IntRange(min=1),
