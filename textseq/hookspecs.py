@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     import click
     from torch import nn
 
+    from textseq.classify.classifier import Classifier
     from textseq.embed.embedder import Embedder
     from textseq.ngram.smoothers import Smoother
     from textseq.tokenize.base import Tokenizer
@@ -112,6 +113,31 @@ class RegisterArchitecture(Protocol):
     ) -> None: ...
 
 
+class RegisterClassifier(Protocol):
+    """``register(name, factory, *, train_defaults=None, help="")``.
+
+    ``factory(**config) -> Classifier`` makes an untrained classifier
+    (:class:`textseq.classify.classifier.Classifier`) from the user's ``-c KEY=VALUE`` options
+    (raise ``ValueError`` naming a bad one); the model file stores the name and the classifier's
+    resolved ``config``, and ``factory(**config)`` must rebuild it. For a neural network, make the
+    factory with :func:`textseq.classify.network.network_classifier` from a
+    ``build(config, vocab_size, labels) -> torch.nn.Module`` and its default config: textseq's
+    trainer does the rest. ``train_defaults`` are ``textseq classify train`` settings that suit
+    the classifier (``{"epochs": 5, "lr": 0.1}``, keys as the long options with underscores, and
+    ``tokenizer`` for the ``-t`` it wants), used where the command line gives none. Import torch
+    or numba inside the factory, not at module level.
+    """
+
+    def __call__(
+        self,
+        name: str,
+        factory: Callable[..., Classifier],
+        *,
+        train_defaults: Mapping[str, Any] | None = None,
+        help: str = "",
+    ) -> None: ...
+
+
 @hookspec
 def register_tokenizers(register: RegisterTokenizer) -> None:
     """Register tokenizers for ``textseq tokenize -t NAME`` and ``textseq detokenize``.
@@ -145,6 +171,16 @@ def register_architectures(register: RegisterArchitecture) -> None:
     Call ``register(name, build, default_config=..., help=...)`` once per architecture. A
     checkpoint records the architecture's name, so a checkpoint made with a plugin's architecture
     needs that plugin to load.
+    """
+
+
+@hookspec
+def register_classifiers(register: RegisterClassifier) -> None:
+    """Register text classifiers for ``textseq classify train --arch NAME``.
+
+    Call ``register(name, factory, train_defaults=..., help=...)`` once per classifier. A model
+    file records the classifier's name and the plugin that registered it, so a model made with a
+    plugin's classifier needs that plugin to load.
     """
 
 

@@ -38,6 +38,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "textseq.builtins.smoothers",
     "textseq.builtins.embedders",
     "textseq.builtins.architectures",
+    "textseq.builtins.classifiers",
 )
 """Modules of the built-in plugins, registered through the same hooks as third-party ones."""
 

@@ -14,6 +14,7 @@ KINDS: Mapping[str, str] = {
     "smoother": "register_smoothers",
     "embedder": "register_embedders",
     "architecture": "register_architectures",
+    "classifier": "register_classifiers",
 }
 """Each kind of named part kept in a :class:`Registry`, and the hook that registers it.
 

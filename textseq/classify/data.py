@@ -63,6 +63,7 @@ def read_labelled(
     label_prefix: str = DEFAULT_LABEL_PREFIX,
     source: str = STDIN_NAME,
     require_labels: bool = True,
+    first_line: int = 1,
 ) -> Iterator[LabelledLine]:
     """The examples of ``lines`` (with or without their ``\\n``; the first is line 1 of
     ``source``), one by one, so that prediction streams. Blank lines are skipped; a ``\\r``
@@ -80,18 +81,19 @@ def read_labelled(
     prediction writes it back as one ``__label__NAME`` token. A line without a tab has no label
     column: with ``require_labels`` false its whole text is the text.
 
-    ``format`` and ``label_prefix`` are checked now, the lines as they are read.
+    ``format`` and ``label_prefix`` are checked now, the lines as they are read. ``first_line``
+    is the number of the first line, for input read in parts.
     """
     if format not in FORMATS:
         raise ParameterError(f"format must be one of {', '.join(FORMATS)}, not {format!r}", parameter="format")
     if not label_prefix or any(char in FASTTEXT_SPACE for char in label_prefix):
         raise ParameterError(f"a label prefix must be non-empty and without whitespace, not {label_prefix!r}", parameter="label_prefix")
     parse = _fasttext_line if format == "fasttext" else _tsv_line
-    return _read(lines, parse, label_prefix, source, require_labels)
+    return _read(lines, parse, label_prefix, source, require_labels, first_line)
 
 
-def _read(lines: Iterable[str], parse: _Parser, prefix: str, source: str, require_labels: bool) -> Iterator[LabelledLine]:
-    for number, line in enumerate(lines, 1):
+def _read(lines: Iterable[str], parse: _Parser, prefix: str, source: str, require_labels: bool, first_line: int) -> Iterator[LabelledLine]:
+    for number, line in enumerate(lines, first_line):
         example = parse(line, prefix, source, number)
         if example is None:
             continue
@@ -104,18 +106,29 @@ def _fasttext_line(line: str, prefix: str, source: str, number: int) -> Labelled
     tokens = fasttext_tokens(line)
     if not tokens:
         return None
-    words: list[str] = []
     labels: list[str] = []
-    for token in tokens:
-        if not token.startswith(prefix):
+    at = 0
+    while at < len(tokens) and tokens[at].startswith(prefix):  # labels usually lead the line
+        _add_label(tokens[at], prefix, labels, source, number)
+        at += 1
+    text = " ".join(tokens[at:]) if at else " ".join(tokens)
+    if prefix not in text:
+        return LabelledLine(tuple(labels), text, number)
+    words: list[str] = []
+    for token in tokens[at:]:
+        if token.startswith(prefix):
+            _add_label(token, prefix, labels, source, number)
+        else:
             words.append(token)
-            continue
-        name = token[len(prefix) :]
-        if not name:
-            raise InputError(f"an empty label: {prefix!r} with no name after it", source=source, line=number)
-        if name not in labels:
-            labels.append(name)
     return LabelledLine(tuple(labels), " ".join(words), number)
+
+
+def _add_label(token: str, prefix: str, labels: list[str], source: str, number: int) -> None:
+    name = token[len(prefix) :]
+    if not name:
+        raise InputError(f"an empty label: {prefix!r} with no name after it", source=source, line=number)
+    if name not in labels:
+        labels.append(name)
 
 
 def _tsv_line(line: str, prefix: str, source: str, number: int) -> LabelledLine | None:

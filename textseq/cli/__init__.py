@@ -72,6 +72,7 @@ class TextseqGroup(click.Group):
 
 def build_cli(console: Console | None = None) -> click.Group:
     """The ``textseq`` group with the built-in commands and every plugin's commands."""
+    from textseq.cli.classify import classify_group
     from textseq.cli.embed import embed_group
     from textseq.cli.lm import eval_command, sample_command
     from textseq.cli.neural import train_command
@@ -95,6 +96,7 @@ def build_cli(console: Console | None = None) -> click.Group:
         sample_command,
         embed_group,
         train_command,
+        classify_group,
         plugins_group,
     ):
         textseq.add_command(command)

@@ -36,7 +36,7 @@ def pca_2d(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return points, np.pad(explained, (0, 2 - len(explained)))
 
 
-def _load_pyplot() -> None:
+def load_pyplot() -> None:
     """Import matplotlib's pyplot on its file-only backend (Agg), or say what to install."""
     try:
         import matplotlib as mpl
@@ -54,7 +54,7 @@ def plot_words(vectors: Vectors, words: Sequence[str], path: str, title: str | N
         raise ValueError("a map needs at least two words")
     rows = [vectors.row(w) for w in words]
     points, explained = pca_2d(vectors.matrix[rows])
-    _load_pyplot()
+    load_pyplot()
     import matplotlib.pyplot as plt
 
     from textseq.streams import atomic_write

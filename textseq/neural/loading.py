@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 
-from textseq.errors import InputError, UnknownNameError
+from textseq.errors import InputError
 from textseq.neural.checkpoint import load_checkpoint
 from textseq.neural.codec import Codec
 
@@ -25,42 +25,17 @@ if TYPE_CHECKING:
 
 
 def architecture(arch: str, *, source: str | None = None, origin: dict[str, Any] | None = None) -> Registration:
-    """The registration of architecture ``arch``. ``source`` (a checkpoint's path) and ``origin``
-    (the plugin it recorded, see :func:`architecture_origin`) make a missing one say what to install."""
-    from textseq.plugins import get_plugins
+    """The registration of architecture ``arch`` (see :func:`textseq.parts.registered_part`)."""
+    from textseq.parts import registered_part
 
-    try:
-        return get_plugins().registry("architecture").get(arch)
-    except UnknownNameError as exc:
-        if source is None:
-            raise
-        origin = origin or {}
-        distribution = origin.get("distribution")
-        if distribution:
-            version = f" {origin['version']}" if origin.get("version") else ""
-            raise InputError(
-                f"architecture '{arch}' comes from the plugin {distribution}{version}, which is not installed "
-                f"here: pip install {distribution}",
-                source=source,
-            ) from None
-        raise InputError(
-            f"{exc}: the checkpoint was made with an architecture from a plugin that is not installed "
-            f"here; install the plugin that registers '{arch}' (see 'textseq plugins')",
-            source=source,
-        ) from None
+    return registered_part("architecture", arch, source=source, origin=origin)
 
 
 def architecture_origin(arch: str) -> dict[str, str | None] | None:
-    """The third-party plugin that registers ``arch`` (entry point, distribution, version), which a
-    checkpoint records so that opening it without the plugin names what to install; None for a
-    built-in."""
-    from textseq.plugins import get_plugins
+    """The third-party plugin that registers ``arch``, which a checkpoint records; None for a built-in."""
+    from textseq.parts import part_origin
 
-    plugins = get_plugins()
-    info = plugins.info(plugins.registry("architecture").get(arch).plugin)
-    if info.builtin:
-        return None
-    return {"plugin": info.name, "distribution": info.distribution, "version": info.version}
+    return part_origin("architecture", arch)
 
 
 def build_model(

@@ -14,33 +14,26 @@ from __future__ import annotations
 import json
 import math
 import os
-import signal
-import threading
 import time
 from dataclasses import asdict
 from typing import TYPE_CHECKING, TextIO
 
 import numpy as np
 
-from textseq.errors import Terminated, TextseqError
+from textseq.errors import TextseqError
 from textseq.neural.checkpoint import Checkpoint, RandomState
 from textseq.neural.codec import Codec
 from textseq.neural.data import batchify, window_count, windows
 from textseq.neural.settings import Progress, TrainSettings
 from textseq.progress import EpochReport, Monitor
+from textseq.stopping import StopRequest
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-    from types import FrameType
-    from typing import TypeAlias
-
     import torch
     from torch import nn
     from torch.optim.lr_scheduler import LRScheduler
 
     from textseq.neural.models import State
-
-    _Handler: TypeAlias = Callable[[int, FrameType | None], object] | int | None
 
 
 def last_path(output: str) -> str:
@@ -150,7 +143,7 @@ class Trainer:
         """Train to the end (the epochs, ``max_steps``, the time budget, an early stop) and return the
         final progress. Ctrl-C and SIGTERM are taken at the end of a step: the resumable checkpoint
         is written, then KeyboardInterrupt (:class:`~textseq.errors.Terminated`) goes on up."""
-        stop_request = _StopRequest()
+        stop_request = StopRequest()
         started = time.monotonic()
         self._clock = _EpochClock(self.progress.step)
         self.monitor.begin("training", self.total_steps * self.tokens_per_step, "tokens")
@@ -165,7 +158,7 @@ class Trainer:
             self.monitor.end()
         return self.progress
 
-    def _run(self, stop_request: _StopRequest, started: float) -> None:
+    def _run(self, stop_request: StopRequest, started: float) -> None:
         settings, progress = self.settings, self.progress
         while not progress.done and progress.epoch < settings.epochs:
             for row, x, y in windows(self.data, settings.bptt, progress.row):
@@ -357,34 +350,6 @@ def _check_finite(model: nn.Module, step: int) -> None:
     for name, parameter in model.named_parameters():
         if not bool(torch.isfinite(parameter.detach()).all()):
             raise diverged(step, f"weight '{name}' holds values that are not finite")
-
-
-class _StopRequest:
-    """Ctrl-C (SIGINT) and SIGTERM during training are taken at the end of the current step, so
-    that the checkpoint written then is exactly resumable; a second one interrupts at once.
-    :meth:`check` raises KeyboardInterrupt, or :class:`~textseq.errors.Terminated` for SIGTERM."""
-
-    def __init__(self) -> None:
-        self.received: int | None = None
-        self._previous: dict[int, _Handler] = {}
-        if threading.current_thread() is threading.main_thread():
-            for number in (signal.SIGINT, signal.SIGTERM):
-                self._previous[number] = signal.signal(number, self._receive)
-
-    def _receive(self, signum: int, frame: FrameType | None) -> None:
-        self.received = signum
-        self.restore()
-
-    def check(self) -> None:
-        if self.received == signal.SIGTERM:
-            raise Terminated
-        if self.received is not None:
-            raise KeyboardInterrupt
-
-    def restore(self) -> None:
-        for number, handler in self._previous.items():
-            signal.signal(number, handler if handler is not None else signal.SIG_DFL)
-        self._previous = {}
 
 
 def clip_gradients(model: nn.Module, clip: float, mode: str = "norm") -> None:
