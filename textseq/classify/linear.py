@@ -27,6 +27,7 @@ import numpy as np
 
 from textseq.classify.linear_features import TypeFeatures, example_features, token_hash, type_features
 from textseq.errors import InputError
+from textseq.neural.blas import cpu_threads
 from textseq.progress import EpochReport
 from textseq.vocab import most_frequent
 
@@ -66,7 +67,7 @@ class LinearClassifier:
     ) -> None:
         dim = _whole("dim", dim, 1, 1 << 14)
         word_ngrams = _whole("word_ngrams", word_ngrams, 1, 16)
-        buckets = _whole("buckets", buckets, 1, 1 << 31 - 1)
+        buckets = _whole("buckets", buckets, 1, (1 << 31) - 1)
         minn = _whole("minn", minn, 0, 64)
         maxn = _whole("maxn", maxn, 0, 64)
         min_count = _whole("min_count", min_count, 1, 1 << 40)
@@ -95,7 +96,7 @@ class LinearClassifier:
         self.codes = np.zeros((0, 1), np.uint8)
         self.points = np.zeros((0, 1), np.int32)
         self.code_lengths = np.zeros(0, np.int32)
-        self.progress: dict[str, Any] = {"epoch": 0, "jobs_done": [], "tokens_done": 0, "history": []}
+        self.progress: dict[str, Any] = {"epoch": 0, "jobs_done": [], "tokens_done": 0, "history": [], "epoch_loss": [0.0, 0]}
         self._type_cache: dict[str, tuple[int, int, np.ndarray]] = {}
 
     @property
@@ -242,7 +243,7 @@ class LinearClassifier:
         config, settings = self.config, job.settings
         epochs = settings.epochs or 5
         lr = settings.lr if settings.lr is not None else 0.1
-        threads = settings.threads or 1
+        threads = cpu_threads(settings.threads)
         started = time.monotonic()
         if self.inputs.shape[0] == 0:
             types = self._build_vocabulary(job.train, job.labels)
@@ -319,7 +320,8 @@ class LinearClassifier:
                 order = np.random.default_rng([settings.seed, epoch]).permutation(examples)
                 jobs = [order[i : i + JOB_EXAMPLES] for i in range(0, examples, JOB_EXAMPLES)]
                 epoch_started = time.monotonic()
-                losses = [0.0, 0]
+                losses = progress["epoch_loss"]  # carried in the state, so that a resumed epoch reports all of it
+                progress["jobs_done"] = [index for index in progress["jobs_done"] if index < len(jobs)]
                 done = set(progress["jobs_done"])
                 if not self._run_jobs(
                     run, jobs, [i for i in range(len(jobs)) if i not in done], pool, threads, job, shared, losses, started
@@ -329,6 +331,7 @@ class LinearClassifier:
                     return
                 progress["epoch"] = epoch + 1
                 progress["jobs_done"] = []
+                progress["epoch_loss"] = [0.0, 0]
                 mean_loss = losses[0] / max(losses[1], 1)
                 metrics = self._validate(valid, job) if valid is not None else {}
                 progress["history"].append({"epoch": epoch + 1, "loss": mean_loss, **metrics})
@@ -393,7 +396,7 @@ class LinearClassifier:
                 break
         if stopping is not None:
             raise stopping
-        return len(progress["jobs_done"]) == len(jobs)
+        return set(progress["jobs_done"]) >= set(range(len(jobs)))
 
     def _record(self, index: int, result: tuple[float, int], losses: list[Any]) -> None:
         losses[0] += result[0]
@@ -462,9 +465,7 @@ class LinearClassifier:
         for name in expected:
             setattr(self, name, arrays[name])
         self.inputs, self.outputs = inputs, outputs
-        progress = state.get("progress")
-        if isinstance(progress, dict):
-            self.progress = {**self.progress, **progress}
+        self.progress = _checked_progress(state.get("progress"), source)
 
     @staticmethod
     def _check_tree(arrays: dict[str, np.ndarray], labels: int, nodes: int, source: str) -> None:
@@ -475,6 +476,39 @@ class LinearClassifier:
             raise InputError("the linear model's label tree is damaged", source=source)
         if points.size and (int(points.min()) < 0 or int(points.max()) >= nodes):
             raise InputError("the linear model's label tree points past its output matrix", source=source)
+
+
+def _checked_progress(saved: object, source: str) -> dict[str, Any]:
+    """A saved linear run's progress, each entry checked (a damaged one would fail deep in training)."""
+    fresh: dict[str, Any] = {"epoch": 0, "jobs_done": [], "tokens_done": 0, "history": [], "epoch_loss": [0.0, 0]}
+    if saved is None:
+        return fresh
+    if not isinstance(saved, dict):
+        raise InputError("the linear model's progress is damaged", source=source)
+    progress = {**fresh, **saved}
+
+    def whole(value: object) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 1 << 62
+
+    loss = progress["epoch_loss"]
+    if not (
+        whole(progress["epoch"])
+        and whole(progress["tokens_done"])
+        and isinstance(progress["jobs_done"], list)
+        and all(whole(job) and job < 1 << 40 for job in progress["jobs_done"])
+        and len(set(progress["jobs_done"])) == len(progress["jobs_done"])
+        and isinstance(progress["history"], list)
+        and all(isinstance(entry, dict) for entry in progress["history"])
+        and isinstance(loss, list)
+        and len(loss) == 2
+        and isinstance(loss[0], (int, float))
+        and not isinstance(loss[0], bool)
+        and math.isfinite(loss[0])
+        and whole(loss[1])
+    ):
+        raise InputError("the linear model's progress is damaged", source=source)
+    progress["epoch_loss"] = [float(loss[0]), int(loss[1])]
+    return progress
 
 
 def _drop_missing(offsets: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -26,13 +26,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import ClassVar
 
-import torch  # noqa: TID253  (a torch-only module: nothing imports it at start-up)
-import torch.nn.functional as F  # noqa: TID253
-from torch import nn  # noqa: TID253
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence  # noqa: TID253
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from textseq.classify.network_config import NETWORKS, OPTIONS, Positive, Sizes
-from textseq.neural.config import check_option
+from textseq.classify.network import check_network_option
+from textseq.classify.network_config import NETWORKS, OPTIONS
 from textseq.neural.models import embedding_dropout
 
 __all__ = [
@@ -87,17 +87,15 @@ def build_network(name: str, config: Mapping[str, object], vocab_size: int, labe
 
 class Options:
     """A network's config, read one typed, checked option at a time (``ValueError`` naming the
-    network and the option)."""
+    network and the option), with the checks of :func:`textseq.classify.network.check_network_option`:
+    a network built directly, not through its factory, is checked all the same."""
 
     def __init__(self, network: str, config: Mapping[str, object]) -> None:
         self.network = network
         self.config = dict(config)
 
     def _checked(self, key: str) -> object:
-        kind = OPTIONS[key]
-        if isinstance(kind, (Sizes, Positive)):
-            raise TypeError(f"{key} is read with its own method")
-        return check_option(self.network, key, self.config[key], kind)
+        return check_network_option(self.network, key, self.config[key], OPTIONS[key])
 
     def size(self, key: str) -> int:
         value = self._checked(key)
@@ -116,13 +114,9 @@ class Options:
         return str(self._checked(key))
 
     def positive(self, key: str) -> float:
-        kind = OPTIONS[key]
-        assert isinstance(kind, Positive)
-        value = self.config[key]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (value > 0 or (kind.zero and value == 0)):
-            bound = ">= 0" if kind.zero else "> 0"
-            raise ValueError(f"{self.network}: {key} must be a number {bound}, not {value!r}")
-        return float(value)
+        value = self._checked(key)
+        assert isinstance(value, float)
+        return value
 
     def widths(self, key: str = "widths") -> tuple[int, ...]:
         return parse_widths(self.config[key], self.network, key)
@@ -131,23 +125,9 @@ class Options:
 def parse_widths(value: object, network: str = "cnn", key: str = "widths") -> tuple[int, ...]:
     """Filter widths given as a list of whole numbers, one number, or a string of them separated
     by commas (``"3,4,5"``): each in 1..64, at most 16 of them; ``ValueError`` naming ``key``."""
-    kind = OPTIONS["widths"]
-    assert isinstance(kind, Sizes)
-    what = f"{network}: {key} must be up to {kind.count} whole numbers in 1..{kind.maximum} separated by commas (e.g. 3,4,5), not {value!r}"
-    items: list[object]
-    if isinstance(value, str):
-        parts = [part.strip() for part in value.split(",")]
-        if not all(part.isdigit() for part in parts):
-            raise ValueError(what)
-        items = [int(part) for part in parts]
-    elif isinstance(value, (list, tuple)):
-        items = list(value)
-    else:
-        items = [value]
-    widths = tuple(item for item in items if isinstance(item, int) and not isinstance(item, bool) and 1 <= item <= kind.maximum)
-    if not widths or len(widths) != len(items) or len(widths) > kind.count:
-        raise ValueError(what)
-    return widths
+    widths = check_network_option(network, key, value, OPTIONS["widths"])
+    assert isinstance(widths, list)
+    return tuple(widths)
 
 
 def _embedding(vocab_size: int, size: int) -> nn.Embedding:

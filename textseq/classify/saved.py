@@ -106,7 +106,7 @@ class SavedClassifier:
             "classifier": self.name,
             "config": self.classifier.config,
             "plugin": self.plugin,
-            "tokenizer": {"name": self.tokenizer.name, "options": self.tokenizer.options},
+            "tokenizer": {"name": self.tokenizer.name, "options": self.tokenizer.options, "plugin": _tokenizer_origin(self.tokenizer.name)},
             "labels": list(self.labels.names),
             "label_prefix": self.label_prefix,
             "format_of_lines": self.format,
@@ -118,6 +118,12 @@ class SavedClassifier:
             "metrics": _plain(self.metrics),
         }
         write_model_file(path, meta, stored)
+
+
+def _tokenizer_origin(name: str) -> dict[str, str | None] | None:
+    from textseq.parts import part_origin
+
+    return part_origin("tokenizer", name)
 
 
 def _plain(values: dict[str, Any]) -> dict[str, Any]:
@@ -166,7 +172,7 @@ def load_classifier(path: str, *, writable: bool = False) -> SavedClassifier:
     line_format = _entry(meta, "format_of_lines", str, path)
     if line_format not in FORMATS or not label_prefix:
         raise InputError("the model file's line format is damaged", source=path)
-    return SavedClassifier(
+    saved = SavedClassifier(
         name,
         classifier,
         tokenizer,
@@ -179,6 +185,13 @@ def load_classifier(path: str, *, writable: bool = False) -> SavedClassifier:
         _dict(meta.get("settings")),
         _dict(meta.get("metrics")),
     )
+    try:
+        saved.text_tokenizer  # noqa: B018 - made now, so that a file naming a tokenizer that cannot be made fails here, naming the file
+    except ParameterError as exc:
+        raise InputError(f"the model file's tokenizer cannot be made: {exc.message}", source=path) from None
+    except (OSError, RuntimeError) as exc:
+        raise InputError(f"the model file's tokenizer cannot be made: {exc}", source=path) from None
+    return saved
 
 
 def _dict(value: object) -> dict[str, Any]:
@@ -206,6 +219,10 @@ def _tokenizer(meta: dict[str, Any], arrays: dict[str, np.ndarray], path: str) -
     spec = meta.get("tokenizer")
     if not isinstance(spec, dict) or not isinstance(spec.get("name"), str) or not isinstance(spec.get("options"), dict):
         raise InputError("the model file's tokenizer entry is missing or damaged", source=path)
+    from textseq.parts import registered_part
+
+    origin = spec.get("plugin")
+    registered_part("tokenizer", spec["name"], source=path, origin=origin if isinstance(origin, dict) else None)
     model = arrays.get(TOKENIZER_MODEL)
     return TokenizerSpec(spec["name"], dict(spec["options"]), bytes(model) if model is not None else None)
 

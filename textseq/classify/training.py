@@ -10,6 +10,7 @@ resumable one beside it when the run did not finish.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -115,7 +116,7 @@ def train_classifier(
     else:
         train_part = examples
         valid_part = list(read_labelled(valid_lines, format=format, label_prefix=label_prefix, source=valid_source))
-    labels = resumed.labels if resumed is not None else LabelSet.from_examples(train_part)
+    labels = resumed.labels if resumed is not None else LabelSet.from_examples(examples if held_out else train_part)
     for note in notes:
         monitor.note(note)
     types = TokenTypes()
@@ -162,7 +163,7 @@ def train_classifier(
         saved.calibration = _calibrate(classifier, valid, labels, monitor)
     saved.metrics = dict(job.metrics)
     saved.save(output)
-    if not job.finished or resumable in written:
+    if not job.finished or resumable in written or os.path.isfile(resumable):  # a stale one from an earlier stop is brought up to date
         saved.save(resumable)
         written.append(resumable)
     return TrainingResult(saved, output, job.finished, len(valid), held_out, resumable if resumable in written else None, notes)

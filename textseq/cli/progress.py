@@ -8,7 +8,12 @@ from contextlib import ExitStack
 from textseq.console import Console, format_duration
 from textseq.progress import EpochReport, Monitor
 
-_METRICS = (("valid_loss", "valid loss {:.4f}"), ("valid_perplexity", "perplexity {:.2f}"), ("valid_bpc", "{:.4f} bits/char"))
+_METRICS = (
+    ("valid_loss", "valid loss {:.4f}"),
+    ("valid_perplexity", "perplexity {:.2f}"),
+    ("valid_bpc", "{:.4f} bits/char"),
+    ("valid_accuracy", "valid accuracy {:.4f}"),
+)
 
 
 class ConsoleMonitor(Monitor):
