@@ -23,12 +23,14 @@ _PUBLIC: dict[str, str] = {
     "RegisterSmoother": "textseq.hookspecs",
     "RegisterEmbedder": "textseq.hookspecs",
     "RegisterArchitecture": "textseq.hookspecs",
+    "RegisterClassifier": "textseq.hookspecs",
     "Tokenizer": "textseq.tokenize.base",
     "Smoother": "textseq.ngram.smoothers",
     "Embedder": "textseq.embed.embedder",
     "Architecture": "textseq.hookspecs",
     "LanguageModel": "textseq.lm",
     "open_model": "textseq.lm",
+    "Classifier": "textseq.classify.classifier",
     # an architecture's options, checked as the built-in ones are
     "resolve_options": "textseq.neural.config",
     "OptionKind": "textseq.neural.config",
@@ -36,6 +38,8 @@ _PUBLIC: dict[str, str] = {
     "Probability": "textseq.neural.config",
     "Flag": "textseq.neural.config",
     "Choice": "textseq.neural.config",
+    # a classifier network trained by textseq's trainer
+    "network_classifier": "textseq.classify.network",
     # what the parts are given and give back
     "NgramCounts": "textseq.ngram.counts",
     "BackoffModel": "textseq.ngram.model",
@@ -43,11 +47,15 @@ _PUBLIC: dict[str, str] = {
     "Vectors": "textseq.embed.vectors",
     "Monitor": "textseq.progress",
     "EpochReport": "textseq.progress",
+    "TrainingJob": "textseq.classify.classifier",
+    "FitSettings": "textseq.classify.classifier",
     # building blocks: a classic smoother to build one on, counts and a corpus to test parts with
     "AddK": "textseq.ngram.classic",
     "corpus_from_blocks": "textseq.ngram.corpus",
     "count_ngrams": "textseq.ngram.counts",
     "training_corpus": "textseq.embed.corpus",
+    "train_classifier": "textseq.classify.training",
+    "load_classifier": "textseq.classify.saved",
     # the errors textseq reports in one line
     "TextseqError": "textseq.errors",
     "InputError": "textseq.errors",
@@ -69,28 +77,35 @@ __all__ = [
     "RegisterSmoother",
     "RegisterEmbedder",
     "RegisterArchitecture",
+    "RegisterClassifier",
     "Tokenizer",
     "Smoother",
     "Embedder",
     "Architecture",
     "LanguageModel",
     "open_model",
+    "Classifier",
     "resolve_options",
     "OptionKind",
     "Size",
     "Probability",
     "Flag",
     "Choice",
+    "network_classifier",
     "NgramCounts",
     "BackoffModel",
     "TrainingCorpus",
     "Vectors",
     "Monitor",
     "EpochReport",
+    "TrainingJob",
+    "FitSettings",
     "AddK",
     "corpus_from_blocks",
     "count_ngrams",
     "training_corpus",
+    "train_classifier",
+    "load_classifier",
     "TextseqError",
     "InputError",
     "OutputError",
@@ -104,6 +119,10 @@ __all__ = [
 """Written out for type checkers; the same names as ``_PUBLIC`` (a test checks)."""
 
 if TYPE_CHECKING:
+    from textseq.classify.classifier import Classifier, FitSettings, TrainingJob
+    from textseq.classify.network import network_classifier
+    from textseq.classify.saved import load_classifier
+    from textseq.classify.training import train_classifier
     from textseq.cli import build_cli
     from textseq.embed.corpus import TrainingCorpus, training_corpus
     from textseq.embed.embedder import Embedder
@@ -112,6 +131,7 @@ if TYPE_CHECKING:
     from textseq.hookspecs import (
         Architecture,
         RegisterArchitecture,
+        RegisterClassifier,
         RegisterEmbedder,
         RegisterSmoother,
         RegisterTokenizer,

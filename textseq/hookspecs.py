@@ -120,7 +120,7 @@ class RegisterClassifier(Protocol):
     (:class:`textseq.classify.classifier.Classifier`) from the user's ``-c KEY=VALUE`` options
     (raise ``ValueError`` naming a bad one); the model file stores the name and the classifier's
     resolved ``config``, and ``factory(**config)`` must rebuild it. For a neural network, make the
-    factory with :func:`textseq.classify.network.network_classifier` from a
+    factory with :func:`textseq.network_classifier` from a
     ``build(config, vocab_size, labels) -> torch.nn.Module`` and its default config: textseq's
     trainer does the rest. ``train_defaults`` are ``textseq classify train`` settings that suit
     the classifier (``{"epochs": 5, "lr": 0.1}``, keys as the long options with underscores, and

@@ -34,6 +34,7 @@ KINDS: tuple[str, ...] = (*PART_KINDS, "command")
 ``register_commands`` adds to the command line, where no registry keeps it)."""
 
 _COMMON = "common"
+_NETWORK_KINDS = ("architecture", "classifier")
 
 _NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 PREFIX = "textseq-"
@@ -137,9 +138,10 @@ def _listing_order(relative: str) -> tuple[bool, bool, str]:
 
 
 def _requirements(kind: str) -> list[str]:
-    """The new plugin's dependencies: the textseq it is made with, up to the next major version."""
+    """The new plugin's dependencies: the textseq it is made with, up to the next major version,
+    and torch for the kinds whose skeleton is a network."""
     textseq = f"textseq>={__version__},<{int(__version__.split('.')[0]) + 1}"
-    return [textseq, "torch>=2.1"] if kind == "architecture" else [textseq]
+    return [textseq, "torch>=2.1"] if kind in _NETWORK_KINDS else [textseq]
 
 
 def _fill(template: str, values: dict[str, str]) -> str:

@@ -486,7 +486,7 @@ def test_a_folder_or_a_missing_folder_is_an_output_error(tmp_path):
 
 
 def test_a_missing_file_and_a_folder(tmp_path):
-    assert "No such file" in _error(tmp_path / "missing")
+    assert "no such file" in _error(tmp_path / "missing")
     assert "directory" in _error(tmp_path)
 
 

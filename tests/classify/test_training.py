@@ -322,7 +322,16 @@ def test_calibration_is_stored_with_the_ece_before_and_after(tmp_path):
     assert calibration.ece_before is not None and 0 <= calibration.ece_before <= 1
     assert calibration.ece_after is not None and 0 <= calibration.ece_after <= 1
     assert load_classifier(result.output).calibration == calibration
-    assert any(note.startswith("calibrated on 20 validation examples: temperature") for note in monitor.notes)
+    assert calibration.temperature == 1.0  # 20 examples are too few to fit a temperature on
+    assert any(note.startswith("too few validation examples to fit a temperature on (20 < 50)") for note in monitor.notes)
+
+
+def test_enough_validation_examples_fit_a_temperature(tmp_path):
+    monitor = _Notes()
+    result = _train(tmp_path, _lines({"a": 80, "b": 80}, seed=4), valid_lines=_lines({"a": 30, "b": 30}, seed=5), monitor=monitor)
+    calibration = result.saved.calibration
+    assert calibration is not None and calibration.temperature != 1.0
+    assert any(note.startswith("calibrated on 60 validation examples: temperature") for note in monitor.notes)
 
 
 def test_ova_calibration_stores_thresholds(tmp_path):

@@ -28,8 +28,8 @@ from textseq.streams import FullWriter
 
 @dataclass(frozen=True)
 class Recipe:
-    """How to run a command on the fixtures: ``{text}``, ``{model}``, ``{vectors}``, ``{pairs}``,
-    ``{spm}``, ``{checkpoint}`` name them; ``output`` is the option that names its output file
+    """How to run a command on the fixtures: ``{text}``, ``{labelled}`` (the text as fastText's
+    labelled lines), ``{model}``, ``{vectors}``, ``{pairs}``, ``{classifier}`` name them; ``output`` is the option that names its output file
     (None: it writes to stdout only), ``suffix`` that file's ending; ``stdout``: whether it writes
     data to stdout when no output file is given."""
 
@@ -56,6 +56,8 @@ TINY_TRAIN = (
     "8",
 )
 
+TINY_CLASSIFY = ("--arch", "linear", "-c", "dim=8", "--epochs", "1", "-t", "whitespace")
+
 RECIPES: dict[str, Recipe] = {
     "tokenize": Recipe(("tokenize", "{text}")),
     "tokenize train-spm": Recipe(
@@ -77,13 +79,16 @@ RECIPES: dict[str, Recipe] = {
     "embed plot": Recipe(("embed", "plot", "{vectors}", "the", "a", "of"), suffix=".png", stdout=False),
     "embed convert": Recipe(("embed", "convert", "{vectors}"), suffix=".vec", stdout=False),
     "train": Recipe(("train", *TINY_TRAIN, "{text}"), suffix=".pt", stdout=False),
+    "classify train": Recipe(("classify", "train", *TINY_CLASSIFY, "{labelled}"), suffix=".tsc", stdout=False),
+    "classify predict": Recipe(("classify", "predict", "{classifier}", "{text}", "--probs"), output=None),
+    "classify test": Recipe(("classify", "test", "{classifier}", "{labelled}"), output=None),
     "plugins": Recipe(("plugins",), output=None),
     "plugins new": Recipe(("plugins", "new", "textseq-every", "--kind", "tokenizer"), output="-C", suffix="", stdout=False),
 }
 """Each leaf command, by its path."""
 
-TEXT_INPUT = {name for name, recipe in RECIPES.items() if "{text}" in recipe.args}
-MODEL_INPUT = {name: slot for name, recipe in RECIPES.items() for slot in ("{model}", "{vectors}") if slot in recipe.args}
+TEXT_INPUT = {name for name, recipe in RECIPES.items() if "{text}" in recipe.args or "{labelled}" in recipe.args}
+MODEL_INPUT = {name: slot for name, recipe in RECIPES.items() for slot in ("{model}", "{vectors}", "{classifier}") if slot in recipe.args}
 
 
 def test_every_command_has_a_recipe() -> None:
@@ -99,19 +104,30 @@ def fixtures(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     ).stdout
     text = folder / "text.txt"
     text.write_bytes(made.lower())
+    labelled = folder / "labelled.txt"
+    labelled.write_text("".join(f"__label__{_length_label(line)} {line}\n" for line in text.read_text().splitlines() if line.strip()))
     files = {
         "text": str(text),
+        "labelled": str(labelled),
         "model": str(folder / "model.arpa"),
         "vectors": str(folder / "vectors.vec"),
         "pairs": str(folder / "pairs.tsv"),
+        "classifier": str(folder / "classifier.tsc"),
     }
     for args in (
         ["ngram", "build", "-o", "2", "-O", files["model"], files["text"]],
         ["embed", "train", "--dim", "8", "--epochs", "1", "--min-count", "1", "-O", files["vectors"], files["text"]],
+        ["classify", "train", *TINY_CLASSIFY, "-O", files["classifier"], files["labelled"]],
     ):
         assert _in_process(args)[0] == 0
     (folder / "pairs.tsv").write_text("the\ta\t5.0\nof\tthe\t3.5\na\tof\t1.0\n")
     return files
+
+
+def _length_label(line: str) -> str:
+    """Three labels of about equal shares on the generated text: short, medium and long lines."""
+    words = len(line.split())
+    return ("short", "medium", "long")[(words >= 7) + (words >= 10)]
 
 
 def _in_process(args: list[str], stdout: BinaryIO | None = None) -> tuple[int, bytes, str]:
@@ -137,7 +153,8 @@ def test_an_empty_text_file(name: str, fixtures: dict[str, str], tmp_path: Path)
     empty = tmp_path / "empty.txt"
     empty.write_bytes(b"")
     recipe = RECIPES[name]
-    code, _out, err = _in_process(_args(recipe, {**fixtures, "text": str(empty)}, _normal_output(recipe, fixtures, tmp_path)))
+    emptied = {**fixtures, "text": str(empty), "labelled": str(empty)}
+    code, _out, err = _in_process(_args(recipe, emptied, _normal_output(recipe, fixtures, tmp_path)))
     assert code in (0, 1), err
     if code == 0:
         assert "Traceback" not in err
@@ -268,6 +285,7 @@ def test_key_value_options_refuse_what_is_not_a_finite_number(value: str, tmp_pa
     for args in (
         ["train", "-c", f"dropout={value}", "-O", str(tmp_path / "m.pt")],
         ["ngram", "build", "-p", f"k={value}", "-s", "add-k", "-O", str(tmp_path / "m.arpa")],
+        ["classify", "train", "--arch", "lstm", "-c", f"dropout={value}", "-O", str(tmp_path / "m.tsc")],
     ):
         code, _, err = _in_process([*args, str(tmp_path / "t.txt")])
         assert code == 2, err

@@ -735,6 +735,7 @@ def load_distribution(folder: Path, entry_points: bytes, metadata_text: bytes) -
         listed = plugins.infos()
         assert [info.name for info in listed if info.builtin] == [
             "textseq.architectures",
+            "textseq.classifiers",
             "textseq.embedders",
             "textseq.smoothers",
             "textseq.tokenizers",

@@ -162,6 +162,7 @@ def test_every_hook_is_documented_and_typed():
         "register_smoothers",
         "register_embedders",
         "register_architectures",
+        "register_classifiers",
         "register_commands",
     }
     for function in functions:
@@ -171,7 +172,13 @@ def test_every_hook_is_documented_and_typed():
         assert signature.return_annotation in ("None", None), function.__name__
         for parameter in signature.parameters.values():
             assert parameter.annotation is not inspect.Parameter.empty, f"{function.__name__}({parameter.name}) has no type"
-    for protocol in (hookspecs.RegisterTokenizer, hookspecs.RegisterSmoother, hookspecs.RegisterEmbedder, hookspecs.RegisterArchitecture):
+    for protocol in (
+        hookspecs.RegisterTokenizer,
+        hookspecs.RegisterSmoother,
+        hookspecs.RegisterEmbedder,
+        hookspecs.RegisterArchitecture,
+        hookspecs.RegisterClassifier,
+    ):
         assert inspect.getdoc(protocol), protocol.__name__
 
 

@@ -213,13 +213,14 @@ class Calibration:
         return cls(float(temperature), thresholds, eces["ece_before"], eces["ece_after"])
 
 
-def calibrate(log_probs: npt.ArrayLike, gold: Sequence[Sequence[int]], *, independent: bool, labels: int) -> Calibration:
-    """Temperature fitted on (``log_probs``, ``gold``), the top label's ECE before and after, and
-    thresholds tuned on the calibrated probabilities when the labels are ``independent``."""
+def calibrate(log_probs: npt.ArrayLike, gold: Sequence[Sequence[int]], *, independent: bool, labels: int, fit: bool = True) -> Calibration:
+    """Temperature fitted on (``log_probs``, ``gold``) (1 without ``fit``), the top label's ECE
+    before and after, and thresholds tuned on the calibrated probabilities when the labels are
+    ``independent``."""
     x = _checked(log_probs)
     if x.shape[1] != labels:
         raise ParameterError(f"log_probs has {x.shape[1]} columns for {labels} labels", parameter="log_probs")
-    temperature = fit_temperature(x, gold, independent=independent)
+    temperature = fit_temperature(x, gold, independent=independent) if fit else 1.0
     calibrated = np.exp(apply_temperature(x, temperature, independent=independent))
     thresholds = tune_thresholds(calibrated, gold).tolist() if independent else None
     if not len(x):

@@ -7,7 +7,7 @@ around it is textseq's, written once for every classifier: reading labelled line
 the label set, class weights, the hold-out split, calibration, thresholds, metrics, the model
 file (through :meth:`~Classifier.state` and :meth:`~Classifier.restore`), prediction streams.
 
-A network needs none of this: :func:`textseq.classify.network.network_classifier` makes a factory
+A network needs none of this: :func:`textseq.network_classifier` makes a factory
 from a ``build(config, vocab_size, labels) -> torch.nn.Module``, and the built-in ``lstm``,
 ``cnn`` and the rest are registered so.
 

@@ -281,6 +281,7 @@ class LinearClassifier:
         from textseq.classify.linear_kernel import LOSSES, train_examples
 
         settings, progress = job.settings, self.progress
+        seed = progress.setdefault("seed", settings.seed)  # a resumed run keeps its order of examples
         feature_offsets, features = train
         token_counts = np.maximum(np.diff(job.train.offsets), 1).astype(np.int64)
         total_tokens = float(token_counts.sum()) * epochs
@@ -317,7 +318,7 @@ class LinearClassifier:
         try:
             while progress["epoch"] < epochs:
                 epoch = progress["epoch"]
-                order = np.random.default_rng([settings.seed, epoch]).permutation(examples)
+                order = np.random.default_rng([seed, epoch]).permutation(examples)
                 jobs = [order[i : i + JOB_EXAMPLES] for i in range(0, examples, JOB_EXAMPLES)]
                 epoch_started = time.monotonic()
                 losses = progress["epoch_loss"]  # carried in the state, so that a resumed epoch reports all of it
@@ -483,6 +484,8 @@ def _checked_progress(saved: object, source: str) -> dict[str, Any]:
     fresh: dict[str, Any] = {"epoch": 0, "jobs_done": [], "tokens_done": 0, "history": [], "epoch_loss": [0.0, 0]}
     if saved is None:
         return fresh
+    if isinstance(saved, dict) and "seed" in saved and not (isinstance(saved["seed"], int) and not isinstance(saved["seed"], bool)):
+        raise InputError("the linear model's progress is damaged", source=source)
     if not isinstance(saved, dict):
         raise InputError("the linear model's progress is damaged", source=source)
     progress = {**fresh, **saved}

@@ -113,6 +113,7 @@ def evaluate(
     labels: Sequence[str],
     k: int = 1,
     multi_label: bool | None = None,
+    chosen: Sequence[Sequence[int]] | None = None,
 ) -> ClassificationReport:
     """The report of ``predicted`` (each example's label ids, best first) against ``gold``.
 
@@ -122,7 +123,9 @@ def evaluate(
     - ``accuracy``: the share of examples whose first prediction is a gold label.
     - F1 scores the top-1 prediction when single-label, and when multi-label the predicted set:
       the labels ``predicted`` gives for the example, at most ``k`` (a caller with thresholds
-      passes those above them). ``multi_label`` None decides from the data: multi-label when
+      passes those above them), or ``chosen`` where given: the label sets a multi-label model's
+      thresholds pick, however many, while P@k and R@k keep to the first ``k`` of ``predicted``.
+      ``multi_label`` None decides from the data: multi-label when
       any example has other than one gold label. Micro F1 counts every (example, label) decision
       together; single-label, and with a prediction for every example, it equals the accuracy.
     - A confusion is a missed gold label with a wrongly predicted one of the same example, so a
@@ -141,7 +144,12 @@ def evaluate(
     top1 = given[rank == 0]
     if multi_label is None:
         multi_label = bool(np.any(np.bincount(gold_codes // max(width, 1), minlength=n) != 1))
-    scored = predicted_codes if multi_label else top1
+    if chosen is not None:
+        if len(chosen) != n:
+            raise ParameterError(f"{n} examples of gold labels but {len(chosen)} of chosen labels", parameter="chosen")
+        scored = _distinct(_flat(chosen, width, "chosen")[0]) if multi_label else top1
+    else:
+        scored = predicted_codes if multi_label else top1
     scored_hits = np.isin(scored, gold_codes, assume_unique=True)
     at_k_hits = int(np.isin(predicted_codes, gold_codes, assume_unique=True).sum())
     table, true_positives = _label_table(gold_codes, scored, scored_hits, labels)

@@ -151,6 +151,8 @@ def read_model_file(path: str | os.PathLike[str], *, writable: bool = False) -> 
             table = _check_table(header.get("arrays"), len(head) + length, size, path)
             mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) if table and size else None
     except OSError as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise InputError("no such file", source=path) from None
         raise InputError(f"cannot read the model file: {exc.strerror or exc}", source=path) from None
     arrays: dict[str, np.ndarray] = {}
     for name, (dtype, shape, offset) in table.items():

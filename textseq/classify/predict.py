@@ -19,7 +19,7 @@ from textseq.classify.data import LabelledLine, read_labelled
 from textseq.classify.examples import tokenized
 from textseq.classify.metrics import ClassificationReport, evaluate
 from textseq.classify.saved import SavedClassifier
-from textseq.errors import ParameterError
+from textseq.errors import InputError, ParameterError
 from textseq.streams import STDIN_NAME
 
 BATCH_LINES = 4096
@@ -115,7 +115,7 @@ def format_prediction(prediction: Prediction | None, saved: SavedClassifier, *, 
     names = [saved.labels.name_of(label) for label in prediction.labels]
     if as_json:
         return json.dumps({"labels": names, "probabilities": [round(p, 6) for p in prediction.probabilities]}, ensure_ascii=False)
-    prefix = saved.label_prefix
+    prefix = saved.label_prefix if saved.format == "fasttext" else ""
     if probabilities:
         return " ".join(f"{prefix}{name} {p:.6g}" for name, p in zip(names, prediction.probabilities))
     return " ".join(prefix + name for name in names)
@@ -123,19 +123,23 @@ def format_prediction(prediction: Prediction | None, saved: SavedClassifier, *, 
 
 def evaluate_classifier(saved: SavedClassifier, lines: Iterable[str], *, k: int = 1, source: str = STDIN_NAME) -> ClassificationReport:
     """The report of ``saved`` on the labelled ``lines`` (fastText's ``test``, and more): every
-    label must be one the model knows (an :class:`~textseq.errors.InputError` at its line)."""
+    label must be one the model knows (an :class:`~textseq.errors.InputError` at its line). P@k
+    and R@k take the top ``k`` labels, as fastText's; a multi-label model's F1 and per-label table
+    score the labels its thresholds pick, as ``predict`` gives them."""
     if k < 1:
         raise ParameterError(f"must be at least 1, not {k}", parameter="k")
     gold: list[list[int]] = []
     predicted: list[list[int]] = []
+    chosen: list[list[int]] = []
     tops: list[np.ndarray] = []
     batch: list[LabelledLine] = []
     independent = saved.classifier.independent
 
     def flush() -> None:
         probabilities = np.exp(saved.log_probabilities(_texts(saved, batch)))
-        choice = Choice(k, None) if independent else Choice(k, 0.0)
-        predicted.extend(list(prediction.labels) for prediction in choose(probabilities, saved, choice))
+        predicted.extend(list(prediction.labels) for prediction in choose(probabilities, saved, Choice(k, 0.0)))
+        if independent:
+            chosen.extend(list(prediction.labels) for prediction in choose(probabilities, saved, Choice()))
         tops.append(probabilities)
         batch.clear()
 
@@ -146,5 +150,15 @@ def evaluate_classifier(saved: SavedClassifier, lines: Iterable[str], *, k: int 
             flush()
     if batch:
         flush()
-    probabilities = np.concatenate(tops) if tops else np.zeros((0, len(saved.labels)))
-    return evaluate(gold, predicted, probabilities, saved.labels.names, k=k, multi_label=saved.multi_label or None)
+    if not gold:
+        raise InputError("no labelled lines to test on (every line is blank)", source=source)
+    probabilities = np.concatenate(tops)
+    return evaluate(
+        gold,
+        predicted,
+        probabilities,
+        saved.labels.names,
+        k=k,
+        multi_label=saved.multi_label or None,
+        chosen=chosen if independent else None,
+    )

@@ -237,7 +237,16 @@ def _calibration(entry: object, labels: int, path: str) -> Calibration | None:
     return Calibration.from_dict(entry, path, labels=labels)
 
 
-def check_compatible(saved: SavedClassifier, name: str, path: str) -> None:
-    """That a run resuming from ``saved`` trains the classifier it was started with."""
+def check_compatible(saved: SavedClassifier, name: str, path: str, tokenizer: TokenizerSpec | None = None) -> None:
+    """That a run resuming from ``saved`` trains the classifier it was started with, on the
+    tokens it was started with (``tokenizer``: the one asked for, None for none in particular)."""
     if saved.name != name:
         raise ParameterError(f"{path} holds a '{saved.name}' classifier, not '{name}'", parameter="arch")
+    if tokenizer is not None and (tokenizer.name, tokenizer.options, tokenizer.model) != (
+        saved.tokenizer.name,
+        saved.tokenizer.options,
+        saved.tokenizer.model,
+    ):
+        raise ParameterError(
+            f"{path} was trained on '{saved.tokenizer.name}' tokens; a resumed run keeps its tokenizer", parameter="tokenizer"
+        )

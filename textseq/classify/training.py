@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from textseq.classify.classifier import FitSettings, TrainingJob
-from textseq.classify.data import DEFAULT_LABEL_PREFIX, Format, LabelSet, read_labelled, stratified_split
+from textseq.classify.data import DEFAULT_LABEL_PREFIX, Format, LabelledLine, LabelSet, read_labelled, stratified_split
 from textseq.classify.examples import EncodedExamples, TokenTypes, encode_examples
 from textseq.classify.saved import SavedClassifier, TokenizerSpec, check_compatible, load_classifier
 from textseq.errors import InputError, ParameterError
@@ -31,6 +31,10 @@ if TYPE_CHECKING:
 
 CLASS_WEIGHTS = ("none", "balanced")
 VALID_SHARE = 0.1
+CALIBRATION_MINIMUM = 50
+"""Validation examples below which no temperature is fitted: on a handful of examples that the
+model gets all right, the best temperature is as low as it may go, and the probabilities would
+say certainty that no test would bear out."""
 
 
 def last_path(output: str) -> str:
@@ -99,30 +103,20 @@ def train_classifier(
     resumed = load_classifier(resume, writable=True) if resume is not None else None
     if resumed is not None:
         assert resume is not None
-        check_compatible(resumed, arch, resume)
+        check_compatible(resumed, arch, resume, tokenizer)
         tokenizer = resumed.tokenizer
     tokenizer = tokenizer or TokenizerSpec(str(suggested.get("tokenizer", "word")))
     tokenize = tokenizer.make()
-    examples = list(read_labelled(train_lines, format=format, label_prefix=label_prefix, source=train_source))
-    if not examples:
-        raise InputError("no examples to train on (every line is blank)", source=train_source)
-    notes: list[str] = []
+    split = _read_examples(train_lines, valid_lines, format, label_prefix, settings.seed, train_source, valid_source)
     held_out = valid_lines is None
-    if valid_lines is None:
-        train_part, valid_part = stratified_split(examples, VALID_SHARE, settings.seed)
-        notes.append(
-            f"holding out {len(valid_part):,} of {len(examples):,} examples (10%, stratified by label) for validation; --valid FILE to choose"
-        )
-    else:
-        train_part = examples
-        valid_part = list(read_labelled(valid_lines, format=format, label_prefix=label_prefix, source=valid_source))
-    labels = resumed.labels if resumed is not None else LabelSet.from_examples(examples if held_out else train_part)
+    labels = resumed.labels if resumed is not None else LabelSet.from_examples(split.examples if held_out else split.train)
+    notes = [split.note] if split.note else []
     for note in notes:
         monitor.note(note)
     types = TokenTypes()
-    train = encode_examples(train_part, tokenize, labels, types, count=True, source=train_source)
-    valid = encode_examples(valid_part, tokenize, labels, types, count=False, source=valid_source if not held_out else train_source)
-    del examples, train_part, valid_part
+    train = encode_examples(split.train, tokenize, labels, types, count=True, source=train_source)
+    valid = encode_examples(split.valid, tokenize, labels, types, count=False, source=valid_source if not held_out else train_source)
+    del split
     weights = class_weights(class_weight, train, labels)
 
     if resumed is not None:
@@ -169,13 +163,49 @@ def train_classifier(
     return TrainingResult(saved, output, job.finished, len(valid), held_out, resumable if resumable in written else None, notes)
 
 
+@dataclass
+class _Split:
+    examples: list[LabelledLine]
+    train: list[LabelledLine]
+    valid: list[LabelledLine]
+    note: str | None
+
+
+def _read_examples(
+    train_lines: Iterable[str],
+    valid_lines: Iterable[str] | None,
+    format: Format,
+    label_prefix: str,
+    seed: int,
+    train_source: str,
+    valid_source: str,
+) -> _Split:
+    """The training examples, and the validation ones: read from ``valid_lines``, or a stratified
+    share of the training ones held out (and a note that says so)."""
+    examples = list(read_labelled(train_lines, format=format, label_prefix=label_prefix, source=train_source))
+    if not examples:
+        raise InputError("no examples to train on (every line is blank)", source=train_source)
+    if valid_lines is not None:
+        return _Split(
+            examples, examples, list(read_labelled(valid_lines, format=format, label_prefix=label_prefix, source=valid_source)), None
+        )
+    train, valid = stratified_split(examples, VALID_SHARE, seed)
+    note = f"holding out {len(valid):,} of {len(examples):,} examples (10%, stratified by label) for validation; --valid FILE to choose"
+    return _Split(examples, train, valid, note)
+
+
 def _calibrate(classifier: Classifier, valid: EncodedExamples, labels: LabelSet, monitor: Monitor) -> Calibration:
     from textseq.classify.calibration import calibrate
 
     log_probs = classifier.log_probabilities(list(valid.texts()))
     gold = [valid.labels_of(i).tolist() for i in range(len(valid))]
-    calibration = calibrate(log_probs, gold, independent=classifier.independent, labels=len(labels))
-    if calibration.ece_before is not None and calibration.ece_after is not None:
+    enough = len(valid) >= CALIBRATION_MINIMUM
+    calibration = calibrate(log_probs, gold, independent=classifier.independent, labels=len(labels), fit=enough)
+    if not enough:
+        monitor.note(
+            f"too few validation examples to fit a temperature on ({len(valid)} < {CALIBRATION_MINIMUM}): probabilities left as trained"
+        )
+    elif calibration.ece_before is not None and calibration.ece_after is not None:
         monitor.note(
             f"calibrated on {len(valid):,} validation examples: temperature {calibration.temperature:.3g}, "
             f"expected calibration error {calibration.ece_before:.4f} -> {calibration.ece_after:.4f}"

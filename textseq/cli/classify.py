@@ -212,7 +212,7 @@ def train_command(
                 _lines(app, train_path, errors),
                 arch=arch,
                 output=output,
-                config=parse_params(config_items) if config_items else None,
+                config=parse_params(config_items, "--config") if config_items else None,
                 valid_lines=_lines(app, valid_path, errors) if valid_path is not None else None,
                 tokenizer=spec,
                 format=line_format,  # type: ignore[arg-type]  # click.Choice checked it

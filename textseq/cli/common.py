@@ -158,15 +158,16 @@ def read_lines(app: App, paths: Sequence[str] = ("-",), errors: str = "strict", 
             source.close()
 
 
-def parse_params(params: tuple[str, ...]) -> dict[str, Any]:
-    """``KEY=VALUE`` pairs; values that read as JSON (numbers, true/false, null) are converted."""
+def parse_params(params: tuple[str, ...], option: str = "--param") -> dict[str, Any]:
+    """``KEY=VALUE`` pairs given to ``option``; values that read as JSON (numbers, true/false,
+    null) are converted."""
     options: dict[str, Any] = {}
     for param in params:
         key, sep, value = param.partition("=")
         if not sep or not key:
-            raise click.BadParameter(f"expected KEY=VALUE, got {param!r}", param_hint="--param")
+            raise click.BadParameter(f"expected KEY=VALUE, got {param!r}", param_hint=option)
         if value.strip().lstrip("+-").lower() in _NOT_FINITE:
-            raise click.BadParameter(f"{param!r}: {key} must be a finite number")
+            raise click.BadParameter(f"{param!r}: {key} must be a finite number", param_hint=option)
         try:
             options[key.replace("-", "_")] = json.loads(value)
         except ValueError:

@@ -187,7 +187,7 @@ def train_command(
         "seed": seed,
         "bf16": bf16,
     }
-    config = parse_params(config_items) if config_items else None
+    config = parse_params(config_items, "--config") if config_items else None
     with output_lock(output):
         session = prepare_training(
             read_blocks(app, files, errors, "reading"),
