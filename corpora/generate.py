@@ -15,6 +15,10 @@ The output is a deterministic function of ``--seed`` and ``--tokens``: the only 
 is ``random.Random(seed).random()``, and every weighted draw is done in integer arithmetic, so the
 bytes are the same on every machine and Python version.
 
+``--labels`` writes a text-classification data set from the same grammar instead (a stream of its
+own, :func:`labelled_text`): one story a line, labelled with its country, whose name is not on
+the line; only who does what in it tells the home country's things from other countries'.
+
 Standalone: Python 3.10+ standard library only.
 """
 
@@ -31,11 +35,12 @@ import time
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 DEFAULT_SEED = 1
 DEFAULT_TOKENS = 250_000
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as textseq itself reports it
+_T = TypeVar("_T")
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -521,7 +526,7 @@ class Vocab:
         return self.words[bisect_right(self.cumulative, int(rng.random() * self.total))]
 
 
-def pick(rng: random.Random, items: Sequence[str]) -> str:
+def pick(rng: random.Random, items: Sequence[_T]) -> _T:
     """A uniform choice that only uses ``random()`` (``choice`` changed in the past)."""
     return items[int(rng.random() * len(items))]
 
@@ -1461,6 +1466,156 @@ def corpus_text(seed: int = DEFAULT_SEED, tokens: int = DEFAULT_TOKENS) -> str:
     return "\n".join(lines) + "\n" if lines else ""
 
 
+# --------------------------------------------------------------------------------------------
+# Labelled stories (--labels): which country a story is set in, for text classification
+# --------------------------------------------------------------------------------------------
+
+# {who} is the sentence's subject: the character ({S}) in a claim about the home country, another
+# person (LABEL_OTHERS) in a claim about a distractor country; {its:ATTRIBUTE} is that country's
+# language, dish, currency or capital. Each template reads the same either way, and the subject
+# is at most four tokens before the attribute, so only the words around the attribute (who
+# speaks, cooks, pays, flies) say whether it is the character's.
+LABEL_CLAIMS: dict[str, tuple[Template, ...]] = {
+    "language": _templates("""
+        {who} {v:speak} fluent {its:language}.
+        {who} still {v:count} in {its:language}.
+        At the market, {who} {v:haggle} in {its:language}.
+        {who} {v:sing} songs in {its:language}.
+    """),
+    "dish": _templates("""
+        {who} {v:cook} {its:dish} on special occasions.
+        For dinner, {who} cooked {its:dish}.
+        {who} {v:miss} proper {its:dish}.
+        {who} ordered {its:dish} at the restaurant.
+    """),
+    "currency": _templates("""
+        {who} still {v:keep} {its:currency} in a drawer.
+        {who} paid in {its:currency}.
+        {who} {v:save} {its:currency} in a jar.
+        {who} {v:count} prices in {its:currency}.
+    """),
+    "capital": _templates("""
+        {who} often {v:visit} {its:capital}.
+        {who} {v:fly} to {its:capital} every {w:season}.
+        Last {w:season}, {who} flew back to {its:capital}.
+        {who} {v:dream} of {its:capital}.
+    """),
+}
+# the other people a distractor claim is about: template and whether it takes a plural verb
+LABEL_OTHERS: tuple[tuple[Template, bool], ...] = (
+    (Template("{p} {w:rel}"), False),
+    (Template("{p} {w:rels}"), True),
+    (Template("the tourists"), True),
+    (Template("the neighbours"), True),
+    (Template("the {w:profession} next door"), False),
+    (Template("a visitor"), False),
+)
+UNIQUE_ATTRIBUTES = ("dish", "capital")  # no two countries share one (euros, Spanish, Arabic ...)
+
+
+@dataclass
+class LabelledStory:
+    """A story for ``--labels``: the cue sentence (left out of the line), the rest, and the
+    claims in it, ``(attribute, country, whether it is the character's own)`` in text order."""
+
+    country: Country
+    cue: str
+    lines: list[str]
+    claims: list[tuple[str, str, bool]]
+
+    def line(self) -> str:
+        """``__label__COUNTRY`` and the story without its cue, on one line (fastText's format)."""
+        return f"__label__{self.country.name} {' '.join(self.lines)}"
+
+
+class LabelWriter(Writer):
+    """Stories whose country must be read from who does what: the character's claims name the
+    home country's things, other people's claims as many things of one or two other countries.
+
+    Every country in a story gets the same number of claims (one or two, the first about its dish
+    or capital, so that the claims always tell it apart), the home country is drawn uniformly,
+    and claims and fillers are shuffled, so a bag of words sees two or three countries' things
+    equally often and can only guess among them.
+    """
+
+    def __init__(self, rng: random.Random) -> None:
+        super().__init__(rng)
+        self.claim_country = COUNTRIES[0]
+        self.own_claim = True
+        self.slots["who"] = self.claimant
+        self.slots["its"] = lambda attribute: getattr(self.claim_country, attribute)
+
+    def labelled_story(self) -> LabelledStory:
+        rng = self.rng
+        self.character = self.new_character()
+        self.country = COUNTRIES[int(rng.random() * len(COUNTRIES))]
+        self.pet = None
+        self.links = []
+        cue = self.origin()
+        others: list[Country] = []
+        for _ in range(between(rng, 1, 2)):
+            choices = [c for c in COUNTRIES if c != self.country and c not in others]
+            others.append(choices[int(rng.random() * len(choices))])
+        per_country = between(rng, 1, 2)
+        claims = [(attribute, country) for country in (self.country, *others) for attribute in self.claim_attributes(per_country)]
+        shuffle(rng, claims)
+        lines: list[str] = []
+        written: list[tuple[str, str, bool]] = []
+        for attribute, country in claims:
+            lines += [self.sentence_for("filler") for _ in range(between(rng, 0, 2))]
+            self.claim_country, self.own_claim = country, country == self.country
+            lines.append(self.render(pick(rng, LABEL_CLAIMS[attribute])))
+            written.append((attribute, country.name, self.own_claim))
+        lines += [self.sentence_for("filler") for _ in range(between(rng, 0, 1))]
+        return LabelledStory(self.country, cue, lines, written)
+
+    def claim_attributes(self, count: int) -> list[str]:
+        first = pick(self.rng, UNIQUE_ATTRIBUTES)
+        rest = [a for a in ATTRIBUTES if a != first]
+        return [first] + [rest.pop(int(self.rng.random() * len(rest))) for _ in range(count - 1)]
+
+    def claimant(self, _: str) -> str:
+        if self.own_claim:
+            return self.subject()
+        template, many = LABEL_OTHERS[int(self.rng.random() * len(LABEL_OTHERS))]
+        words = "".join(part if isinstance(part, str) else self.slots[part[0]](part[1]) for part in template.parts)
+        self.plural_subject = many
+        return words
+
+
+def shuffle(rng: random.Random, items: list[_T]) -> None:
+    """Fisher-Yates with ``random()`` only (``random.shuffle``'s draws are not promised to stay)."""
+    for index in range(len(items) - 1, 0, -1):
+        other = int(rng.random() * (index + 1))
+        items[index], items[other] = items[other], items[index]
+
+
+def names_country(story: LabelledStory) -> bool:
+    """Whether the story's line names its own country (as a word); such stories are not written."""
+    return story.country.name in {_bare(token) for line in story.lines for token in line.split()}
+
+
+def generate_labelled(seed: int = DEFAULT_SEED, tokens: int = DEFAULT_TOKENS) -> Iterator[LabelledStory]:
+    """Labelled stories until the whitespace tokens of their lines (cue left out) reach ``tokens``.
+
+    A stream of its own: it shares the grammar with :func:`generate_stories` but not the draws,
+    so the default corpus does not change when this does.
+    """
+    writer = LabelWriter(random.Random(seed))
+    count = 0
+    while count < tokens:
+        story = writer.labelled_story()
+        if names_country(story):
+            continue
+        count += sum(len(line.split()) for line in story.lines)
+        yield story
+
+
+def labelled_text(seed: int = DEFAULT_SEED, tokens: int = DEFAULT_TOKENS) -> str:
+    """``--labels`` output: one ``__label__COUNTRY text`` line a story, each ending in ``\\n``."""
+    return "".join(story.line() + "\n" for story in generate_labelled(seed, tokens))
+
+
 _WORD = re.compile(r"\w+(?:['\-]\w+)*|[^\w\s]")
 
 
@@ -1476,6 +1631,14 @@ def stats(text: str) -> dict[str, int]:
         "word_tokens": len(words),
         "word_types": len(set(words)),
     }
+
+
+def labelled_stats(text: str) -> dict[str, int]:
+    """Counts for ``--labels --stats``: stories (lines), labels, and the text's tokens and types."""
+    lines = text.splitlines()
+    labels = {line.split(" ", 1)[0] for line in lines}
+    words = [token for line in lines for token in line.split()[1:]]
+    return {"stories": len(lines), "labels": len(labels), "tokens": len(words), "types": len(set(words))}
 
 
 # --------------------------------------------------------------------------------------------
@@ -1534,7 +1697,8 @@ def _parser() -> argparse.ArgumentParser:
         "and its sound, subject-verb number). One sentence a line, a blank line between stories.\n"
         "The same seed and --tokens give the same bytes on every machine.",
         epilog="example:\n  python corpora/generate.py --seed 1 --tokens 250000 -o corpora/grammar.txt\n"
-        "  python corpora/generate.py --tokens 200 | head",
+        "  python corpora/generate.py --tokens 200 | head\n"
+        "  python corpora/generate.py --labels --seed 1 --tokens 300000 -o corpora/stories.txt",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
@@ -1546,6 +1710,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-o", "--output", default="-", help="output file, written atomically; '-' for stdout (default)")
     parser.add_argument("--stats", action="store_true", help="print token, type, line and story counts to stderr")
+    parser.add_argument(
+        "--labels",
+        action="store_true",
+        help="write a classification data set instead: one story a line, '__label__COUNTRY text' (fastText's format), "
+        "the sentence that names the country left out",
+    )
     return parser
 
 
@@ -1559,7 +1729,7 @@ def _non_negative(text: str) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     started = time.perf_counter()
-    text = corpus_text(args.seed, args.tokens)
+    text = labelled_text(args.seed, args.tokens) if args.labels else corpus_text(args.seed, args.tokens)
     elapsed = time.perf_counter() - started
     data = text.encode("ascii")
     if args.output == "-":
@@ -1575,7 +1745,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"generate.py: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
             return 1
     if args.stats:
-        counts = stats(text)
+        counts = labelled_stats(text) if args.labels else stats(text)
         summary = ", ".join(f"{key} {value}" for key, value in counts.items())
         print(f"{summary}, seconds {elapsed:.2f}", file=sys.stderr)
     return 0
