@@ -51,9 +51,34 @@ _Parser = Callable[[str, str, str, int], LabelledLine | None]
 
 def fasttext_tokens(line: str) -> list[str]:
     """The tokens of ``line`` as fastText splits it (at :data:`FASTTEXT_SPACE` only)."""
+    line = line.removesuffix("\n")
+    if line.isascii() and line.isprintable():  # only spaces separate here, and str.split's whitespace is them alone
+        return line.split()
     if not line.isprintable():  # every separator but the space is unprintable: the common line skips translate
         line = line.translate(_TO_SPACE)
     return [token for token in line.split(" ") if token]
+
+
+def text_tokens(line: str, *, format: Format = "fasttext", label_prefix: str = DEFAULT_LABEL_PREFIX) -> list[str] | None:
+    """The tokens of a line's text, its labels (which prediction ignores) left out; None for a
+    blank line. The fast path of prediction: no :class:`LabelledLine` is made, and the tokens
+    are not joined to be split again."""
+    if format == "tsv":
+        label, tab, text = line.partition("\t")
+        tokens = fasttext_tokens(text if tab else line)
+        return tokens if tokens or (tab and label.strip(FASTTEXT_SPACE)) else None
+    tokens = fasttext_tokens(line)
+    if not tokens:
+        return None
+    labels = line.count(label_prefix)
+    if not labels:
+        return tokens
+    at = 0
+    while at < len(tokens) and tokens[at].startswith(label_prefix):  # labels usually lead the line
+        at += 1
+    if at == labels:
+        return tokens[at:]
+    return [token for token in tokens[at:] if not token.startswith(label_prefix)]
 
 
 def read_labelled(

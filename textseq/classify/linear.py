@@ -127,27 +127,27 @@ class LinearClassifier:
         return _drop_missing(offsets, self._rows(keys))
 
     def _text_features(self, texts: Sequence[Sequence[str]]) -> tuple[np.ndarray, np.ndarray]:
-        """Feature rows of tokenized texts, for prediction: types through a cache, so that a
-        stream pays for each new word once."""
+        """Feature rows of tokenized texts, for prediction. Without character n-grams each token
+        is looked up once and is its own type; with them, the distinct tokens are the types, so
+        that a word's n-grams are worked out once a batch."""
         flat = list(itertools.chain.from_iterable(texts))
-        names = list(dict.fromkeys(flat))
-        local = dict(zip(names, range(len(names))))
-        token_types = np.fromiter(map(local.__getitem__, flat), dtype=np.int64, count=len(flat))
         offsets = np.zeros(len(texts) + 1, dtype=np.int64)
         np.cumsum([len(text) for text in texts], out=offsets[1:])
         config = self.config
+        maxn = config["maxn"] if self._uses_buckets else 0
+        if maxn:
+            names = list(dict.fromkeys(flat))
+            local = dict(zip(names, range(len(names))))
+            token_types = np.fromiter(map(local.__getitem__, flat), dtype=np.int64, count=len(flat))
+        else:
+            names = flat
+            token_types = np.arange(len(flat), dtype=np.int64)
         word_keys = np.fromiter(map(self.word_index.get, names, itertools.repeat(-1)), dtype=np.int64, count=len(names))
         hashes = self.word_hashes[np.maximum(word_keys, 0)] if len(self.word_hashes) else np.zeros(len(names), np.uint64)
-        for at in np.flatnonzero(word_keys < 0):
-            hashes[at] = token_hash(names[at])
-        types = type_features(
-            names,
-            word_keys,
-            buckets=config["buckets"],
-            minn=config["minn"],
-            maxn=config["maxn"] if self._uses_buckets else 0,
-            hashes=hashes,
-        )
+        if config["word_ngrams"] > 1 or maxn:
+            for at in np.flatnonzero(word_keys < 0).tolist():
+                hashes[at] = token_hash(names[at])
+        types = type_features(names, word_keys, buckets=config["buckets"], minn=config["minn"], maxn=maxn, hashes=hashes)
         feature_offsets, keys = example_features(
             offsets,
             token_types,

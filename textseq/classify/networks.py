@@ -14,6 +14,8 @@ The interface every network follows (the trainer, :mod:`textseq.classify.network
 * ``load_vectors(matrix [vocab_size, dim], known [vocab_size])`` where a network takes pretrained
   word vectors (all but ``char-cnn``): ``ValueError`` when ``dim`` is not its ``embedding_size``.
 * ``after_step()``, called after each optimizer step (``cnn``: the max-norm constraint).
+* ``sparse_gradients()`` (all but ``char-cnn``, whose table of characters is small): the trainer
+  calls it before it trains, and then updates only the rows of the embeddings that a batch used.
 
 Dropout is active only in training mode. The options and their defaults are in
 :mod:`textseq.classify.network_config` (no torch); the vocabulary options there (``min_count``,
@@ -33,7 +35,6 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from textseq.classify.network import check_network_option
 from textseq.classify.network_config import NETWORKS, OPTIONS
-from textseq.neural.models import embedding_dropout
 
 __all__ = [
     "NETWORK_NAMES",
@@ -43,6 +44,7 @@ __all__ = [
     "Pooling",
     "RecurrentClassifier",
     "RecurrentEncoder",
+    "SparseTables",
     "build_network",
     "char_cnn_frame",
     "parse_widths",
@@ -157,6 +159,20 @@ def _copy_vectors(network: str, embedding: nn.Embedding, matrix: torch.Tensor, k
         embedding.weight[PAD].zero_()
 
 
+class SparseTables:
+    """For a network that looks its words up through its ``nn.Embedding`` modules:
+    :meth:`sparse_gradients` makes their gradients sparse."""
+
+    def sparse_gradients(self) -> None:
+        """The gradients of the network's embedding tables made sparse (the rows a batch used):
+        the trainer calls it, and its optimizer then updates those rows alone. An optimizer that
+        takes no sparse gradients (``torch.optim.Adam``) cannot train the network after it."""
+        assert isinstance(self, nn.Module)
+        for module in self.modules():
+            if isinstance(module, nn.Embedding):
+                module.sparse = True
+
+
 def _valid(lengths: torch.Tensor, steps: int) -> torch.Tensor:
     """``[B, steps]``: True at the time steps inside each text."""
     return torch.arange(steps, device=lengths.device) < lengths[:, None]
@@ -194,9 +210,15 @@ class Pooling(nn.Module):
 
 
 class RecurrentEncoder(nn.Module):
-    """A torch recurrent module (nn.RNN, nn.LSTM or nn.GRU) over the packed texts, pooled to one
-    vector of ``output_size`` (``hidden_size``, twice that when bidirectional) per text. ``last``
-    pooling is the final hidden state of the last layer, both directions concatenated."""
+    """A torch recurrent module (nn.RNN, nn.LSTM or nn.GRU) over the texts, pooled to one vector of
+    ``output_size`` (``hidden_size``, twice that when bidirectional) per text. ``last`` pooling is
+    the final hidden state of the last layer, both directions concatenated.
+
+    On CUDA the module runs over packed texts (cuDNN's); elsewhere its weights run one layer and
+    direction at a time over the padded batch, the reverse direction over each text reversed
+    within its length (:meth:`_padded`): the same outputs, where torch's CPU backward through a
+    packed sequence is slow (for batches of 32 texts of 60 words, 3 times the time; of 200
+    words, 12 times)."""
 
     MODULES: ClassVar[dict[str, Callable[..., nn.Module]]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
@@ -217,25 +239,71 @@ class RecurrentEncoder(nn.Module):
         self.rnn = self.MODULES[kind](
             input_size, hidden_size, layers, batch_first=True, bidirectional=bidirectional, dropout=dropout if layers > 1 else 0.0, **extra
         )
+        self.kind = kind if kind != "rnn" else f"rnn_{nonlinearity}"
+        self.layers = layers
+        self.hidden_size = hidden_size
+        self.dropout = dropout if layers > 1 else 0.0
         self.directions = 2 if bidirectional else 1
         self.output_size = hidden_size * self.directions
         self.pooling = Pooling(pooling, self.output_size)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """``x`` ``[B, T, input_size]``, ``lengths`` ``[B]`` -> ``[B, output_size]``."""
+        valid = _valid(lengths, x.size(1))
+        outputs, last = self._packed(x, lengths) if x.is_cuda else self._padded(x, lengths, valid)
+        if self.pooling.mode == "last":
+            return last
+        result: torch.Tensor = self.pooling(outputs, valid, last)
+        return result
+
+    def _packed(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(the outputs ``[B, T, output_size]``, the last layer's final states ``[B, output_size]``)."""
         packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
         outputs, final = self.rnn(packed)
         if isinstance(final, tuple):
             final = final[0]
-        last: torch.Tensor = final[-self.directions :].transpose(0, 1).reshape(x.size(0), self.output_size)
+        last = final[-self.directions :].transpose(0, 1).reshape(x.size(0), self.output_size)
         if self.pooling.mode == "last":
-            return last
+            return x, last
         padded, _ = pad_packed_sequence(outputs, batch_first=True, total_length=x.size(1))
-        result: torch.Tensor = self.pooling(padded, _valid(lengths, x.size(1)), last)
-        return result
+        return padded, last
+
+    def _padded(self, x: torch.Tensor, lengths: torch.Tensor, valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """What :meth:`_packed` gives, from the padded batch: a text's forward outputs do not depend
+        on the padding after it, and its reverse direction reads it reversed within its length
+        (``flip``, the padding left where it is), its outputs then put back in their places."""
+        steps = x.size(1)
+        positions = torch.arange(steps, device=x.device)
+        flip = torch.where(valid, lengths[:, None] - 1 - positions, positions)[:, :, None]
+        ends = (lengths - 1)[:, None, None].expand(-1, 1, self.hidden_size)
+        h = x
+        finals: list[torch.Tensor] = []
+        for layer in range(self.layers):
+            if layer:
+                h = F.dropout(h, self.dropout, self.training)
+            outputs = []
+            for direction in range(self.directions):
+                suffix = f"_l{layer}" + ("_reverse" if direction else "")
+                weights = [getattr(self.rnn, name + suffix) for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+                seen = h.gather(1, flip.expand(-1, -1, h.size(2))) if direction else h
+                out = self._run(seen, weights)
+                finals.append(out.gather(1, ends).squeeze(1))
+                outputs.append(out.gather(1, flip.expand(-1, -1, out.size(2))) if direction else out)
+            h = torch.cat(outputs, 2) if self.directions > 1 else outputs[0]
+        return h, torch.cat(finals[-self.directions :], 1)
+
+    def _run(self, x: torch.Tensor, weights: list[torch.Tensor]) -> torch.Tensor:
+        """One layer in one direction over ``x`` ``[B, T, input]`` from a zero state: its outputs."""
+        state = x.new_zeros(1, x.size(0), self.hidden_size)
+        if self.kind == "lstm":
+            return torch.lstm(x, (state, state), weights, True, 1, 0.0, self.training, False, True)[0]
+        if self.kind == "gru":
+            return torch.gru(x, state, weights, True, 1, 0.0, self.training, False, True)[0]
+        run = torch.rnn_tanh if self.kind == "rnn_tanh" else torch.rnn_relu
+        return run(x, state, weights, True, 1, 0.0, self.training, False, True)[0]
 
 
-class RecurrentClassifier(nn.Module):
+class RecurrentClassifier(SparseTables, nn.Module):
     """``rnn``, ``lstm``, ``gru``: an embedding (``embedding_dropout`` drops whole word types, as
     the language models' does), a recurrent encoder with its pooling, dropout and a linear layer."""
 
@@ -263,8 +331,12 @@ class RecurrentClassifier(nn.Module):
         self.output = nn.Linear(self.encoder.output_size, labels)
 
     def forward(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        weight = embedding_dropout(self.embedding.weight, self.embedding_dropout, self.training)
-        x = F.embedding(tokens, weight, padding_idx=PAD)
+        x = self.embedding(tokens)
+        if self.training and self.embedding_dropout > 0:
+            # the mask of word types of textseq.neural.models.embedding_dropout, applied to the rows
+            # looked up: the values of a lookup in the masked table, and a gradient that stays sparse
+            keep = 1 - self.embedding_dropout
+            x = x * x.new_empty(self.vocab_size, 1).bernoulli_(keep).div_(keep)[tokens]
         h = self.encoder(x, lengths)
         logits: torch.Tensor = self.output(F.dropout(h, self.dropout, self.training))
         return logits
@@ -273,7 +345,7 @@ class RecurrentClassifier(nn.Module):
         _copy_vectors(self.arch, self.embedding, matrix, known)
 
 
-class KimCNN(nn.Module):
+class KimCNN(SparseTables, nn.Module):
     """The CNN of Kim (2014): convolutions of each width in ``widths`` (``maps`` feature maps
     each) over the word vectors, ReLU, max-over-time pooling over the windows inside the text,
     concatenated, dropout, a linear layer whose rows :meth:`after_step` keeps to L2 norm
@@ -332,7 +404,7 @@ class KimCNN(nn.Module):
                 self.output.weight.renorm_(2, 0, self.max_norm)
 
 
-class CNNLSTM(nn.Module):
+class CNNLSTM(SparseTables, nn.Module):
     """``cnn-lstm``: convolutions of each width (``maps`` each, padded so that the length stays),
     ReLU, concatenated, max-pooling over ``pool`` steps (a text of n steps keeps ceil(n / pool)),
     then an LSTM (``hidden_size``, ``bidirectional``) over the pooled feature maps with the

@@ -22,6 +22,7 @@ from textseq.classify.data import DEFAULT_LABEL_PREFIX, Format, LabelledLine, La
 from textseq.classify.examples import EncodedExamples, TokenTypes, encode_examples
 from textseq.classify.saved import SavedClassifier, TokenizerSpec, check_compatible, load_classifier
 from textseq.errors import InputError, ParameterError
+from textseq.gcpause import gc_paused
 from textseq.progress import Monitor
 from textseq.stopping import StopRequest
 
@@ -107,16 +108,17 @@ def train_classifier(
         tokenizer = resumed.tokenizer
     tokenizer = tokenizer or TokenizerSpec(str(suggested.get("tokenizer", "word")))
     tokenize = tokenizer.make()
-    split = _read_examples(train_lines, valid_lines, format, label_prefix, settings.seed, train_source, valid_source)
     held_out = valid_lines is None
-    labels = resumed.labels if resumed is not None else LabelSet.from_examples(split.examples if held_out else split.train)
-    notes = [split.note] if split.note else []
-    for note in notes:
-        monitor.note(note)
-    types = TokenTypes()
-    train = encode_examples(split.train, tokenize, labels, types, count=True, source=train_source)
-    valid = encode_examples(split.valid, tokenize, labels, types, count=False, source=valid_source if not held_out else train_source)
-    del split
+    with gc_paused():
+        split = _read_examples(train_lines, valid_lines, format, label_prefix, settings.seed, train_source, valid_source)
+        labels = resumed.labels if resumed is not None else LabelSet.from_examples(split.examples if held_out else split.train)
+        notes = [split.note] if split.note else []
+        for note in notes:
+            monitor.note(note)
+        types = TokenTypes()
+        train = encode_examples(split.train, tokenize, labels, types, count=True, source=train_source)
+        valid = encode_examples(split.valid, tokenize, labels, types, count=False, source=valid_source if not held_out else train_source)
+        del split
     weights = class_weights(class_weight, train, labels)
 
     if resumed is not None:

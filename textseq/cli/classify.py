@@ -390,16 +390,18 @@ def predict_command(
     order and as they come (a program that writes a line and waits gets its answer at once).
     Labels on the lines are ignored; a blank line gets an empty line (or an empty JSON answer)."""
     from textseq.classify.predict import Choice, format_prediction, predict_blocks
+    from textseq.gcpause import gc_paused
     from textseq.streams import iter_blocks, open_input
 
     saved = _open(model)
     choice = Choice(k, threshold)
     source = open_input(path, app.stdin)
     try:
-        for answers in predict_blocks(saved, iter_blocks(source, errors), choice, source=source.name):
-            text = "".join(format_prediction(answer, saved, probabilities=probs, as_json=as_json) + "\n" for answer in answers)
-            app.stdout.write(text.encode("utf-8"))
-            app.stdout.flush()
+        with gc_paused():
+            for answers in predict_blocks(saved, iter_blocks(source, errors), choice):
+                text = "".join(format_prediction(answer, saved, probabilities=probs, as_json=as_json) + "\n" for answer in answers)
+                app.stdout.write(text.encode("utf-8"))
+                app.stdout.flush()
     finally:
         source.close()
 
