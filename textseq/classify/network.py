@@ -818,6 +818,8 @@ class _Run:
         self.after_step = getattr(network, "after_step", None)
         self.started = time.monotonic()
         self.seconds = 0.0
+        self.validation_seconds: float | None = None
+        self.budget_reached = False
         job.metrics = _best_figures(progress)
 
     def train(self) -> None:
@@ -832,6 +834,8 @@ class _Run:
             while not progress.done and progress.epoch < self.epochs:
                 if not self._epoch():
                     self.job.finished = False
+                    if self.budget_reached:
+                        self._validate_at_budget()
                     self._checkpoint(final=True)
                     self.owner._hold_best()
                     return
@@ -853,10 +857,19 @@ class _Run:
             self._step(batches[progress.batch])
             self.seconds += time.monotonic() - begun
             self.job.stop()
-            if settings.time_budget is not None and time.monotonic() - self.started >= settings.time_budget:
+            if settings.time_budget is not None and time.monotonic() - self.started + self._reserve() >= settings.time_budget:
                 self.job.monitor.note(f"time budget of {settings.time_budget:g} s reached after step {progress.step}")
+                self.budget_reached = True
                 return False
         return True
+
+    def _reserve(self) -> float:
+        """The seconds to keep for the validation at the time budget: the last validation's, or
+        before any, a third (forward only) of the training's time an example, for each example."""
+        if self.validation_seconds is not None:
+            return self.validation_seconds
+        done = self.progress.epoch_examples
+        return self.seconds / done * len(self.valid_texts) / 3 if done else 0.0
 
     def _batch(self, texts: _Texts, chosen: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         import torch
@@ -930,7 +943,9 @@ class _Run:
         progress, job = self.progress, self.job
         progress.epoch += 1
         progress.batch = 0
+        begun = time.monotonic()
         metrics = self._validate()
+        self.validation_seconds = time.monotonic() - begun
         loss = progress.epoch_loss / max(progress.epoch_examples, 1)
         job.monitor.epoch_done(
             EpochReport(progress.epoch, self.epochs, loss, progress.epoch_examples, "examples", self.seconds, dict(metrics))
@@ -955,6 +970,30 @@ class _Run:
             progress.done = True
         self._checkpoint(final=True)
         job.stop()
+
+    def _validate_at_budget(self) -> None:
+        """The weights the time budget stopped at validated (the figures go to the history, at a
+        fractional epoch) and kept as the best where their loss is lower (the model file written
+        after training gets them), so that the budget's last part of an epoch is not lost. The training, resumed, goes on from them as it would have;
+        only which weights are the best (and so kept) may differ from an unstopped run's."""
+        progress, job = self.progress, self.job
+        metrics = self._validate()
+        if not metrics:
+            return
+        batches = math.ceil(len(self.train_texts) / progress.batch_size)
+        at = progress.epoch + progress.batch / batches
+        loss = progress.epoch_loss / max(progress.epoch_examples, 1)
+        progress.history.append({"epoch": at, "step": progress.step, "loss": loss, **metrics})
+        criterion = metrics["valid_loss"]
+        better = progress.best_loss is None or criterion < progress.best_loss
+        kept = "kept as the best" if better else f"the best stays (valid loss {progress.best_loss:.4f})"
+        job.monitor.note(
+            f"at the time budget (epoch {at:.2f}): valid loss {criterion:.4f}, valid accuracy {metrics['valid_accuracy']:.4f}; {kept}"
+        )
+        if better:
+            progress.best_loss = criterion
+            job.metrics = dict(metrics)
+            self.owner._keep_best()
 
     def _checkpoint(self, *, final: bool) -> None:
         """``job.checkpoint``, refused (the run has diverged) while a weight is not finite."""

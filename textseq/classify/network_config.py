@@ -112,7 +112,7 @@ OPTIONS: dict[str, ClassifierOptionKind] = {
 HELP: dict[str, str] = {
     "rnn": "Elman RNN encoder (torch nn.RNN), options as lstm and -c nonlinearity=tanh|relu",
     "lstm": "LSTM encoder: -c embedding_size=128 hidden_size=128 layers=1 bidirectional=true "
-    "pooling=last|max|mean|attention dropout=0.3; packed, length-bucketed batches",
+    "pooling=last|max|mean|attention dropout=0.3; length-bucketed batches",
     "gru": "GRU encoder, options as lstm",
     "cnn": "Kim (2014) CNN: -c widths=3,4,5 maps=100 dropout=0.5 max_norm=3 "
     "embeddings=rand|static|non-static|multichannel (the last three from --vectors)",
