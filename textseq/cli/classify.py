@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, TextIO
 import click
 
 from textseq.cli.common import App, FiniteFloat, ModelFile, errors_option, json_option, pass_app, quiet_option
-from textseq.errors import OutputError
 from textseq.progress import EpochReport, Monitor
 
 if TYPE_CHECKING:
@@ -193,17 +192,30 @@ def train_command(
     app.quiet(quiet)
     from textseq.classify.classifier import FitSettings
     from textseq.classify.training import train_classifier
-    from textseq.cli.common import parse_params
+    from textseq.cli.common import open_log, parse_params
     from textseq.cli.progress import ConsoleMonitor
     from textseq.neural.lock import output_lock
     from textseq.neural.settings import parse_duration
 
-    settings = _settings(
-        FitSettings, epochs, lr, batch_size, max_steps, threads, seed, time_budget, device, bf16, patience, vectors_path, parse_duration
-    )
+    try:
+        settings = FitSettings(
+            epochs=epochs,
+            lr=lr,
+            batch_size=batch_size,
+            threads=threads,
+            seed=seed,
+            time_budget=parse_duration(time_budget) if time_budget is not None else None,
+            device=device,
+            bf16=bf16,
+            patience=patience,
+            vectors=vectors_path,
+            max_steps=max_steps,
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
     spec = _tokenizer_spec(tokenizer, params, spm_path)
     monitor: Monitor = ConsoleMonitor(app.console)
-    log = _open_log(log_path)
+    log = open_log(log_path)
     if log is not None:
         monitor = _LoggingMonitor(monitor, log)
     try:
@@ -237,39 +249,6 @@ def train_command(
     app.console.info(f"{arch}: {len(result.saved.labels)} labels{', ' + figures if figures else ''}: {output}")
     if result.resumable is not None and not result.finished:
         app.console.info(f"stopped before the end: --resume {result.resumable} goes on")
-
-
-def _settings(
-    factory: Any,
-    epochs: int | None,
-    lr: float | None,
-    batch_size: int | None,
-    max_steps: int | None,
-    threads: int | None,
-    seed: int,
-    time_budget: str | None,
-    device: str,
-    bf16: bool,
-    patience: int,
-    vectors: str | None,
-    parse_duration: Any,
-) -> Any:
-    try:
-        return factory(
-            epochs=epochs,
-            lr=lr,
-            batch_size=batch_size,
-            threads=threads,
-            seed=seed,
-            time_budget=parse_duration(time_budget) if time_budget is not None else None,
-            device=device,
-            bf16=bf16,
-            patience=patience,
-            vectors=vectors,
-            max_steps=max_steps,
-        )
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from None
 
 
 def _tokenizer_spec(name: str | None, params: tuple[str, ...], spm_path: str | None) -> TokenizerSpec | None:
@@ -340,15 +319,6 @@ class _LoggingMonitor(Monitor):
 
     def end(self) -> None:
         self.inner.end()
-
-
-def _open_log(path: str | None) -> TextIO | None:
-    if path is None:
-        return None
-    try:
-        return open(path, "a", encoding="utf-8")
-    except OSError as exc:
-        raise OutputError(f"cannot write the log ({exc.strerror})", source=path) from None
 
 
 def _open(path: str) -> SavedClassifier:

@@ -8,12 +8,12 @@ import math
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, BinaryIO, TextIO, TypeVar
 
 import click
 
 from textseq.console import Console
-from textseq.errors import ParameterError
+from textseq.errors import OutputError, ParameterError
 from textseq.streams import (
     ERROR_POLICIES,
     ByteSink,
@@ -176,6 +176,16 @@ def parse_params(params: tuple[str, ...], option: str = "--param") -> dict[str, 
 
 
 _NOT_FINITE = {"nan", "inf", "infinity"}
+
+
+def open_log(path: str | None) -> TextIO | None:
+    """``--log PATH`` opened for appending JSON lines (None for none); one error line if it cannot be."""
+    if path is None:
+        return None
+    try:
+        return open(path, "a", encoding="utf-8")
+    except OSError as exc:
+        raise OutputError(f"cannot write the log ({exc.strerror})", source=path) from None
 
 
 def echo_json(app: App, value: Any) -> None:

@@ -8,12 +8,11 @@ stay quick to start.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 import click
 
 from textseq.cli.common import App, FiniteFloat, errors_option, input_files, pass_app, quiet_option
-from textseq.errors import OutputError
 
 if TYPE_CHECKING:
     from textseq.neural.session import TrainingSession
@@ -233,9 +232,10 @@ def _say_how_it_starts(app: App, session: TrainingSession) -> None:
 def _train(app: App, session: TrainingSession, output: str, log_path: str | None) -> Progress:
     """The run, its progress on the console and its metrics in the log; on Ctrl-C or SIGTERM, where
     its resumable checkpoint is."""
+    from textseq.cli.common import open_log
     from textseq.cli.progress import ConsoleMonitor
 
-    log = _open_log(log_path)
+    log = open_log(log_path)
     try:
         trainer = session.trainer(output, monitor=ConsoleMonitor(app.console), log=log)
         try:
@@ -257,12 +257,3 @@ def _say_how_it_went(app: App, progress: Progress, output: str) -> None:
             f"best validation loss {best['valid_loss']:.4f} (perplexity {best['valid_perplexity']:.2f}{extra}) "
             f"after epoch {best['epoch']}: {output}"
         )
-
-
-def _open_log(path: str | None) -> TextIO | None:
-    if path is None:
-        return None
-    try:
-        return open(path, "a", encoding="utf-8")
-    except OSError as exc:
-        raise OutputError(f"cannot write the log ({exc.strerror})", source=path) from None
