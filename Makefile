@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml $(PLUGINS)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0          # the CPU wheel; an unpinned torch pulls a CUDA build
-	$(BIN)/pip install -q -e '.[test,lint,bench,plot]'
+	$(BIN)/pip install -q -e '.[test,lint,bench,plot,tensorboard]'
 	$(BIN)/pip install -q $(foreach plugin,$(PLUGINS),-e $(dir $(plugin)))   # the plugins in plugins/, tested with textseq
 	$(BIN)/pip install -q -e '.[reference]' || echo "kenlm did not build: the tests that compare with it will skip"
 	touch $@

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from textseq.neural.settings import DEFAULT_CONTEXT
+
 if TYPE_CHECKING:
     from textseq.ngram.model import BackoffModel
     from textseq.sampling import SamplingOptions
@@ -35,6 +37,9 @@ class LanguageModel(Protocol):
     comparable with other models'."""
     kind: str
     """What made the model: an n-gram model's smoothing, a checkpoint's architecture."""
+    level: str
+    """What its tokens are: "word" (an n-gram model, a word-level checkpoint, a mixture), "char"
+    or "spm"."""
 
     def initial_state(self, prime: list[int]) -> Any:
         """The state after the start of a sequence followed by ``prime``."""
@@ -62,13 +67,24 @@ class LanguageModel(Protocol):
         perplexity_excluding_oovs and what else the model measures; each line's log10
         probability) of the text in ``blocks``."""
 
+    def token_logprobs(self, blocks: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(the id of each token of the text in ``blocks``, its natural-log probability): the
+        tokens :meth:`evaluate` counts (at the word level every word and every ``</s>``, a word
+        the model does not know as ``<unk>``), scored as it scores them."""
 
-def open_model(path: str, device: str = "cpu", threads: int | None = None) -> LanguageModel:
-    """The model in file ``path`` (an ARPA or binary n-gram model, or a neural checkpoint) as a
-    :class:`LanguageModel`. ``device`` and ``threads`` (for the CPU's math; default: the idle
-    cores) apply to a checkpoint; opening an n-gram model never imports torch."""
+
+def open_model(path: str, device: str = "cpu", threads: int | None = None, *, context: int | None = DEFAULT_CONTEXT) -> LanguageModel:
+    """The model in file ``path`` (an ARPA or binary n-gram model, a neural checkpoint, or a
+    mixture file: see :mod:`textseq.mixture_file`) as a :class:`LanguageModel`. ``device`` and
+    ``threads`` (for the CPU's math; default: the idle cores) apply to a checkpoint, and so does
+    ``context``: how a checkpoint's evaluation scores the text (tokens of warm-up before each
+    parallel column, None: token by token; see :mod:`textseq.neural.scoring`). Opening an n-gram
+    model never imports torch."""
+    from textseq.mixture_file import is_mixture_file, load_mixture
     from textseq.neural.checkpoint import is_checkpoint
 
+    if is_mixture_file(path):
+        return load_mixture(path, device, threads, context=context)
     if is_checkpoint(path):
         from textseq.neural.device import resolve_device
         from textseq.neural.loading import NeuralLM
@@ -76,7 +92,7 @@ def open_model(path: str, device: str = "cpu", threads: int | None = None) -> La
 
         where, used = resolve_device(device, threads)
         network, codec, payload = load_checkpoint_model(path, where)
-        return NeuralLM(network, codec, where, threads=used, kind=str(payload["arch"]))
+        return NeuralLM(network, codec, where, threads=used, kind=str(payload["arch"]), context=context)
     from textseq.ngram.files import load_model
 
     return NgramLM(load_model(path))
@@ -85,6 +101,8 @@ def open_model(path: str, device: str = "cpu", threads: int | None = None) -> La
 class NgramLM:
     """A backoff n-gram model as a :class:`LanguageModel`: its tokens are words, printed
     separated by spaces."""
+
+    level = "word"
 
     def __init__(self, model: BackoffModel) -> None:
         from textseq.ngram.corpus import EOS
@@ -131,3 +149,9 @@ class NgramLM:
 
         report, per_sentence = evaluate(self.model, blocks)
         return report.as_dict(), per_sentence
+
+    def token_logprobs(self, blocks: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`evaluate`'s tokens and their scores (see :func:`textseq.ngram.evaluate.token_logprobs`)."""
+        from textseq.ngram.evaluate import token_logprobs
+
+        return token_logprobs(self.model, blocks)

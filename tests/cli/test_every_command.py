@@ -79,6 +79,7 @@ RECIPES: dict[str, Recipe] = {
     "embed plot": Recipe(("embed", "plot", "{vectors}", "the", "a", "of"), suffix=".png", stdout=False),
     "embed convert": Recipe(("embed", "convert", "{vectors}"), suffix=".vec", stdout=False),
     "train": Recipe(("train", *TINY_TRAIN, "{text}"), suffix=".pt", stdout=False),
+    "plot": Recipe(("plot", "{log}"), suffix=".png", stdout=False),
     "classify train": Recipe(("classify", "train", *TINY_CLASSIFY, "{labelled}"), suffix=".tsc", stdout=False),
     "classify predict": Recipe(("classify", "predict", "{classifier}", "{text}", "--probs"), output=None),
     "classify test": Recipe(("classify", "test", "{classifier}", "{labelled}"), output=None),
@@ -88,7 +89,9 @@ RECIPES: dict[str, Recipe] = {
 """Each leaf command, by its path."""
 
 TEXT_INPUT = {name for name, recipe in RECIPES.items() if "{text}" in recipe.args or "{labelled}" in recipe.args}
-MODEL_INPUT = {name: slot for name, recipe in RECIPES.items() for slot in ("{model}", "{vectors}", "{classifier}") if slot in recipe.args}
+MODEL_INPUT = {
+    name: slot for name, recipe in RECIPES.items() for slot in ("{model}", "{vectors}", "{classifier}", "{log}") if slot in recipe.args
+}
 
 
 def test_every_command_has_a_recipe() -> None:
@@ -113,11 +116,13 @@ def fixtures(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "vectors": str(folder / "vectors.vec"),
         "pairs": str(folder / "pairs.tsv"),
         "classifier": str(folder / "classifier.tsc"),
+        "log": str(folder / "train.jsonl"),
     }
     for args in (
         ["ngram", "build", "-o", "2", "-O", files["model"], files["text"]],
         ["embed", "train", "--dim", "8", "--epochs", "1", "--min-count", "1", "-O", files["vectors"], files["text"]],
         ["classify", "train", *TINY_CLASSIFY, "-O", files["classifier"], files["labelled"]],
+        ["train", *TINY_TRAIN, "--log", files["log"], "-O", str(folder / "tiny.pt"), files["text"]],
     ):
         assert _in_process(args)[0] == 0
     (folder / "pairs.tsv").write_text("the\ta\t5.0\nof\tthe\t3.5\na\tof\t1.0\n")

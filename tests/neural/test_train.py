@@ -190,6 +190,12 @@ def test_sample_and_eval_a_char_model(tmp_path, textseq):
     lines = [float(x) for x in textseq("eval", "--per-line", "-q", str(out), str(text)).text.splitlines()]
     assert len(lines) == TEXT.count("\n") and math.isclose(sum(lines), report["log10_prob"], abs_tol=1e-3)
     assert report["bits_per_character"] == pytest.approx(report["loss"] / math.log(2))
+    exact = json.loads(textseq("eval", str(out), str(text), "--json", "--exact").text)
+    columns = json.loads(textseq("eval", str(out), str(text), "--json", "--context", "8").text)
+    assert exact["tokens"] == columns["tokens"] == report["tokens"]
+    assert abs(columns["loss"] - exact["loss"]) < 0.05 and columns["loss"] != exact["loss"]
+    refused = textseq("eval", str(out), str(text), "--exact", "--context", "8")
+    assert refused.returncode == 2 and "--exact" in refused.stderr
     assert report["bits_per_character"] < 2.5  # the tiny text is learnt (uniform over 17 symbols: 4.1)
 
 

@@ -77,6 +77,7 @@ def build_cli(console: Console | None = None) -> click.Group:
     from textseq.cli.lm import eval_command, sample_command
     from textseq.cli.neural import train_command
     from textseq.cli.ngram import ngram_group
+    from textseq.cli.plot import plot_command
     from textseq.cli.plugins import plugins_group
     from textseq.cli.tokenize import detokenize_command, tokenize_group
     from textseq.cli.vocab import vocab_command
@@ -96,6 +97,7 @@ def build_cli(console: Console | None = None) -> click.Group:
         sample_command,
         embed_group,
         train_command,
+        plot_command,
         classify_group,
         plugins_group,
     ):

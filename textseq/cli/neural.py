@@ -27,7 +27,8 @@ Examples:
   textseq train --arch char-medium --level char --time-budget 20m book.txt -O book.pt
   textseq train --arch lstm --level word --valid valid.txt -c hidden_size=200 -c tie_weights=true train.txt -O wt2.pt
   textseq train --resume book.last.pt book.txt -O book.pt          # continue exactly where it stopped
-  textseq train --arch gru --level spm --spm book.model --device cuda --bf16 book.txt -O book.pt""",
+  textseq train --arch gru --level spm --spm book.model --device cuda --bf16 book.txt -O book.pt
+  textseq train --log book.jsonl --tensorboard runs/book book.txt -O book.pt && textseq plot book.jsonl -O book.png""",
 )
 @input_files
 @click.option(
@@ -112,7 +113,15 @@ Examples:
     "log_path",
     type=click.Path(dir_okay=False),
     default=None,
-    help="Append metrics as JSON lines: one per step, one per validation.",
+    help="Append metrics as JSON lines: one per step, one per validation ('textseq plot' draws them).",
+)
+@click.option(
+    "--tensorboard",
+    "tensorboard_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    metavar="DIR",
+    help="Also write the metrics as TensorBoard scalars into DIR (needs pip install 'textseq[tensorboard]').",
 )
 @click.option(
     "--threads",
@@ -151,6 +160,7 @@ def train_command(
     seed: int | None,
     resume_path: str | None,
     log_path: str | None,
+    tensorboard_dir: str | None,
     threads: int | None,
     errors: str,
     quiet: bool,
@@ -169,6 +179,10 @@ def train_command(
     from textseq.neural.session import prepare_training
     from textseq.neural.settings import parse_duration
 
+    if tensorboard_dir is not None:
+        from textseq.neural.metrics_sinks import require_tensorboard
+
+        require_tensorboard()
     where, _ = resolve_device(device, threads)
     given = {
         "batch_size": batch_size,
@@ -203,7 +217,7 @@ def train_command(
             source=", ".join(files) or "<stdin>",
         )
         _say_how_it_starts(app, session)
-        progress = _train(app, session, output, log_path)
+        progress = _train(app, session, output, log_path, tensorboard_dir)
     _say_how_it_went(app, progress, output)
 
 
@@ -229,15 +243,21 @@ def _say_how_it_starts(app: App, session: TrainingSession) -> None:
         info(f"--bf16 autocast is for CUDA devices: training in float32 on {session.device.type}")
 
 
-def _train(app: App, session: TrainingSession, output: str, log_path: str | None) -> Progress:
-    """The run, its progress on the console and its metrics in the log; on Ctrl-C or SIGTERM, where
-    its resumable checkpoint is."""
+def _train(app: App, session: TrainingSession, output: str, log_path: str | None, tensorboard_dir: str | None) -> Progress:
+    """The run, its progress on the console and its metrics in the log and the TensorBoard folder;
+    on Ctrl-C or SIGTERM, where its resumable checkpoint is."""
     from textseq.cli.common import open_log
     from textseq.cli.progress import ConsoleMonitor
+    from textseq.neural.metrics_sinks import JsonLinesSink, MetricsSink, TensorBoardSink
 
-    log = open_log(log_path)
+    sinks: list[MetricsSink] = []
     try:
-        trainer = session.trainer(output, monitor=ConsoleMonitor(app.console), log=log)
+        log = open_log(log_path)
+        if log is not None:
+            sinks.append(JsonLinesSink(log))
+        if tensorboard_dir is not None:
+            sinks.append(TensorBoardSink(tensorboard_dir))
+        trainer = session.trainer(output, monitor=ConsoleMonitor(app.console), sinks=sinks)
         try:
             return trainer.run()
         except KeyboardInterrupt:
@@ -245,8 +265,8 @@ def _train(app: App, session: TrainingSession, output: str, log_path: str | None
                 app.console.info(f"interrupted: a resumable checkpoint is in {trainer.resumable} (--resume {trainer.resumable})")
             raise
     finally:
-        if log is not None:
-            log.close()
+        for sink in sinks:
+            sink.close()
 
 
 def _say_how_it_went(app: App, progress: Progress, output: str) -> None:

@@ -14,20 +14,23 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from textseq.neural.codec import Codec
-from textseq.neural.train import stream_loss
+from textseq.neural.scoring import score_tokens
+from textseq.neural.settings import DEFAULT_CONTEXT
 
 if TYPE_CHECKING:
     import torch
     from torch import nn
 
 
-def evaluate(model: nn.Module, codec: Codec, blocks: Iterable[str], device: torch.device | str) -> tuple[dict[str, Any], np.ndarray]:
+def evaluate(
+    model: nn.Module, codec: Codec, blocks: Iterable[str], device: torch.device | str, context: int | None = DEFAULT_CONTEXT
+) -> tuple[dict[str, Any], np.ndarray]:
     """(the report, each line's log10 probability): a line ends with its ``</s>`` (word and
-    subword levels) or its newline (character level)."""
-    ids = codec.encode(blocks)
+    subword levels) or its newline (character level). ``context``: see :func:`token_losses`."""
+    ids, per_token = token_losses(model, codec, blocks, device, context)
     if not len(ids):
         return _empty_report(codec), np.zeros(0)
-    total, count, per_token = stream_loss(model, ids, device, batch_size=1, start_token=max(codec.line_end_id, 0))
+    total, count = float(per_token.sum()), len(per_token)
     line_ends = ids == codec.line_end_id
     oov = ids == 0
     oov_nats = float(per_token[oov].sum())
@@ -46,6 +49,18 @@ def evaluate(model: nn.Module, codec: Codec, blocks: Iterable[str], device: torc
     if codec.level == "char":
         report["bits_per_character"] = total / count / math.log(2.0)
     return report, line_log10_probs(per_token, line_ends)
+
+
+def token_losses(
+    model: nn.Module, codec: Codec, blocks: Iterable[str], device: torch.device | str, context: int | None = DEFAULT_CONTEXT
+) -> tuple[np.ndarray, np.ndarray]:
+    """(the token ids of the text in ``blocks``, each one's negative log-likelihood in nats under
+    ``model``): every token scored, the first one after an end of line. The stream is scored in
+    parallel columns, each read after ``context`` tokens of warm-up; ``context`` None scores it
+    token by token, exactly (see :mod:`textseq.neural.scoring`)."""
+    ids = codec.encode(blocks)
+    per_token = score_tokens(model, ids, device, start_token=max(codec.line_end_id, 0), context=context)
+    return ids, per_token
 
 
 def _empty_report(codec: Codec) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import numpy as np
 from textseq.errors import InputError
 from textseq.neural.checkpoint import load_checkpoint
 from textseq.neural.codec import Codec
+from textseq.neural.settings import DEFAULT_CONTEXT
 
 if TYPE_CHECKING:
     import torch
@@ -181,14 +182,24 @@ class NeuralLM:
     scores_are_probabilities = True
 
     def __init__(
-        self, model: nn.Module, codec: Codec, device: torch.device | str = "cpu", *, threads: int | None = None, kind: str = "neural"
+        self,
+        model: nn.Module,
+        codec: Codec,
+        device: torch.device | str = "cpu",
+        *,
+        threads: int | None = None,
+        kind: str = "neural",
+        context: int | None = DEFAULT_CONTEXT,
     ) -> None:
         self.model = model
         self.codec = codec
         self.device = device
         self.threads = threads
         self.kind = kind
+        self.context = context
+        """How :meth:`evaluate` scores a text: see :func:`textseq.neural.evaluate.token_losses`."""
         self.words = codec.tokens
+        self.level = codec.level
         self.end_id = codec.eos_id
         self.start_id = max(codec.line_end_id, 0)
         self._kernels: dict[SamplingOptions, FusedLSTM | None] = {}
@@ -230,7 +241,15 @@ class NeuralLM:
         (see :mod:`textseq.neural.evaluate`)."""
         from textseq.neural.evaluate import evaluate
 
-        return evaluate(self.model, self.codec, blocks, self.device)
+        return evaluate(self.model, self.codec, blocks, self.device, self.context)
+
+    def token_logprobs(self, blocks: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`evaluate`'s tokens (the codec's ids) and their natural-log probabilities (see
+        :func:`textseq.neural.evaluate.token_losses`)."""
+        from textseq.neural.evaluate import token_losses
+
+        ids, losses = token_losses(self.model, self.codec, blocks, self.device, self.context)
+        return ids, -losses
 
     def initial_state(self, prime: list[int]) -> NeuralState:
         """The state after the start (an end of line) and ``prime`` (all but its last token in

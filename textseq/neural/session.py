@@ -13,7 +13,7 @@ or the file at fault (:class:`~textseq.errors.InputError`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TextIO
 
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from torch import nn
 
     from textseq.neural.checkpoint import Checkpoint
+    from textseq.neural.metrics_sinks import MetricsSink
     from textseq.neural.train import Trainer
     from textseq.progress import Monitor
 
@@ -69,9 +70,12 @@ class TrainingSession:
         """The network's number of weights."""
         return sum(p.numel() for p in self.model.parameters())
 
-    def trainer(self, output: str, *, monitor: Monitor | None = None, log: TextIO | None = None) -> Trainer:
+    def trainer(
+        self, output: str, *, monitor: Monitor | None = None, log: TextIO | None = None, sinks: Sequence[MetricsSink] = ()
+    ) -> Trainer:
         """The :class:`~textseq.neural.train.Trainer` of this session, writing its best checkpoint
-        to ``output`` and its latest to :func:`~textseq.neural.train.last_path` of it."""
+        to ``output`` and its latest to :func:`~textseq.neural.train.last_path` of it, and its
+        metrics to ``sinks`` (and as JSON lines to ``log``)."""
         from textseq.neural.train import Trainer
 
         return Trainer(
@@ -89,6 +93,7 @@ class TrainingSession:
             monitor=monitor,
             log=log,
             origin=self.origin,
+            sinks=sinks,
         )
 
 

@@ -87,6 +87,10 @@ class Progress:
     valid_bpc at the character level."""
 
 
+DEFAULT_CONTEXT = 100
+"""Tokens of warm-up before each parallel column when a checkpoint scores a text (see
+:mod:`textseq.neural.scoring`)."""
+
 _UNITS = {"s": 1, "m": 60, "min": 60, "h": 3600}
 
 

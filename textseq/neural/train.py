@@ -11,10 +11,10 @@ is stopped and resumed follows the same loss curve as one that was not.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import asdict
 from typing import TYPE_CHECKING, TextIO
 
@@ -24,6 +24,7 @@ from textseq.errors import TextseqError
 from textseq.neural.checkpoint import Checkpoint, RandomState
 from textseq.neural.codec import Codec
 from textseq.neural.data import batchify, window_count, windows
+from textseq.neural.metrics_sinks import JsonLinesSink, MetricsSink
 from textseq.neural.settings import Progress, TrainSettings
 from textseq.progress import EpochReport, Monitor
 from textseq.stopping import StopRequest
@@ -42,44 +43,26 @@ def last_path(output: str) -> str:
     return f"{stem}.last.{ext}" if dot and "/" not in ext else output + ".last"
 
 
-def stream_loss(
-    model: nn.Module, ids: np.ndarray, device: torch.device | str, batch_size: int = 1, bptt: int = 256, start_token: int = 0
-) -> tuple[float, int, np.ndarray]:
-    """(summed negative log-likelihood in nats, tokens scored, per-token NLL) of the stream ``ids``.
-
-    With ``batch_size`` 1 every token is scored, the first one after ``start_token`` (the end of
-    a previous line); with more columns the tail that does not fill a row is left out (faster,
-    for validation)."""
+def stream_loss(model: nn.Module, ids: np.ndarray, device: torch.device | str, batch_size: int, bptt: int = 256) -> tuple[float, int]:
+    """(summed negative log-likelihood in nats, tokens scored) of the stream ``ids`` cut into
+    ``batch_size`` columns, each read from the start state; the tail that does not fill a row is
+    left out. Quick, for validation; :func:`textseq.neural.scoring.score_tokens` scores every token."""
     import torch
 
-    ids = np.asarray(ids, dtype=np.int64)
-    inputs = np.concatenate(([start_token], ids[:-1])) if batch_size == 1 else ids
     was_training = model.training
     model.eval()
-    nll = []
+    total, count = 0.0, 0
     try:
         with torch.no_grad():
-            if batch_size == 1:
-                source = torch.from_numpy(inputs).view(-1, 1).to(device)
-                target = torch.from_numpy(ids).view(-1, 1).to(device)
-                state = None
-                for row in range(0, source.size(0), bptt):
-                    logits, state = model(source[row : row + bptt], state)
-                    losses = torch.nn.functional.cross_entropy(
-                        logits.float().reshape(-1, logits.size(-1)), target[row : row + bptt].reshape(-1), reduction="none"
-                    )
-                    nll.append(losses.double().cpu().numpy())
-            else:
-                data = batchify(ids, batch_size, device)
-                state = None
-                for _, x, y in windows(data, bptt):
-                    logits, state = model(x, state)
-                    losses = torch.nn.functional.cross_entropy(logits.float().reshape(-1, logits.size(-1)), y.reshape(-1), reduction="none")
-                    nll.append(losses.double().cpu().numpy())
+            state = None
+            for _, x, y in windows(batchify(np.asarray(ids, dtype=np.int64), batch_size, device), bptt):
+                logits, state = model(x, state)
+                loss = torch.nn.functional.cross_entropy(logits.float().reshape(-1, logits.size(-1)), y.reshape(-1), reduction="sum")
+                total += float(loss)
+                count += y.numel()
     finally:
         model.train(was_training)
-    per_token = np.concatenate(nll) if nll else np.empty(0)
-    return float(per_token.sum()), len(per_token), per_token
+    return total, count
 
 
 class Trainer:
@@ -88,11 +71,13 @@ class Trainer:
 
     ``model`` is already on ``device``; ``resume`` a checkpoint to continue from (read from
     ``resume_source``, which its errors name); ``origin`` the plugin that registers ``arch`` (None
-    for a built-in), recorded in the checkpoints. ``log`` is a text stream that gets one JSON
-    object per step and per validation. ``monitor`` hears of every step (tokens done), every
-    epoch (an :class:`~textseq.progress.EpochReport` whose ``metrics`` are the validation
-    figures) and of time budgets reached and early stops. A loss that is no longer finite stops
-    the run with :class:`TextseqError`, and no checkpoint ever holds weights that are not finite.
+    for a built-in), recorded in the checkpoints. Every step and every validation makes a metrics
+    entry for each of ``sinks`` (:mod:`textseq.neural.metrics_sinks`); ``log``, a text stream, is
+    short for a :class:`~textseq.neural.metrics_sinks.JsonLinesSink` over it. ``monitor`` hears
+    of every step (tokens done), every epoch (an :class:`~textseq.progress.EpochReport` whose
+    ``metrics`` are the validation figures) and of time budgets reached and early stops. A loss
+    that is no longer finite stops the run with :class:`TextseqError`, and no checkpoint ever
+    holds weights that are not finite.
     """
 
     def __init__(
@@ -112,13 +97,14 @@ class Trainer:
         monitor: Monitor | None = None,
         log: TextIO | None = None,
         origin: dict[str, str | None] | None = None,
+        sinks: Sequence[MetricsSink] = (),
     ) -> None:
         import torch
 
         self.model, self.codec, self.valid_ids, self.settings = model, codec, valid_ids, settings
         self.arch, self.config, self.output, self.device, self.origin = arch, dict(config), output, device, origin
         self.monitor = monitor or Monitor()
-        self.log = log
+        self.sinks: list[MetricsSink] = [*sinks, *([JsonLinesSink(log)] if log is not None else [])]
         torch.manual_seed(settings.seed)
         self.data = batchify(train_ids, settings.batch_size, device)
         steps_per_epoch = window_count(self.data, settings.bptt)
@@ -269,10 +255,15 @@ class Trainer:
             self.save(self.output)
 
     def _record(self, entry: dict[str, float]) -> None:
-        if self.log is not None:
-            finite = {key: None if isinstance(value, float) and not math.isfinite(value) else value for key, value in entry.items()}
-            self.log.write(json.dumps({**finite, "time": round(time.time(), 3)}, allow_nan=False) + "\n")  # strict JSON: null for NaN
-            self.log.flush()
+        """``entry`` to every sink, with the tokens trained so far (exact: an epoch's last window
+        can be short, so not step x batch x bptt) and the wall clock."""
+        if not self.sinks:
+            return
+        progress, rows, columns = self.progress, self.data.size(0), self.data.size(1)
+        tokens = (progress.epoch * (rows - 1) + progress.row) * columns
+        full = {**entry, "tokens": tokens, "time": round(time.time(), 3)}
+        for sink in self.sinks:
+            sink.write(full)
 
 
 class _EpochClock:
@@ -368,7 +359,7 @@ def clip_gradients(model: nn.Module, clip: float, mode: str = "norm") -> None:
 def _validate(
     model: nn.Module, codec: Codec, valid_ids: np.ndarray, settings: TrainSettings, device: torch.device, progress: Progress
 ) -> dict[str, float]:
-    total, count, _ = stream_loss(
+    total, count = stream_loss(
         model, valid_ids, device, batch_size=min(settings.eval_batch_size, max(1, len(valid_ids) // 2)), bptt=settings.bptt
     )
     loss = total / max(count, 1)

@@ -69,3 +69,14 @@ def evaluate(model: BackoffModel, blocks: Iterable[str]) -> tuple[EvalReport, np
         perplexity_excluding_oovs=perplexity(total - oov_total, tokens - oovs),
     )
     return report, per_sentence
+
+
+def token_logprobs(model: BackoffModel, blocks: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(the id of each token of the text, in ``model.words``: every word and every ``</s>``, an
+    unknown word as ``<unk>``; its natural-log probability): the tokens and scores of
+    :func:`evaluate`, one by one."""
+    corpus = corpus_from_blocks(blocks, vocabulary=model.words)
+    if len(corpus.words) != len(model.words):
+        raise AssertionError("a fixed vocabulary must not grow")
+    real = corpus.position_in_sentence() >= 0
+    return corpus.ids[real], model.score_corpus(corpus)[real] * math.log(10.0)
