@@ -10,28 +10,35 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+CORE_STAMP := $(VENV)/.installed-core
 
 .PHONY: demo test lint fix fuzz man bench clean
 
 PLUGINS := $(wildcard plugins/*/pyproject.toml)
 
-$(STAMP): pyproject.toml $(PLUGINS)
+# textseq and what it needs, no more: what make demo runs on.
+$(CORE_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0          # the CPU wheel; an unpinned torch pulls a CUDA build
+	$(BIN)/pip install -q -e .
+	touch $@
+
+# Everything the tests, lint and benchmarks use, on top.
+$(STAMP): $(CORE_STAMP) pyproject.toml $(PLUGINS)
 	$(BIN)/pip install -q -e '.[test,lint,bench,plot,tensorboard]'
 	$(BIN)/pip install -q $(foreach plugin,$(PLUGINS),-e $(dir $(plugin)))   # the plugins in plugins/, tested with textseq
 	$(BIN)/pip install -q -e '.[reference]' || echo "kenlm did not build: the tests that compare with it will skip"
 	touch $@
 
-corpora/grammar.txt: corpora/generate.py | $(STAMP)
+corpora/grammar.txt: corpora/generate.py | $(CORE_STAMP)
 	$(BIN)/python corpora/generate.py --seed 1 --tokens 250000 -o $@
 
 DEMO := .demo
 
 # The main job on the project's corpus: tokens and vocabulary, a 5-gram model and a small word
 # LSTM, their perplexities side by side on text from another seed, and sentences sampled from each.
-demo: $(STAMP) corpora/grammar.txt
+demo: $(CORE_STAMP) corpora/grammar.txt
 	mkdir -p $(DEMO)
 	$(BIN)/python corpora/generate.py --seed 2 --tokens 25000 -o $(DEMO)/test.txt
 	$(BIN)/python corpora/generate.py --seed 3 --tokens 25000 -o $(DEMO)/valid.txt

@@ -338,6 +338,8 @@ def test_eval_puts_models_side_by_side(tmp_path, textseq, story):
     assert table[0].split() == [str(arpa), str(neural)]
     rows = {line.rsplit(None, 2)[0].strip(): line.split()[-2:] for line in table[1:]}
     assert rows["tokens"][0] == rows["tokens"][1] and rows["sentences"][0] == rows["sentences"][1]
+    lower = 0 if float(rows["perplexity"][0]) < float(rows["perplexity"][1]) else 1
+    assert rows["rank by perplexity"][lower] == "best" and rows["rank by perplexity"][1 - lower] == "2"
     both = json.loads(textseq("eval", str(arpa), valid, "--also", str(neural), "--json").text)
     assert [r["model"] for r in both] == [str(arpa), str(neural)]
     assert textseq("eval", str(arpa), valid, "--also", str(neural), "--per-line").returncode == 2

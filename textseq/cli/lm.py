@@ -353,6 +353,11 @@ def _report_table(reports: list[dict[str, Any]], side_by_side: bool) -> str:
     for report in reports[1:]:
         names += [name for name, _ in _report_rows(report, with_weights) if name not in names]
     columns = [dict(_report_rows(report, with_weights)) for report in reports]
+    ranks = _ranks(reports)
+    if side_by_side and ranks is not None:
+        names.append(RANK_ROW)
+        for column, rank in zip(columns, ranks):
+            column[RANK_ROW] = "best" if rank == 1 else str(rank)
     width = max(len(name) for name in names)
     if not side_by_side:
         return "".join(f"{name:<{width}}  {columns[0][name]}\n" for name in names)
@@ -361,6 +366,19 @@ def _report_table(reports: list[dict[str, Any]], side_by_side: bool) -> str:
     return header + "".join(
         f"{name:<{width}}" + "".join(f"  {c.get(name, '-'):>{w}}" for c, w in zip(columns, widths)) + "\n" for name in names
     )
+
+
+RANK_ROW = "rank by perplexity"
+
+
+def _ranks(reports: list[dict[str, Any]]) -> list[int] | None:
+    """Each model's place by perplexity (1: the lowest; ties share a place), where the models
+    scored the same tokens; None where their perplexities do not compare (different token counts:
+    characters against words) or one is undefined."""
+    values = [report.get("perplexity") for report in reports]
+    if len({report["tokens"] for report in reports}) != 1 or any(v is None or not math.isfinite(v) for v in values):
+        return None
+    return [1 + sum(other < value for other in values) for value in values]
 
 
 def _model_report(
