@@ -50,7 +50,9 @@ def test_the_table_puts_the_mixture_beside_its_parts_with_their_weights(models):
     rows = {line.rsplit(None, 3)[0]: line.split()[-3:] for line in lines[1:]}
     assert rows["weight"] == ["0.4000", "0.6000", "-"]
     perplexities = [float(value) for value in rows["perplexity"]]
-    assert rows["rank by perplexity"] == ["best" if p == min(perplexities) else str(1 + sum(q < p for q in perplexities)) for p in perplexities]
+    assert rows["rank by perplexity"] == [
+        "best" if p == min(perplexities) else str(1 + sum(q < p for q in perplexities)) for p in perplexities
+    ]
     assert rows["tokens"] == ["18", "18", "18"] and rows["sentences"] == ["3", "3", "3"]
     assert rows["OOVs"] == ["1", "1", "1"]  # zebra
 

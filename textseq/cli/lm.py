@@ -375,8 +375,13 @@ def _ranks(reports: list[dict[str, Any]]) -> list[int] | None:
     """Each model's place by perplexity (1: the lowest; ties share a place), where the models
     scored the same tokens; None where their perplexities do not compare (different token counts:
     characters against words) or one is undefined."""
-    values = [report.get("perplexity") for report in reports]
-    if len({report["tokens"] for report in reports}) != 1 or any(v is None or not math.isfinite(v) for v in values):
+    values: list[float] = []
+    for report in reports:
+        value = report.get("perplexity")
+        if value is None or not math.isfinite(value):
+            return None
+        values.append(float(value))
+    if len({report["tokens"] for report in reports}) != 1:
         return None
     return [1 + sum(other < value for other in values) for value in values]
 
