@@ -47,7 +47,7 @@ demo: $(CORE_STAMP) corpora/grammar.txt
 	$(BIN)/textseq tokenize --lower $(DEMO)/valid.txt > $(DEMO)/valid.tok
 	$(BIN)/textseq vocab --top 10 $(DEMO)/train.tok
 	$(BIN)/textseq ngram build -o 5 -O $(DEMO)/grammar.arpa $(DEMO)/train.tok
-	$(BIN)/textseq train --arch word-small --level word --epochs 3 --valid $(DEMO)/valid.tok -O $(DEMO)/grammar.pt $(DEMO)/train.tok
+	$(BIN)/textseq train --arch word-small --level word --valid $(DEMO)/valid.tok -O $(DEMO)/grammar.pt $(DEMO)/train.tok
 	$(BIN)/textseq eval $(DEMO)/grammar.arpa $(DEMO)/test.tok --also $(DEMO)/grammar.pt
 	$(BIN)/textseq sample $(DEMO)/grammar.arpa --num-samples 3 --seed 1 | $(BIN)/textseq detokenize
 	$(BIN)/textseq sample $(DEMO)/grammar.pt --num-samples 3 --seed 1 | $(BIN)/textseq detokenize

@@ -37,6 +37,8 @@ def textseq_ppl(bn, train: Path, test: Path, epochs: int, seed: int) -> float:
                 "train",
                 "--arch",
                 "word-medium",
+                "-c",
+                "dropout=0.2",
                 "--level",
                 "word",
                 "--valid",

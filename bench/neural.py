@@ -258,6 +258,8 @@ def run_textseq(textseq: list[str], train: Path, test: Path, epochs: int, counts
             "train",
             "--arch",
             "word-medium",
+            "-c",
+            "dropout=0.2",
             "--level",
             "word",
             "--valid",

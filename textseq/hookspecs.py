@@ -99,7 +99,8 @@ class RegisterArchitecture(Protocol):
     checkpoint stores so the model can be rebuilt. Import torch inside ``build``, not at module
     level: commands that need no torch must not pay for importing it. ``train_defaults`` are
     ``textseq train`` settings that suit the architecture (``{"bptt": 256, "lr": 1e-3}``: keys as
-    the long options, dashes as underscores), used where the command line gives none.
+    the long options, dashes as underscores), used where the command line gives none; or such
+    settings per token level, every key a level (``{"char": {...}, "word": {...}}``).
     """
 
     def __call__(

@@ -339,7 +339,7 @@ def test_presets_resolve_and_build():
         "embedding_size": 200,
         "hidden_size": 200,
         "layers": 2,
-        "dropout": 0.2,
+        "dropout": 0.5,
         "tie_weights": True,
     }
     medium = default_config("char-medium")

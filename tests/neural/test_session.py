@@ -14,7 +14,7 @@ from helpers import TEXT  # noqa: E402
 from textseq.errors import InputError, ParameterError  # noqa: E402
 from textseq.neural.checkpoint import Checkpoint, load_checkpoint  # noqa: E402
 from textseq.neural.config import Choice, Flag, Probability, Size, check_option, resolve_options  # noqa: E402
-from textseq.neural.session import HOLD_OUT, prepare_training  # noqa: E402
+from textseq.neural.session import HOLD_OUT, prepare_training, settings_for_level  # noqa: E402
 from textseq.neural.settings import parse_duration  # noqa: E402
 from textseq.neural.train import Trainer, last_path  # noqa: E402
 from textseq.progress import EpochReport, Monitor  # noqa: E402
@@ -224,3 +224,21 @@ def test_trainer_is_usable_without_a_session(tmp_path):
 def trainer_window(trainer, row):
     start = row * 16
     return trainer.data[start : start + 16], trainer.data[start + 1 : start + 17]
+
+
+def test_settings_may_be_given_per_token_level():
+    per_level = {"char": {"bptt": 64}, "word": {"lr": 0.01}}
+    assert settings_for_level(per_level, "word") == {"lr": 0.01}
+    assert settings_for_level(per_level, "spm") == {}
+    assert settings_for_level({"bptt": 9}, "word") == {"bptt": 9}
+    assert settings_for_level(None, "char") == {}
+
+
+def test_a_plain_recurrent_network_takes_its_levels_recipe_and_word_presets_theirs():
+    char = session(settings={"batch_size": 4})
+    assert (char.settings.bptt, char.settings.schedule, char.settings.batch_size) == (64, "cosine", 4)
+    words = session(level="word", settings={"batch_size": 4})
+    assert (words.settings.lr, words.settings.schedule, words.settings.epochs) == (0.01, "cosine", 6)
+    medium = session(arch="word-medium", level="word", config={"hidden_size": 8, "embedding_size": 8}, settings={"batch_size": 4})
+    assert (medium.settings.optimizer, medium.settings.lr, medium.settings.epochs) == ("sgd", 20.0, 15)
+    assert medium.config["dropout"] == 0.5

@@ -370,8 +370,12 @@ def test_a_preset_brings_its_training_settings_and_the_command_line_overrides_th
     settings = torch.load(out, weights_only=True)["settings"]
     assert (settings["batch_size"], settings["bptt"], settings["lr"], settings["schedule"]) == (32, 16, 0.002, "cosine")
     plain = textseq("train", "--arch", "lstm", *SMALL, "--max-steps", "1", "-O", str(tmp_path / "l.pt"), str(text))
-    assert plain.returncode == 0 and "training defaults" not in plain.stderr
-    assert torch.load(tmp_path / "l.pt", weights_only=True)["settings"]["bptt"] == 35
+    assert plain.returncode == 0 and "lstm: its training defaults --batch-size 32 --bptt 64" in plain.stderr  # the character recipe
+    assert torch.load(tmp_path / "l.pt", weights_only=True)["settings"]["bptt"] == 64
+    gru = textseq("train", "--arch", "gru", "--level", "word", *SMALL, "--max-steps", "1", "-O", str(tmp_path / "g.pt"), str(text))
+    assert gru.returncode == 0 and "gru: its training defaults --optimizer adamw --lr 0.01" in gru.stderr
+    nplm = textseq("train", "--arch", "nplm", "--level", "word", "--max-steps", "1", "-O", str(tmp_path / "n.pt"), str(text))
+    assert nplm.returncode == 0 and "training defaults" not in nplm.stderr
 
 
 def test_bf16_off_cuda_says_it_trains_in_float32(tmp_path, textseq):

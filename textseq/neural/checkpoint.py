@@ -270,12 +270,18 @@ def checked_progress(saved: dict[str, Any], source: str) -> Progress:
     return Progress(**{**values, "best_loss": float(values["best_loss"]), "history": list(values["history"])})
 
 
+RETIRED_SETTINGS = frozenset({"eval_batch_size"})
+"""Settings that older checkpoints hold and training no longer has (validation now scores every
+token as ``eval`` does), dropped as they are read."""
+
+
 def checked_settings(saved: object, source: str) -> dict[str, object]:
     """A checkpoint's training settings, each known and of its field's type
     (:class:`~textseq.neural.settings.TrainSettings`)."""
     if not isinstance(saved, dict):
         raise InputError("'settings' in the checkpoint is not a dict", source=source)
     hints = typing.get_type_hints(TrainSettings)
+    saved = {key: value for key, value in saved.items() if key not in RETIRED_SETTINGS}
     for key, value in saved.items():
         if key not in hints:
             raise InputError(f"unknown training setting {key!r} in the checkpoint", source=source)

@@ -28,6 +28,10 @@ if TYPE_CHECKING:
 MAX_COLUMNS = 256
 """Beyond this many columns a CPU's matrix products gain little, and the warm-up grows."""
 
+LOGITS_BUDGET = 1 << 24
+"""At most this many logits (64 MiB of float32) at a time: the rows of a call are as many as keep
+rows x columns x vocabulary size under it (a word vocabulary over 256 columns: a few rows)."""
+
 SEGMENTS_PER_CONTEXT = 4
 """A column's segment is at least this many times its warm-up, so that warm-up costs at most a
 quarter more work than the tokens scored."""
@@ -89,7 +93,9 @@ def score_tokens(
 ) -> np.ndarray:
     """Each token's negative log-likelihood in nats (float64, in stream order) under ``model``,
     the first token read after ``start_token``. ``context`` None scores the stream as one column
-    (batch 1, exact); otherwise see the module's docstring. Runs in eval mode, without gradients."""
+    (batch 1, exact); otherwise see the module's docstring. At most ``bptt`` rows go through the
+    network at a time (fewer where the logits would pass :data:`LOGITS_BUDGET`). Runs in eval
+    mode, without gradients."""
     import torch
 
     ids = np.asarray(ids, dtype=np.int64)
@@ -98,6 +104,7 @@ def score_tokens(
     plan = plan_columns(len(ids), 0, 1) if context is None else plan_columns(len(ids), context, columns)
     inputs = np.concatenate(([start_token], ids[:-1]))
     rows = plan.length
+    step = max(1, min(bptt, LOGITS_BUDGET // (plan.columns * int(getattr(model, "vocab_size", 1)))))
     source = np.zeros((rows, plan.columns), dtype=np.int64)
     target = np.zeros((rows, plan.columns), dtype=np.int64)
     for column, (read, end) in enumerate(zip(plan.reads.tolist(), plan.ends.tolist())):
@@ -111,10 +118,10 @@ def score_tokens(
             x_all = torch.from_numpy(source).to(device)
             y_all = torch.from_numpy(target).to(device)
             state = None
-            for row in range(0, rows, bptt):
-                logits, state = model(x_all[row : row + bptt], state)
+            for row in range(0, rows, step):
+                logits, state = model(x_all[row : row + step], state)
                 loss = torch.nn.functional.cross_entropy(
-                    logits.float().reshape(-1, logits.size(-1)), y_all[row : row + bptt].reshape(-1), reduction="none"
+                    logits.float().reshape(-1, logits.size(-1)), y_all[row : row + step].reshape(-1), reduction="none"
                 )
                 losses.append(loss.view(-1, plan.columns).double().cpu().numpy())
     finally:

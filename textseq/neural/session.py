@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from textseq.errors import InputError, ParameterError
 from textseq.neural.codec import Codec
@@ -180,7 +180,7 @@ def _new(
 
     from textseq.neural.loading import architecture, architecture_origin, build_model
 
-    suggested = dict(architecture(arch).metadata.get("train_defaults") or {})
+    suggested = settings_for_level(architecture(arch).metadata.get("train_defaults"), level)
     run_settings = _settings({**suggested, **given})
     spm_model = _read_spm(level, spm_path)
     whole = "".join(text)
@@ -209,6 +209,20 @@ def _new(
         architecture_origin(arch),
         suggested={k: v for k, v in suggested.items() if k not in given},
     )
+
+
+LEVELS = ("char", "word", "spm")
+
+
+def settings_for_level(train_defaults: Mapping[str, Any] | None, level: str) -> dict[str, object]:
+    """The training settings an architecture registered for token ``level``: its
+    ``train_defaults`` are settings (the same at every level) or, where every key is a level
+    (``{"char": {...}, "word": {...}}``), settings per level (none for a level it leaves out)."""
+    if not train_defaults:
+        return {}
+    if all(key in LEVELS for key in train_defaults):
+        return dict(train_defaults.get(level) or {})
+    return dict(train_defaults)
 
 
 def _read_spm(level: str, spm_path: str | None) -> bytes | None:

@@ -36,7 +36,6 @@ class TrainSettings:
     patience: int = 3
     """Stop after this many validations without improvement (0: never stop early)."""
     seed: int = 1
-    eval_batch_size: int = 10
     bf16: bool = False
 
     def __post_init__(self) -> None:
@@ -48,7 +47,7 @@ class TrainSettings:
             raise ValueError("clip mode must be norm or value")
         if self.lr is None:
             self.lr = DEFAULT_LR[self.optimizer]
-        for name in ("batch_size", "bptt", "epochs", "eval_batch_size"):
+        for name in ("batch_size", "bptt", "epochs"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name.replace('_', '-')} must be >= 1")
         if not self.lr > 0:

@@ -43,28 +43,6 @@ def last_path(output: str) -> str:
     return f"{stem}.last.{ext}" if dot and "/" not in ext else output + ".last"
 
 
-def stream_loss(model: nn.Module, ids: np.ndarray, device: torch.device | str, batch_size: int, bptt: int = 256) -> tuple[float, int]:
-    """(summed negative log-likelihood in nats, tokens scored) of the stream ``ids`` cut into
-    ``batch_size`` columns, each read from the start state; the tail that does not fill a row is
-    left out. Quick, for validation; :func:`textseq.neural.scoring.score_tokens` scores every token."""
-    import torch
-
-    was_training = model.training
-    model.eval()
-    total, count = 0.0, 0
-    try:
-        with torch.no_grad():
-            state = None
-            for _, x, y in windows(batchify(np.asarray(ids, dtype=np.int64), batch_size, device), bptt):
-                logits, state = model(x, state)
-                loss = torch.nn.functional.cross_entropy(logits.float().reshape(-1, logits.size(-1)), y.reshape(-1), reduction="sum")
-                total += float(loss)
-                count += y.numel()
-    finally:
-        model.train(was_training)
-    return total, count
-
-
 class Trainer:
     """One run: :meth:`step` after step, :meth:`end_epoch` after each pass over the stream, and
     :meth:`save` of a checkpoint; :meth:`run` drives them to the end.
@@ -359,10 +337,11 @@ def clip_gradients(model: nn.Module, clip: float, mode: str = "norm") -> None:
 def _validate(
     model: nn.Module, codec: Codec, valid_ids: np.ndarray, settings: TrainSettings, device: torch.device, progress: Progress
 ) -> dict[str, float]:
-    total, count = stream_loss(
-        model, valid_ids, device, batch_size=min(settings.eval_batch_size, max(1, len(valid_ids) // 2)), bptt=settings.bptt
-    )
-    loss = total / max(count, 1)
+    from textseq.neural.scoring import score_tokens
+
+    losses = score_tokens(model, valid_ids, device, start_token=max(codec.line_end_id, 0))
+    count = len(losses)
+    loss = float(losses.sum()) / max(count, 1)
     entry = {
         "epoch": progress.epoch,
         "step": progress.step,
