@@ -97,8 +97,12 @@ RECURRENT_DEFAULTS: dict[str, object] = {
     "tie_weights": False,
     "residual": False,
 }
-"""The options of ``rnn``, ``lstm`` and ``gru`` (``rnn`` adds ``nonlinearity``), sized for a small
-character model."""
+"""The options of ``rnn``, ``lstm`` and ``gru`` (``rnn`` adds ``nonlinearity``, ``lstm`` ``peephole``),
+sized for a small character model."""
+
+LSTM_DEFAULTS: dict[str, object] = {**RECURRENT_DEFAULTS, "peephole": False}
+"""The options of ``lstm`` and its presets: ``peephole`` makes it the peephole LSTM of Gers and
+Schmidhuber (2000), whose gates also see the cell (:mod:`textseq.neural.peephole`)."""
 
 NPLM_DEFAULTS: dict[str, object] = {
     "context": 5,
@@ -112,7 +116,7 @@ NPLM_DEFAULTS: dict[str, object] = {
 
 ARCHITECTURES: dict[str, dict[str, object]] = {
     "rnn": {**RECURRENT_DEFAULTS, "nonlinearity": "tanh"},
-    "lstm": RECURRENT_DEFAULTS,
+    "lstm": LSTM_DEFAULTS,
     "gru": RECURRENT_DEFAULTS,
     "nplm": NPLM_DEFAULTS,
 }
@@ -149,6 +153,7 @@ OPTIONS: dict[str, OptionKind] = {
     "tie_weights": Flag(),
     "residual": Flag(),
     "direct": Flag(),
+    "peephole": Flag(),
     "nonlinearity": Choice(("tanh", "relu")),
 }
 """Each option of the built-in networks and its kind. The sizes' largest values are far beyond any

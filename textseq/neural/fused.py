@@ -179,7 +179,7 @@ def fused_kernel(lm: LanguageModel, options: SamplingOptions, threads: int | Non
     """The compiled loop for sampling ``lm`` (a :class:`~textseq.neural.loading.NeuralLM`) with
     ``options``, or None where it does not apply: a short sample, a top-k or top-p cut, or a
     network other than a plain LSTM on CPU whose first layer is a table (char and small
-    subword vocabularies; no residual connections or output projection)."""
+    subword vocabularies; no peepholes, residual connections or output projection)."""
     stepper = getattr(lm, "stepper", None)
     if (
         options.max_tokens < LONG_SAMPLE
@@ -187,6 +187,7 @@ def fused_kernel(lm: LanguageModel, options: SamplingOptions, threads: int | Non
         or options.top_p < 1.0
         or not isinstance(stepper, RecurrentStepper)
         or stepper.arch != "lstm"
+        or stepper.peephole
         or stepper.table is None
         or stepper.residual
         or stepper.projection is not None

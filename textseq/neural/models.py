@@ -1,5 +1,6 @@
 """The built-in networks: Elman RNN, LSTM and GRU language models over torch's fused recurrent
-modules, and the fixed-window neural LM of Bengio et al. (2003).
+modules (the peephole LSTM, ``lstm -c peephole=true``, over :mod:`textseq.neural.peephole`'s), and
+the fixed-window neural LM of Bengio et al. (2003).
 
 The interface every network follows (the training loop, sampling and evaluation rely on it):
 
@@ -17,7 +18,7 @@ The state of each kind; the batch is **dimension 1** of every tensor in it, so t
 :func:`select_state` and :func:`detach_state` handle all of them:
 
 * ``rnn``, ``gru``: a float tensor ``[layers, B, hidden_size]``;
-* ``lstm``: a tuple ``(h, c)`` of two such tensors;
+* ``lstm``: a tuple ``(h, c)`` of two such tensors (its peephole kind's too);
 * ``nplm``: a LongTensor ``[context, B]``, the last ``context`` token ids of each column, where
   ``vocab_size`` stands for "before the start of the stream" (a learned padding embedding).
 
@@ -134,7 +135,8 @@ def _init_embedding_and_decoder(encoder: nn.Embedding, decoder: nn.Linear) -> No
 
 
 class RecurrentLM(nn.Module):
-    """An embedding, a stack of torch recurrent layers (nn.RNN, nn.LSTM or nn.GRU) and a decoder.
+    """An embedding, a stack of torch recurrent layers (nn.RNN, nn.LSTM or nn.GRU, or the peephole
+    LSTM of :mod:`textseq.neural.peephole` with ``peephole``) and a decoder.
 
     The stack is one multi-layer torch module (the fused kernel over all layers) unless residual
     connections or locked dropout between layers need each layer's output: then it is one
@@ -157,6 +159,7 @@ class RecurrentLM(nn.Module):
         embedding, hidden, layers = config["embedding_size"], config["hidden_size"], config["layers"]
         self.layers = layers
         self.hidden_size = hidden
+        self.peephole = arch == "lstm" and bool(config.get("peephole", False))
         self.stacked = bool(config["residual"]) or (config["locked_dropout"] > 0 and layers > 1)
         self.encoder = nn.Embedding(vocab_size, embedding)
         if self.stacked:
@@ -171,6 +174,10 @@ class RecurrentLM(nn.Module):
         _init_embedding_and_decoder(self.encoder, self.decoder)
 
     def _recurrent(self, input_size: int, layers: int, dropout: float) -> nn.Module:
+        if self.peephole:
+            from textseq.neural.peephole import PeepholeLSTM
+
+            return PeepholeLSTM(input_size, self.hidden_size, layers, dropout=dropout)
         extra = {"nonlinearity": self.config["nonlinearity"]} if self.arch == "rnn" else {}
         return self.MODULES[self.arch](input_size, self.hidden_size, layers, dropout=dropout, **extra)
 

@@ -16,7 +16,9 @@ out once:
 * an LSTM's gate rows are put in the order input, forget, output, cell (torch's is input, forget,
   cell, output), and the sigmoid gates' rows (a GRU's reset and update too) are halved, which
   is exact: sigmoid(a) = (tanh(a / 2) + 1) / 2, so one tanh goes over all four gates, and the
-  cell math writes in place.
+  cell math writes in place;
+* a peephole LSTM's peepholes (:mod:`textseq.neural.peephole`) are halved with the rows of their
+  gates; its output gate waits for the new cell, so its tanh is a call of its own.
 
 The numbers are those of ``forward`` in float32 (equal up to rounding). The state keeps the
 model's shapes (``[layers, B, hidden]`` tensors, a pair for an LSTM), so states pass between a
@@ -68,7 +70,9 @@ class RecurrentStepper:
         self.hidden = model.hidden_size
         self.residual = bool(model.config["residual"])
         self.relu = model.arch == "rnn" and model.config.get("nonlinearity") == "relu"
+        self.peephole = bool(getattr(model, "peephole", False))
         weights = [_layer_weights(model, layer) for layer in range(self.layers)]
+        self.peepholes = [_peepholes(model, layer) for layer in range(self.layers)] if self.peephole else None
         if self.arch == "lstm":
             order = np.r_[0 : 2 * self.hidden, 3 * self.hidden : 4 * self.hidden, 2 * self.hidden : 3 * self.hidden]
             weights = [[_halve_rows(w[order], 3 * self.hidden) for w in layer] for layer in weights]
@@ -137,13 +141,18 @@ class RecurrentStepper:
         gates, joint = self._buffers(len(ids))
         _linear(hs[0], self.hidden0, gates)
         gates += _rows(self.table, ids) if self.table is not None else _linear(self.embedding[ids], self.input0)
-        out = _lstm(gates, cs[0], new_c[0], new_h[0], self.hidden)
+        out = self._cell(0, gates, cs[0], new_c[0], new_h[0])
         x = _residual(out, self.embedding[ids]) if self.residual else out
         for layer in range(1, self.layers):
             _linear(np.concatenate([x, hs[layer]], axis=1, out=joint), self.upper[layer - 1][0], gates)
-            out = _lstm(gates, cs[layer], new_c[layer], new_h[layer], self.hidden)
+            out = self._cell(layer, gates, cs[layer], new_c[layer], new_h[layer])
             x = _residual(out, x) if self.residual else out
         return self._output(x), (new_h, new_c)
+
+    def _cell(self, layer: int, gates: np.ndarray, c: np.ndarray, c_out: np.ndarray, h_out: np.ndarray) -> np.ndarray:
+        if self.peepholes is None:
+            return _lstm(gates, c, c_out, h_out, self.hidden)
+        return _peephole_lstm(gates, c, c_out, h_out, self.hidden, self.peepholes[layer])
 
     def _buffers(self, batch: int) -> tuple[np.ndarray, np.ndarray]:
         """Scratch for a step of ``batch`` streams: the gates, and an upper layer's ``[x; h]``
@@ -174,10 +183,19 @@ def _array(tensor: torch.Tensor) -> np.ndarray:
     return np.ascontiguousarray(tensor.detach().float().cpu().numpy())
 
 
-def _layer_weights(model: RecurrentLM, layer: int) -> list[np.ndarray]:
+def _layer_weights(
+    model: RecurrentLM, layer: int, names: tuple[str, ...] = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+) -> list[np.ndarray]:
     rnn = model.rnns[layer] if model.stacked else model.rnns[0]
     k = 0 if model.stacked else layer
-    return [_array(getattr(rnn, f"{name}_l{k}")) for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+    return [_array(getattr(rnn, f"{name}_l{k}")) for name in names]
+
+
+def _peepholes(model: RecurrentLM, layer: int) -> tuple[np.ndarray, np.ndarray]:
+    """A peephole layer's input and forget peepholes ``[2, H]`` and its output one ``[H]``, halved
+    as their gates' rows are."""
+    p_i, p_f, p_o = (0.5 * p for p in _layer_weights(model, layer, ("weight_ci", "weight_cf", "weight_co")))
+    return np.stack([p_i, p_f]), p_o
 
 
 def _residual(out: np.ndarray, below: np.ndarray) -> np.ndarray:
@@ -234,6 +252,30 @@ def _lstm(gates: np.ndarray, c: np.ndarray, c_out: np.ndarray, h_out: np.ndarray
     c_out += cell
     np.tanh(c_out, out=h_out)
     h_out *= gates[:, 2 * size : 3 * size]
+    return h_out
+
+
+def _peephole_lstm(
+    gates: np.ndarray, c: np.ndarray, c_out: np.ndarray, h_out: np.ndarray, size: int, peepholes: tuple[np.ndarray, np.ndarray]
+) -> np.ndarray:
+    """:func:`_lstm` with the peepholes (halved, as from :func:`_peepholes`): the input and forget
+    gates see ``c``, the output gate the new cell."""
+    p_if, p_o = peepholes
+    gates.reshape(len(gates), 4, size)[:, :2] += p_if * c[:, None]
+    sigmoids = gates[:, : 2 * size]
+    cell = gates[:, 3 * size :]
+    np.tanh(sigmoids, out=sigmoids)
+    np.tanh(cell, out=cell)
+    sigmoids *= 0.5
+    sigmoids += 0.5
+    cell *= gates[:, :size]
+    np.multiply(gates[:, size : 2 * size], c, out=c_out)
+    c_out += cell
+    output = gates[:, 2 * size : 3 * size]
+    output += p_o * c_out
+    _sigmoid_of_halved(output)
+    np.tanh(c_out, out=h_out)
+    h_out *= output
     return h_out
 
 
