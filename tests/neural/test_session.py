@@ -242,3 +242,11 @@ def test_a_plain_recurrent_network_takes_its_levels_recipe_and_word_presets_thei
     medium = session(arch="word-medium", level="word", config={"hidden_size": 8, "embedding_size": 8}, settings={"batch_size": 4})
     assert (medium.settings.optimizer, medium.settings.lr, medium.settings.epochs) == ("sgd", 20.0, 15)
     assert medium.config["dropout"] == 0.5
+
+
+@pytest.mark.parametrize("field", [{"weight_decay": -1.0}, {"clip": -0.5}, {"patience": -1}, {"max_steps": 0}, {"time_budget": 0.0}])
+def test_a_setting_out_of_range_is_refused(field):
+    from textseq.neural.settings import TrainSettings
+
+    with pytest.raises(ValueError, match="must be"):
+        TrainSettings(**field)

@@ -52,6 +52,7 @@ class TrainSettings:
                 raise ValueError(f"{name.replace('_', '-')} must be >= 1")
         if not self.lr > 0:
             raise ValueError("the learning rate must be > 0")
+        self._check_limits()
         if not (self.lr <= FLOAT32_MAX and self.weight_decay <= FLOAT32_MAX and self.lr * self.weight_decay <= FLOAT32_MAX):
             raise ValueError(
                 f"the learning rate, the weight decay and their product must be at most {FLOAT32_MAX:.4g} "
@@ -59,6 +60,14 @@ class TrainSettings:
             )
         if not -(1 << 63) <= self.seed < 1 << 64:
             raise ValueError("the seed must be between -2**63 and 2**64 - 1")
+
+    def _check_limits(self) -> None:
+        if not (self.weight_decay >= 0 and self.clip >= 0 and self.patience >= 0):
+            raise ValueError("the weight decay, the clipping threshold and the patience must be >= 0")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise ValueError("max-steps must be >= 1")
+        if self.time_budget is not None and not self.time_budget > 0:
+            raise ValueError("the time budget must be more than 0")
 
     @property
     def learning_rate(self) -> float:
