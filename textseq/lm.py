@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import numpy as np
 
@@ -98,7 +98,26 @@ def open_model(path: str, device: str = "cpu", threads: int | None = None, *, co
     return NgramLM(load_model(path))
 
 
-class NgramLM:
+class WordText:
+    """What a word-level model's samples print and how they are drawn: words separated by
+    spaces, drawn token by token through the model's :meth:`LanguageModel.step` (an n-gram model
+    and a mixture have no faster way)."""
+
+    words: list[str]
+
+    def prime_text(self, prime: str) -> str:
+        return " ".join(prime.split())
+
+    def piece(self, text: str, prime: list[int], drawn: list[int]) -> str:
+        return (" " if text else "") + self.words[drawn[-1]]
+
+    def sample(self, prime: list[int], options: SamplingOptions, rng: np.random.Generator) -> Iterator[int]:
+        from textseq.sampling import sample
+
+        return sample(cast("LanguageModel", self), prime, options, rng)
+
+
+class NgramLM(WordText):
     """A backoff n-gram model as a :class:`LanguageModel`: its tokens are words, printed
     separated by spaces."""
 
@@ -131,17 +150,6 @@ class NgramLM:
 
         index = self.model.word_index
         return [index.get(word, UNK) for word in text.split()]
-
-    def prime_text(self, prime: str) -> str:
-        return " ".join(prime.split())
-
-    def piece(self, text: str, prime: list[int], drawn: list[int]) -> str:
-        return (" " if text else "") + self.words[drawn[-1]]
-
-    def sample(self, prime: list[int], options: SamplingOptions, rng: np.random.Generator) -> Iterator[int]:
-        from textseq.sampling import sample
-
-        return sample(self, prime, options, rng)
 
     def evaluate(self, blocks: Iterable[str]) -> tuple[Report, np.ndarray]:
         """KenLM's ``query`` figures (see :mod:`textseq.ngram.evaluate`)."""

@@ -34,10 +34,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from textseq.errors import InputError, ParameterError
-from textseq.lm import LanguageModel, Report
+from textseq.lm import LanguageModel, Report, WordText
 
 if TYPE_CHECKING:
-    from textseq.sampling import SamplingOptions
+    pass
 
 UNK = "<unk>"
 _MARKERS = frozenset(("<s>", "</s>"))
@@ -160,13 +160,6 @@ def scores_report(logprobs: np.ndarray, oov: np.ndarray, ends: np.ndarray) -> Re
     }
 
 
-def line_log10_probs(logprobs: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Each line's log10 probability: the sums of ``logprobs`` (natural logs) up to each ``</s>``."""
-    cuts = np.flatnonzero(ends) + 1
-    totals = np.concatenate(([0.0], np.cumsum(logprobs)))[cuts]
-    return np.diff(np.concatenate(([0.0], totals))) / math.log(10.0)
-
-
 def _unk_id(words: list[str]) -> int:
     try:
         return words.index(UNK)
@@ -178,7 +171,7 @@ MixtureState = tuple[Any, ...]
 """A :class:`MixtureLM`'s state: each part's."""
 
 
-class MixtureLM:
+class MixtureLM(WordText):
     """The linear interpolation of word-level language models (``parts``) with ``weights`` (one
     per part, >= 0, summing to 1; None: uniform, SRILM's default), as a
     :class:`~textseq.lm.LanguageModel` over the first part's vocabulary (see the module's
@@ -277,7 +270,9 @@ class MixtureLM:
         ]
         mixed = mix_logprobs(columns.logprobs, self.weights)
         report = {**scores_report(mixed, np.asarray(columns.oov.all(axis=1)), columns.ends), **self.description()}
-        return parts, report, line_log10_probs(mixed, columns.ends)
+        from textseq.neural.evaluate import line_log10_probs
+
+        return parts, report, line_log10_probs(-mixed, columns.ends)
 
     def description(self) -> Report:
         """What the report says of the mixture itself: kind, weights, parts, and the tuning."""
@@ -357,14 +352,3 @@ class MixtureLM:
     def encode_prime(self, text: str) -> list[int]:
         """The first part's ids of the words of ``text`` (``<unk>``'s for one it does not know)."""
         return self.parts[0].encode_prime(" ".join(text.split()))
-
-    def prime_text(self, prime: str) -> str:
-        return " ".join(prime.split())
-
-    def piece(self, text: str, prime: list[int], drawn: list[int]) -> str:
-        return (" " if text else "") + self.words[drawn[-1]]
-
-    def sample(self, prime: list[int], options: SamplingOptions, rng: np.random.Generator) -> Iterator[int]:
-        from textseq.sampling import sample
-
-        return sample(self, prime, options, rng)
