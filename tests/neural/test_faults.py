@@ -5,6 +5,7 @@ a --spm that is no model. Tiny models (hidden 8), a kilobyte of text, CPU only."
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import os
 import signal
@@ -23,6 +24,8 @@ from fuzzing import bounded  # noqa: E402
 from helpers import SUBPROCESS_ENV, textseq_command  # noqa: E402
 from textseq.cli import run  # noqa: E402
 from textseq.console import Console  # noqa: E402
+from textseq.neural import cpu_load  # noqa: E402
+from textseq.neural.cpu_load import CpuTimes  # noqa: E402
 from textseq.neural.lock import lock_path  # noqa: E402
 from textseq.neural.train import last_path  # noqa: E402
 
@@ -442,11 +445,20 @@ def test_threads_sets_torchs_thread_count_for_train_sample_and_eval(tmp_path, ca
             assert torch.get_num_threads() == int(threads), args
 
 
+def busy_elsewhere(monkeypatch, cores_busy: float, cores: int = 6) -> None:
+    """/proc's CPU times as if other processes kept ``cores_busy`` of ``cores`` busy (and this one half a core)."""
+    before, after = CpuTimes(0, 0, 0), CpuTimes(100 * cores, int(100 * cores_busy) + 50, 50)
+    samples = itertools.cycle([before, after])
+    monkeypatch.setattr(cpu_load, "cpu_times", lambda cores=None: next(samples))
+    monkeypatch.setattr(cpu_load.time, "sleep", lambda seconds: None)
+
+
 def test_the_default_thread_count_is_the_idle_cores(tmp_path, capsys, monkeypatch, trained, text):
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(6)), raising=False)
+    monkeypatch.setattr(os, "getloadavg", lambda: (5.0, 5.0, 5.0))  # a minute's history, not what is busy now
     for load, idle in ((4.2, 2), (0.0, 6), (9.0, 1)):
-        monkeypatch.setattr(os, "getloadavg", lambda load=load: (load, load, load))
+        busy_elsewhere(monkeypatch, min(load, 6))
         for args in (
             ["eval", trained, text],
             ["sample", trained, "-n", "3"],
@@ -457,6 +469,22 @@ def test_the_default_thread_count_is_the_idle_cores(tmp_path, capsys, monkeypatc
             assert torch.get_num_threads() == idle, (args, load)
     monkeypatch.setenv("OMP_NUM_THREADS", "3")  # what the environment asks for explicitly comes first
     assert cli(capsys, "eval", trained, text)[0] == 0 and torch.get_num_threads() == 3
+
+
+def test_a_long_run_follows_the_idle_cores_unless_a_count_was_asked_for(tmp_path, capsys, monkeypatch, text):
+    """The follower's looks (one core idle, then two) set torch's threads and are said once each
+    change; with --threads or OMP_NUM_THREADS the count stays as asked."""
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    looks = iter([None, 1, None, 1, 2])
+    monkeypatch.setattr(cpu_load.IdleCoreFollower, "poll", lambda self: next(looks, None))
+    code, stderr = cli(capsys, "train", *TINY, "--threads", "3", "--max-steps", "6", "-O", str(tmp_path / "t.pt"), text)
+    assert code == 0, stderr
+    assert "idle now" not in stderr and torch.get_num_threads() == 3
+    code, stderr = cli(capsys, "train", *TINY, "--max-steps", "6", "-O", str(tmp_path / "u.pt"), text)
+    assert code == 0, stderr
+    assert stderr.count("1 core idle now: training on 1 thread") == 1
+    assert stderr.count("2 cores idle now: training on 2 threads") == 1
+    assert torch.get_num_threads() == 2
 
 
 # 7. --spm that is not a model

@@ -477,7 +477,8 @@ def test_the_sampling_adapter_scores_like_forward(name):
 
 
 def test_blas_threads_are_set_at_run_time():
-    from textseq.neural.blas import blas_threads, idle_cores, set_blas_threads
+    from textseq.neural.blas import blas_threads, set_blas_threads
+    from textseq.neural.cpu_load import idle_cores
 
     before = blas_threads()
     if before is None:

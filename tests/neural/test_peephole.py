@@ -11,7 +11,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from helpers import SMALL, TEXT, read_log  # noqa: E402
-from textseq.neural import fused, peephole, stepping  # noqa: E402
+from textseq.neural import fused, onednn, stepping  # noqa: E402
 from textseq.neural.codec import Codec  # noqa: E402
 from textseq.neural.config import PRESETS, resolve_config  # noqa: E402
 from textseq.neural.loading import NeuralLM  # noqa: E402
@@ -89,11 +89,11 @@ def test_the_hand_written_backward_passes_gradcheck_in_float64():
     assert torch.autograd.gradcheck(PeepholeFunction.apply, one_step)
 
 
-@pytest.mark.parametrize("onednn", [True, False])
-def test_float32_forward_and_gradients_equal_autograd_over_the_equations(onednn, monkeypatch):
+@pytest.mark.parametrize("through_onednn", [True, False])
+def test_float32_forward_and_gradients_equal_autograd_over_the_equations(through_onednn, monkeypatch):
     """The CPU float32 path (oneDNN's products where torch has them) and torch's plain products."""
-    if not onednn:
-        monkeypatch.setattr(peephole, "_uses_onednn", lambda tensor: False)
+    if not through_onednn:
+        monkeypatch.setattr(onednn, "applies", lambda tensor: False)
     torch.manual_seed(1)
     T, B, E, H, L = 6, 4, 5, 7, 2
     module = with_peepholes(PeepholeLSTM(E, H, L))

@@ -174,6 +174,7 @@ def train_command(
     continues exactly. One run at a time writes a given -O FILE."""
     app.quiet(quiet)
     from textseq.cli.common import parse_params, read_blocks
+    from textseq.neural.blas import follows_idle_cores
     from textseq.neural.device import resolve_device
     from textseq.neural.lock import output_lock
     from textseq.neural.session import prepare_training
@@ -217,7 +218,7 @@ def train_command(
             source=", ".join(files) or "<stdin>",
         )
         _say_how_it_starts(app, session)
-        progress = _train(app, session, output, log_path, tensorboard_dir)
+        progress = _train(app, session, output, log_path, tensorboard_dir, follows_idle_cores(threads))
     _say_how_it_went(app, progress, output)
 
 
@@ -243,7 +244,9 @@ def _say_how_it_starts(app: App, session: TrainingSession) -> None:
         info(f"--bf16 autocast is for CUDA devices: training in float32 on {session.device.type}")
 
 
-def _train(app: App, session: TrainingSession, output: str, log_path: str | None, tensorboard_dir: str | None) -> Progress:
+def _train(
+    app: App, session: TrainingSession, output: str, log_path: str | None, tensorboard_dir: str | None, follow_idle_cores: bool
+) -> Progress:
     """The run, its progress on the console and its metrics in the log and the TensorBoard folder;
     on Ctrl-C or SIGTERM, where its resumable checkpoint is."""
     from textseq.cli.common import open_log
@@ -257,7 +260,7 @@ def _train(app: App, session: TrainingSession, output: str, log_path: str | None
             sinks.append(JsonLinesSink(log))
         if tensorboard_dir is not None:
             sinks.append(TensorBoardSink(tensorboard_dir))
-        trainer = session.trainer(output, monitor=ConsoleMonitor(app.console), sinks=sinks)
+        trainer = session.trainer(output, monitor=ConsoleMonitor(app.console), sinks=sinks, follow_idle_cores=follow_idle_cores)
         try:
             return trainer.run()
         except KeyboardInterrupt:

@@ -62,28 +62,25 @@ def blas_threads() -> int | None:
     return None if functions is None else int(functions[1]())  # type: ignore[operator]
 
 
-def idle_cores() -> int:
-    """The cores this process may use, less the 1-minute load average (at least 1)."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cores = os.cpu_count() or 1
-    try:
-        load = os.getloadavg()[0]
-    except OSError:
-        load = 0.0
-    return max(1, int(cores - load + 0.5))
-
-
 def cpu_threads(requested: int | None = None) -> int:
     """The threads CPU work should use: ``requested`` (--threads); else OMP_NUM_THREADS where the
-    environment sets it, as torch itself would; else the idle cores (:func:`idle_cores`)."""
+    environment sets it, as torch itself would; else the idle cores
+    (:func:`textseq.neural.cpu_load.idle_cores`)."""
     if requested is not None:
         return max(1, requested)
     configured = os.environ.get("OMP_NUM_THREADS", "").strip()
     if configured.isdigit() and int(configured) > 0:
         return int(configured)
+    from textseq.neural.cpu_load import idle_cores
+
     return idle_cores()
+
+
+def follows_idle_cores(requested: int | None = None) -> bool:
+    """Whether :func:`cpu_threads` takes the idle cores (nothing asked for a count): then a long
+    run may follow them as they change (:class:`textseq.neural.cpu_load.IdleCoreFollower`)."""
+    configured = os.environ.get("OMP_NUM_THREADS", "").strip()
+    return requested is None and not (configured.isdigit() and int(configured) > 0)
 
 
 def use_cpu_threads(requested: int | None = None) -> int:

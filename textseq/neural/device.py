@@ -51,10 +51,14 @@ def _mps_available() -> bool:
 def resolve_device(name: str, threads: int | None = None) -> tuple[torch.device, int | None]:
     """(the device ``name`` names, see :func:`pick_device`; on the CPU, the threads its math uses,
     now set: ``threads``, or by default the idle cores, see
-    :func:`textseq.neural.blas.use_cpu_threads`; None on another device)."""
+    :func:`textseq.neural.blas.use_cpu_threads`; None on another device). On the CPU the
+    process's allocator also keeps the large blocks it frees
+    (:func:`textseq.neural.allocator.keep_freed_memory`)."""
     where = pick_device(name)
     if where.type != "cpu":
         return where, None
+    from textseq.neural.allocator import keep_freed_memory
     from textseq.neural.blas import use_cpu_threads
 
+    keep_freed_memory()
     return where, use_cpu_threads(threads)

@@ -206,6 +206,13 @@ class RecurrentLM(nn.Module):
 
     def forward(self, tokens: torch.Tensor, state: State = None) -> tuple[torch.Tensor, State]:
         """``tokens`` ``[T, B]`` -> (logits ``[T, B, vocab_size]``, the state after the last token)."""
+        features, state = self.features(tokens, state)
+        return self.decoder(features), state
+
+    def features(self, tokens: torch.Tensor, state: State = None) -> tuple[torch.Tensor, State]:
+        """What the decoder reads (``forward`` is ``decoder(features)``): ``tokens`` ``[T, B]`` ->
+        (``[T, B, decoder.in_features]``, the state after the last token). The training loss
+        uses it to fuse the decoder with the softmax (:mod:`textseq.neural.loss`)."""
         if state is None:
             state = self.initial_state(tokens.size(1), tokens.device)
         x = F.embedding(tokens, embedding_dropout(self.encoder.weight, self.config["embedding_dropout"], self.training))
@@ -224,7 +231,7 @@ class RecurrentLM(nn.Module):
         x = self._drop(x)
         if self.projection is not None:
             x = self.projection(x)
-        return self.decoder(x), state
+        return x, state
 
     def stepper(self) -> RecurrentStepper | ForwardStepper:
         """Single-token inference for sampling (see :mod:`textseq.neural.stepping`):

@@ -22,11 +22,9 @@ and the backward goes back through time with five small operations a step (its p
 coefficients are worked out over all steps at once, the weights' gradients are one product each
 after the loop). Everything is device-agnostic torch; two things are CPU-specific and fall back:
 
-* on CPU in float32 every product goes through oneDNN (``torch.ops.mkldnn._linear_pointwise``, the
-  library ``nn.LSTM``'s CPU kernel runs on), the recurrent matrix packed once a call: on the
-  development machine (an AMD EPYC, where MKL, torch's general product, takes a slower path) MKL
-  took 1.7-2x as long for a step's ``[32, 256] @ [256, 1024]`` and 2x for the window-sized ones;
-  elsewhere (CUDA, float64, a torch without oneDNN) they are torch's own products;
+* on CPU in float32 every product goes through oneDNN (:mod:`textseq.neural.onednn`), the
+  recurrent matrix packed once a call: MKL took 1.7-2x as long for a step's ``[32, 256] @ [256,
+  1024]`` and 2x for the window-sized ones on the development machine;
 * on CPU tanh is computed as 2 sigmoid(2x) - 1 (within 2e-7): torch's went through MKL's at an
   eighth of its sigmoid's speed there.
 
@@ -40,7 +38,6 @@ neither is used. bench/peephole.py measures whole training steps.
 
 from __future__ import annotations
 
-import functools
 import math
 from typing import Any
 
@@ -48,45 +45,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from textseq.neural.onednn import linear as _linear
+from textseq.neural.onednn import packed as _packed
+from textseq.neural.onednn import plus_linear as _plus_linear
+
 __all__ = ["PeepholeFunction", "PeepholeLSTM", "peephole_layer"]
-
-
-@functools.cache
-def _onednn() -> bool:
-    """Whether this torch has oneDNN's linear operators (its x86 and arm builds with mkldnn do)."""
-    try:
-        return bool(torch.backends.mkldnn.is_available()) and hasattr(torch.ops.mkldnn, "_linear_pointwise")
-    except (AttributeError, RuntimeError):
-        return False
-
-
-def _uses_onednn(tensor: torch.Tensor) -> bool:
-    return tensor.device.type == "cpu" and tensor.dtype == torch.float32 and _onednn() and bool(torch.backends.mkldnn.enabled)
-
-
-def _linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
-    """``x @ weight.T + bias``; ``weight`` may be a strided view (a transpose), or packed by :func:`_packed`."""
-    if _uses_onednn(x):
-        product: torch.Tensor = torch.ops.mkldnn._linear_pointwise(x, weight, bias, "none", [], "")
-        return product
-    return F.linear(x, weight, bias)
-
-
-def _plus_linear(base: torch.Tensor, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """``base + x @ weight.T`` (a new tensor)."""
-    if _uses_onednn(x):
-        total: torch.Tensor = torch.ops.mkldnn._linear_pointwise.binary(x, base, weight, None, "add")
-        return total
-    return torch.addmm(base, x, weight.t())
-
-
-def _packed(weight: torch.Tensor, batch: int) -> torch.Tensor:
-    """``weight`` ``[out, in]`` laid out by oneDNN once for the products of a loop (``x [batch, in]
-    @ weight.T``), where :func:`_linear` uses oneDNN; ``weight`` itself elsewhere."""
-    if not _uses_onednn(weight):
-        return weight
-    packed: torch.Tensor = torch.ops.mkldnn._reorder_linear_weight(weight.contiguous(), batch)
-    return packed
 
 
 def _tanh(x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:

@@ -98,6 +98,8 @@ def score_tokens(
     mode, without gradients."""
     import torch
 
+    from textseq.neural.loss import next_token_losses
+
     ids = np.asarray(ids, dtype=np.int64)
     if not len(ids):
         return np.zeros(0)
@@ -119,11 +121,8 @@ def score_tokens(
             y_all = torch.from_numpy(target).to(device)
             state = None
             for row in range(0, rows, step):
-                logits, state = model(x_all[row : row + step], state)
-                loss = torch.nn.functional.cross_entropy(
-                    logits.float().reshape(-1, logits.size(-1)), y_all[row : row + step].reshape(-1), reduction="none"
-                )
-                losses.append(loss.view(-1, plan.columns).double().cpu().numpy())
+                loss, state = next_token_losses(model, x_all[row : row + step], y_all[row : row + step], state)
+                losses.append(loss.double().cpu().numpy())
     finally:
         model.train(was_training)
     table = np.concatenate(losses)

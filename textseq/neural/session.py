@@ -71,11 +71,18 @@ class TrainingSession:
         return sum(p.numel() for p in self.model.parameters())
 
     def trainer(
-        self, output: str, *, monitor: Monitor | None = None, log: TextIO | None = None, sinks: Sequence[MetricsSink] = ()
+        self,
+        output: str,
+        *,
+        monitor: Monitor | None = None,
+        log: TextIO | None = None,
+        sinks: Sequence[MetricsSink] = (),
+        follow_idle_cores: bool = False,
     ) -> Trainer:
         """The :class:`~textseq.neural.train.Trainer` of this session, writing its best checkpoint
         to ``output`` and its latest to :func:`~textseq.neural.train.last_path` of it, and its
-        metrics to ``sinks`` (and as JSON lines to ``log``)."""
+        metrics to ``sinks`` (and as JSON lines to ``log``); on CPU, with ``follow_idle_cores``,
+        its threads follow the cores other work leaves idle."""
         from textseq.neural.train import Trainer
 
         return Trainer(
@@ -94,6 +101,7 @@ class TrainingSession:
             log=log,
             origin=self.origin,
             sinks=sinks,
+            follow_idle_cores=follow_idle_cores,
         )
 
 

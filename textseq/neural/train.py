@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from torch import nn
     from torch.optim.lr_scheduler import LRScheduler
 
+    from textseq.neural.cpu_load import IdleCoreFollower
     from textseq.neural.models import State
 
 
@@ -76,6 +77,7 @@ class Trainer:
         log: TextIO | None = None,
         origin: dict[str, str | None] | None = None,
         sinks: Sequence[MetricsSink] = (),
+        follow_idle_cores: bool = False,
     ) -> None:
         import torch
 
@@ -102,6 +104,11 @@ class Trainer:
         self.resumable: str | None = None
         """The latest resumable checkpoint this run has written."""
         self._clock = _EpochClock(self.progress.step)
+        self._cores: IdleCoreFollower | None = None
+        if follow_idle_cores and device.type == "cpu":
+            from textseq.neural.cpu_load import IdleCoreFollower
+
+            self._cores = IdleCoreFollower()
 
     def run(self) -> Progress:
         """Train to the end (the epochs, ``max_steps``, the time budget, an early stop) and return the
@@ -130,6 +137,7 @@ class Trainer:
                     break
                 self.step(row, x, y)
                 stop_request.check()
+                self._follow_idle_cores()
                 if settings.time_budget is not None and time.monotonic() - started >= settings.time_budget:
                     self.monitor.note(f"time budget of {settings.time_budget:g} s reached after step {progress.step}")
                     self._stop_inside_epoch()
@@ -145,18 +153,12 @@ class Trainer:
 
     def step(self, row: int, x: torch.Tensor, y: torch.Tensor) -> float:
         """One update on the window ``x`` (its targets ``y``) at ``row`` of the stream; its loss."""
-        import torch
-
+        from textseq.neural.loss import next_token_loss
         from textseq.neural.models import detach_state
 
         self.state = detach_state(self.state)
         self.optimizer.zero_grad(set_to_none=True)
-        if self.autocast is not None:
-            with self.autocast:
-                logits, self.state = self.model(x, self.state)
-        else:
-            logits, self.state = self.model(x, self.state)
-        loss = torch.nn.functional.cross_entropy(logits.float().reshape(-1, logits.size(-1)), y.reshape(-1))
+        loss, self.state = next_token_loss(self.model, x, y, self.state, self.autocast)
         loss.backward()
         clip_gradients(self.model, self.settings.clip, self.settings.clip_mode)
         self.optimizer.step()
@@ -172,6 +174,21 @@ class Trainer:
         if blown_up(value, self.codec.vocab_size):
             raise diverged(progress.step, f"the training loss is {value:.4g}")
         return value
+
+    def _follow_idle_cores(self) -> None:
+        """The threads to the idle cores, when the follower has looked again and they changed."""
+        count = self._cores.poll() if self._cores is not None else None
+        if count is None:
+            return
+        import torch
+
+        if count != torch.get_num_threads():
+            from textseq.neural.blas import use_cpu_threads
+
+            use_cpu_threads(count)
+            self.monitor.note(
+                f"{count} {'core' if count == 1 else 'cores'} idle now: training on {count} {'thread' if count == 1 else 'threads'}"
+            )
 
     def end_epoch(self) -> None:
         """The end of a pass: validate, report, schedule the learning rate, stop early when
