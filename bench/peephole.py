@@ -17,8 +17,8 @@ the next; turns side by side and the best of them make the ratio mean something.
 * ``word-200``: 2 layers of 200, embedding 200, tied, batch 20 x bptt 35, words, the 10,000 most
   frequent (word-medium's shape, with a 10k softmax).
 
-``--addmm`` adds a third network, the peephole LSTM with its products through torch's general
-matrix product instead of oneDNN's (what it does off CPU). Prints one row a size with the ratio
+``--addmm`` adds a third network, the peephole LSTM with its products (and its decoder's) through
+torch's general matrix product instead of oneDNN's (what it does off CPU). Prints one row a size with the ratio
 peephole / lstm; results go to bench/out/peephole.json. A measurement, not a test.
 """
 
@@ -123,7 +123,7 @@ class Runner:
 def measure(size_name: str, args: argparse.Namespace, train_text: str) -> dict[str, Any]:
     import torch
 
-    import textseq.neural.peephole as peephole
+    import textseq.neural.onednn as onednn
     from textseq.neural.codec import Codec
 
     size = SIZES[size_name]
@@ -143,7 +143,7 @@ def measure(size_name: str, args: argparse.Namespace, train_text: str) -> dict[s
                 ids,
                 size,
                 device,
-                lambda: mock.patch.object(peephole, "_uses_onednn", return_value=False),
+                lambda: mock.patch.object(onednn, "applies", return_value=False),
             )
         )
     for runner in runners:

@@ -31,7 +31,7 @@ HELP: dict[str, str] = {
     "char-large": "preset: lstm, 3 layers of 1024, embedding 256, dropout 0.25 (for a GPU)",
     "word-small": "preset: lstm, 2 layers of 128, embedding 128, dropout 0.2, tied",
     "word-medium": "preset: lstm, 2 layers of 200, embedding 200, dropout 0.5, tied (PyTorch's word_language_model's network); "
-    "trains 22 epochs of SGD",
+    "trains 25 epochs of SGD",
     "word-large": "preset: lstm, 2 layers of 650, embedding 650, dropout 0.5, tied (Zaremba et al. 2014, medium)",
     "word-nplm": "preset: nplm, 5 words of context, embedding 100, hidden 200, dropout 0.2, direct connections",
 }

@@ -190,11 +190,11 @@ epochs (perplexity 4.14 against 5.33; ``make demo``)."""
 
 PRESET_TRAINING: dict[str, dict[str, object]] = {
     "word-small": WORD_TRAINING,
-    "word-medium": {"optimizer": "sgd", "lr": 20.0, "schedule": "cosine", "epochs": 22},
+    "word-medium": {"optimizer": "sgd", "lr": 20.0, "schedule": "cosine", "epochs": 25},
 }
 """The training settings of the word presets. ``word-medium``'s is the recipe for WikiText-2-sized
 text on a 2-core CPU in under 20 minutes (bench/neural-recipe.py): plain SGD from 20, as the
-example, decayed by cosine over 22 epochs (15 before the fused decoder and softmax of
+example, decayed by cosine over 25 epochs (15 before the fused decoder and softmax of
 :mod:`textseq.neural.loss` made a step 1.9x as fast there)."""
 
 

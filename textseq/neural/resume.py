@@ -139,6 +139,9 @@ def _restore_scheduler(saved: object, scheduler: Scheduler, source: str) -> None
             raise InputError(
                 f"the learning-rate schedule's state does not fit the run's schedule (its '{key}' is {saved.get(key)!r})", source=source
             )
+    length = saved.get("T_max", 1)
+    if isinstance(length, bool) or not isinstance(length, int) or length < 1:
+        raise InputError(f"the cosine schedule's length is {length!r}, not a positive number of steps", source=source)
     scheduler.load_state_dict(saved)
 
 

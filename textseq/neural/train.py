@@ -88,6 +88,7 @@ class Trainer:
         torch.manual_seed(settings.seed)
         self.data = batchify(train_ids, settings.batch_size, device)
         steps_per_epoch = window_count(self.data, settings.bptt)
+        self.steps_per_epoch = steps_per_epoch
         self.total_steps = settings.epochs * steps_per_epoch
         if settings.max_steps is not None:
             self.total_steps = min(self.total_steps, settings.max_steps)
@@ -104,6 +105,8 @@ class Trainer:
         self.resumable: str | None = None
         """The latest resumable checkpoint this run has written."""
         self._clock = _EpochClock(self.progress.step)
+        self._resumed = resume is not None
+        self._first_step_done: float | None = None
         self._cores: IdleCoreFollower | None = None
         if follow_idle_cores and device.type == "cpu":
             from textseq.neural.cpu_load import IdleCoreFollower
@@ -135,6 +138,9 @@ class Trainer:
             for row, x, y in windows(self.data, settings.bptt, progress.row):
                 if settings.max_steps is not None and progress.step >= settings.max_steps:
                     break
+                if self._schedule_ended():
+                    self.monitor.note(f"the cosine schedule fitted to the time budget ended at step {progress.step}")
+                    break
                 self.step(row, x, y)
                 stop_request.check()
                 self._follow_idle_cores()
@@ -142,6 +148,7 @@ class Trainer:
                     self.monitor.note(f"time budget of {settings.time_budget:g} s reached after step {progress.step}")
                     self._stop_inside_epoch()
                     return
+                self._fit_schedule_to_budget(started)
             else:
                 self.end_epoch()
                 stop_request.check()
@@ -174,6 +181,32 @@ class Trainer:
         if blown_up(value, self.codec.vocab_size):
             raise diverged(progress.step, f"the training loss is {value:.4g}")
         return value
+
+    def _fit_schedule_to_budget(self, started: float) -> None:
+        """Once, on a fresh run with a cosine schedule and a time budget: the cosine's end moved to
+        the step the budget will reach, where that is sooner (see :mod:`textseq.neural.budget`)."""
+        from textseq.neural.budget import MEASURED_STEPS, steps_that_fit, validation_seconds
+
+        settings, progress = self.settings, self.progress
+        if settings.time_budget is None or settings.schedule != "cosine" or self._resumed:
+            return
+        if progress.step == 1:
+            self._first_step_done = time.monotonic()
+        if progress.step != MEASURED_STEPS + 1 or self._first_step_done is None:
+            return
+        now = time.monotonic()
+        per_step = (now - self._first_step_done) / MEASURED_STEPS
+        per_validation = validation_seconds(len(self.valid_ids), self.tokens_per_step, per_step)
+        end = progress.step + steps_that_fit(settings.time_budget - (now - started), per_step, per_validation, self.steps_per_epoch)
+        scheduler = self.scheduler
+        if end < getattr(scheduler, "T_max", end):
+            scheduler.T_max = end  # type: ignore[union-attr]
+            self.monitor.note(f"cosine schedule fitted to the time budget: it ends at step {end:,} of {self.total_steps:,}")
+
+    def _schedule_ended(self) -> bool:
+        """Whether a cosine schedule fitted to the time budget has reached its end (before the epochs')."""
+        end = getattr(self.scheduler, "T_max", None)
+        return end is not None and end < self.settings.epochs * self.steps_per_epoch and self.progress.step >= end
 
     def _follow_idle_cores(self) -> None:
         """The threads to the idle cores, when the follower has looked again and they changed."""
