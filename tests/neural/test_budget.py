@@ -30,7 +30,9 @@ def test_a_time_budget_ends_the_cosine_and_a_resume_keeps_the_plan(tmp_path):
     assert "cosine schedule fitted to the time budget: it ends at step" in stderr
     steps = [entry for entry in read_log(log) if "loss" in entry]
     assert steps[-1]["lr"] < 0.5 * steps[0]["lr"]  # 100,000 epochs' cosine would still be at its peak
-    end = load_checkpoint(last_path(str(out)))["scheduler"]["T_max"]
+    schedule = load_checkpoint(last_path(str(out)))["scheduler"]
+    end = schedule["T_max"]
+    assert schedule["fitted_to_budget"] is True
     assert len(steps) <= end < 100000
     code, _, stderr = cli("train", "--resume", last_path(str(out)), "--time-budget", "60s", "-O", str(tmp_path / "r.pt"), str(tmp_path / "t.txt"))
     assert code == 0, stderr

@@ -7,8 +7,8 @@ the model is the one of a noisy, high-rate phase. So a fresh run with both measu
 :data:`MEASURED_STEPS` steps, works out how many steps fit in the time left (validations at the
 ends of epochs included, each estimated at a third of a training step's time per token), and ends
 the cosine there: the rate falls to zero as the budget runs out, and the run stops at that step if
-it gets there first. The plan is the scheduler's own ``T_max``, saved in the checkpoint with it,
-so a resumed run keeps to it.
+it gets there first. The plan is the scheduler's own ``T_max`` (and a ``fitted_to_budget`` mark),
+saved in the checkpoint with it, so a resumed run keeps to it.
 """
 
 from __future__ import annotations

@@ -201,12 +201,13 @@ class Trainer:
         scheduler = self.scheduler
         if end < getattr(scheduler, "T_max", end):
             scheduler.T_max = end  # type: ignore[union-attr]
+            scheduler.fitted_to_budget = True  # type: ignore[union-attr]  # saved with the schedule's state
             self.monitor.note(f"cosine schedule fitted to the time budget: it ends at step {end:,} of {self.total_steps:,}")
 
     def _schedule_ended(self) -> bool:
-        """Whether a cosine schedule fitted to the time budget has reached its end (before the epochs')."""
+        """Whether a cosine schedule fitted to a time budget (by this run or the one it resumes) has reached its end."""
         end = getattr(self.scheduler, "T_max", None)
-        return end is not None and end < self.settings.epochs * self.steps_per_epoch and self.progress.step >= end
+        return getattr(self.scheduler, "fitted_to_budget", False) is True and isinstance(end, int) and self.progress.step >= end
 
     def _follow_idle_cores(self) -> None:
         """The threads to the idle cores, when the follower has looked again and they changed."""
