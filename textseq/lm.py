@@ -73,26 +73,31 @@ class LanguageModel(Protocol):
         the model does not know as ``<unk>``), scored as it scores them."""
 
 
-def open_model(path: str, device: str = "cpu", threads: int | None = None, *, context: int | None = DEFAULT_CONTEXT) -> LanguageModel:
+def open_model(
+    path: str, device: str = "cpu", threads: int | None = None, *, context: int | None = DEFAULT_CONTEXT, bf16: bool = False
+) -> LanguageModel:
     """The model in file ``path`` (an ARPA or binary n-gram model, a neural checkpoint, or a
     mixture file: see :mod:`textseq.mixture_file`) as a :class:`LanguageModel`. ``device`` and
-    ``threads`` (for the CPU's math; default: the idle cores) apply to a checkpoint, and so does
-    ``context``: how a checkpoint's evaluation scores the text (tokens of warm-up before each
-    parallel column, None: token by token; see :mod:`textseq.neural.scoring`). Opening an n-gram
-    model never imports torch."""
+    ``threads`` (for the CPU's math; default: the idle cores) apply to a checkpoint, and so do
+    ``context`` and ``bf16``: how a checkpoint's evaluation scores the text (tokens of warm-up
+    before each parallel column, None: token by token; in bfloat16 where the device computes it
+    natively, see :func:`textseq.neural.device.check_bf16`; :mod:`textseq.neural.scoring`).
+    Opening an n-gram model never imports torch."""
     from textseq.mixture_file import is_mixture_file, load_mixture
     from textseq.neural.checkpoint import is_checkpoint
 
     if is_mixture_file(path):
-        return load_mixture(path, device, threads, context=context)
+        return load_mixture(path, device, threads, context=context, bf16=bf16)
     if is_checkpoint(path):
-        from textseq.neural.device import resolve_device
+        from textseq.neural.device import check_bf16, resolve_device
         from textseq.neural.loading import NeuralLM
         from textseq.neural.loading import load_model as load_checkpoint_model
 
         where, used = resolve_device(device, threads)
+        if bf16:
+            check_bf16(where)
         network, codec, payload = load_checkpoint_model(path, where)
-        return NeuralLM(network, codec, where, threads=used, kind=str(payload["arch"]), context=context)
+        return NeuralLM(network, codec, where, threads=used, kind=str(payload["arch"]), context=context, bf16=bf16)
     from textseq.ngram.files import load_model
 
     return NgramLM(load_model(path))

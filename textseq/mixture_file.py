@@ -210,16 +210,18 @@ def check_part(part: PartSpec, source: str) -> None:
         )
 
 
-def load_mixture(path: str, device: str = "cpu", threads: int | None = None, *, context: int | None = DEFAULT_CONTEXT) -> MixtureLM:
+def load_mixture(
+    path: str, device: str = "cpu", threads: int | None = None, *, context: int | None = DEFAULT_CONTEXT, bf16: bool = False
+) -> MixtureLM:
     """The mixture in file ``path`` as a :class:`~textseq.mixture.MixtureLM`, each part opened
-    with :func:`textseq.lm.open_model` (``device``, ``threads``, ``context``: for a checkpoint)."""
+    with :func:`textseq.lm.open_model` (``device``, ``threads``, ``context``, ``bf16``: for a checkpoint)."""
     from textseq.lm import open_model
     from textseq.mixture import MixtureLM
 
     spec = read_mixture(path)
     for part in spec.parts:
         check_part(part, path)
-    models = [open_model(part.path, device, threads, context=context) for part in spec.parts]
+    models = [open_model(part.path, device, threads, context=context, bf16=bf16) for part in spec.parts]
     try:
         mixture = MixtureLM(
             models,

@@ -487,6 +487,13 @@ def test_a_long_run_follows_the_idle_cores_unless_a_count_was_asked_for(tmp_path
     assert torch.get_num_threads() == 2
 
 
+def test_eval_bf16_without_native_bfloat16_is_one_line(capsys, monkeypatch, trained, text):
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False, raising=False)
+    code, stderr = cli(capsys, "eval", trained, text, "--bf16")
+    assert code == 2
+    assert "no native bfloat16 arithmetic here" in error_line(stderr)
+
+
 # 7. --spm that is not a model
 
 

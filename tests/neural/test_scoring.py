@@ -90,3 +90,28 @@ def test_a_fixed_window_network_within_the_context_is_scored_exactly():
     exact = _batch_one(model, ids, 0)
     fast = score_tokens(model, ids, "cpu", start_token=0, context=4, columns=9)
     assert np.allclose(fast, exact, atol=1e-5)
+
+
+def _bf16_here() -> bool:
+    check = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
+    return bool(check()) if check is not None else False
+
+
+@pytest.mark.skipif(not _bf16_here(), reason="this CPU has no native bfloat16")
+def test_bf16_scoring_is_close_to_float32_and_the_losses_stay_float(trained):
+    model, ids, start = trained
+    exact = score_tokens(model, ids, "cpu", start_token=start)
+    low = score_tokens(model, ids, "cpu", start_token=start, bf16=True)
+    assert len(low) == len(exact) and np.isfinite(low).all()
+    assert not np.array_equal(low, exact)  # it did compute in bfloat16
+    assert abs(low.mean() - exact.mean()) < 1e-2
+    assert np.abs(low - exact).max() < 0.5
+
+
+def test_bf16_where_the_device_has_none_is_one_clear_error(monkeypatch):
+    from textseq.errors import ParameterError
+    from textseq.neural.device import check_bf16
+
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False, raising=False)
+    with pytest.raises(ParameterError, match="no native bfloat16 arithmetic here"):
+        check_bf16(torch.device("cpu"))

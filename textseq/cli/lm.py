@@ -205,6 +205,12 @@ Examples:
     help=f"Neural checkpoints: the text is scored in parallel columns, each after N tokens of warm-up [default: {DEFAULT_CONTEXT}].",
 )
 @click.option("--exact", is_flag=True, help="Neural checkpoints: score the text token by token in one stream (slow).")
+@click.option(
+    "--bf16",
+    is_flag=True,
+    help="Neural checkpoints: score in bfloat16 where the CPU (avx512_bf16, AMX) or GPU computes it natively: "
+    "about twice as fast, the mean loss within about 1e-4 nats, single tokens up to about 0.1 off.",
+)
 @json_option
 @errors_option
 @quiet_option
@@ -223,6 +229,7 @@ def eval_command(
     save_mix: str | None,
     context: int | None,
     exact: bool,
+    bf16: bool,
     as_json: bool,
     errors: str,
     quiet: bool,
@@ -248,7 +255,7 @@ def eval_command(
     if exact and context is not None:
         raise click.UsageError("--exact scores token by token, with no columns to warm up: give --context or --exact")
     context = None if exact else DEFAULT_CONTEXT if context is None else context
-    lm, mixture = _open_models(app, model, mix, weights, tune_on, device, threads, errors, context)
+    lm, mixture = _open_models(app, model, mix, weights, tune_on, device, threads, errors, context, bf16)
     if save_mix is not None:
         if mixture is None:
             raise click.UsageError("--save-mix saves a mixture: give --mix MODEL")
@@ -264,7 +271,7 @@ def eval_command(
             reports = [reports[-1]]
     else:
         reports = [_lm_report(app, display_name(model), lm, blocks, per_line)]
-    reports += [_model_report(app, path, blocks, device, per_line, threads, context) for path in also]
+    reports += [_model_report(app, path, blocks, device, per_line, threads, context, bf16) for path in also]
     with open_output(None, app.stdout) as out:
         if per_line:
             per_sentence = reports[0].pop("per_line")
@@ -290,19 +297,20 @@ def _open_models(
     threads: int | None,
     errors: str,
     context: int | None = DEFAULT_CONTEXT,
+    bf16: bool = False,
 ) -> tuple[LanguageModel, MixtureLM | None]:
     """(the model to use, the mixture where it is one): ``model`` alone, or mixed with the
     models of ``mix``, or a mixture file; its weights ``weights``, tuned on ``tune_on``, or left
-    as they are (uniform for --mix, the file's for a mixture file); ``context``: how checkpoints score."""
+    as they are (uniform for --mix, the file's for a mixture file); ``context``, ``bf16``: how checkpoints score."""
     from textseq.lm import open_model
     from textseq.mixture import MixtureLM
 
     if weights is not None and tune_on is not None:
         raise click.UsageError("--weights and --tune-on both choose the weights: give one")
-    first = open_model(model, device, threads, context=context)
+    first = open_model(model, device, threads, context=context, bf16=bf16)
     if mix:
         paths = (model, *mix)
-        parts = [first, *(open_model(path, device, threads, context=context) for path in mix)]
+        parts = [first, *(open_model(path, device, threads, context=context, bf16=bf16) for path in mix)]
         mixture = MixtureLM(parts, names=[display_name(path) for path in paths], sources=list(paths))
         note = mixture.vocabulary_note()
         if note is not None:
@@ -388,12 +396,12 @@ def _ranks(reports: list[dict[str, Any]]) -> list[int] | None:
 
 
 def _model_report(
-    app: App, path: str, blocks: Iterable[str], device: str, per_line: bool, threads: int | None, context: int | None
+    app: App, path: str, blocks: Iterable[str], device: str, per_line: bool, threads: int | None, context: int | None, bf16: bool
 ) -> dict[str, Any]:
     """The evaluation of one model (any kind) as a dict, 'model' first."""
     from textseq.lm import open_model
 
-    return _lm_report(app, display_name(path), open_model(path, device, threads, context=context), blocks, per_line)
+    return _lm_report(app, display_name(path), open_model(path, device, threads, context=context, bf16=bf16), blocks, per_line)
 
 
 def _lm_report(app: App, name: str, lm: LanguageModel, blocks: Iterable[str], per_line: bool) -> dict[str, Any]:

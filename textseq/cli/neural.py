@@ -76,7 +76,12 @@ Examples:
 )
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Passes over the training text [default: 10].")
 @click.option("--max-steps", type=click.IntRange(min=1), default=None, help="Stop after this many steps (resumable).")
-@click.option("--time-budget", default=None, metavar="DURATION", help="Stop after this much training time: 90s, 20m, 1.5h (resumable); a cosine schedule ends with it.")
+@click.option(
+    "--time-budget",
+    default=None,
+    metavar="DURATION",
+    help="Stop after this much training time: 90s, 20m, 1.5h (resumable); a cosine schedule ends with it.",
+)
 @click.option("--optimizer", type=click.Choice(["sgd", "adam", "adamw"]), default=None, help="[default: adamw]")
 @click.option(
     "--lr", type=FiniteFloat(min=0.0, min_open=True), default=None, help="Learning rate [default: 20 for sgd, 0.002 for adam/adamw]."

@@ -62,3 +62,20 @@ def resolve_device(name: str, threads: int | None = None) -> tuple[torch.device,
 
     keep_freed_memory()
     return where, use_cpu_threads(threads)
+
+
+def check_bf16(where: torch.device) -> None:
+    """:class:`~textseq.errors.ParameterError` (``bf16``) where ``where`` does not compute in
+    bfloat16 natively: a CUDA device without it, a CPU without avx512_bf16 or AMX (there torch
+    would emulate it, slower than float32), any other device."""
+    import torch
+
+    if where.type == "cuda":
+        supported = bool(torch.cuda.is_bf16_supported())
+    elif where.type == "cpu":
+        check = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
+        supported = bool(check()) if check is not None else False
+    else:
+        supported = False
+    if not supported:
+        raise ParameterError(f"{where.type}: no native bfloat16 arithmetic here; score in float32 (without --bf16)", parameter="bf16")

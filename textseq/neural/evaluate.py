@@ -23,11 +23,17 @@ if TYPE_CHECKING:
 
 
 def evaluate(
-    model: nn.Module, codec: Codec, blocks: Iterable[str], device: torch.device | str, context: int | None = DEFAULT_CONTEXT
+    model: nn.Module,
+    codec: Codec,
+    blocks: Iterable[str],
+    device: torch.device | str,
+    context: int | None = DEFAULT_CONTEXT,
+    *,
+    bf16: bool = False,
 ) -> tuple[dict[str, Any], np.ndarray]:
     """(the report, each line's log10 probability): a line ends with its ``</s>`` (word and
-    subword levels) or its newline (character level). ``context``: see :func:`token_losses`."""
-    ids, per_token = token_losses(model, codec, blocks, device, context)
+    subword levels) or its newline (character level). ``context``, ``bf16``: see :func:`token_losses`."""
+    ids, per_token = token_losses(model, codec, blocks, device, context, bf16=bf16)
     if not len(ids):
         return _empty_report(codec), np.zeros(0)
     total, count = float(per_token.sum()), len(per_token)
@@ -52,14 +58,20 @@ def evaluate(
 
 
 def token_losses(
-    model: nn.Module, codec: Codec, blocks: Iterable[str], device: torch.device | str, context: int | None = DEFAULT_CONTEXT
+    model: nn.Module,
+    codec: Codec,
+    blocks: Iterable[str],
+    device: torch.device | str,
+    context: int | None = DEFAULT_CONTEXT,
+    *,
+    bf16: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(the token ids of the text in ``blocks``, each one's negative log-likelihood in nats under
     ``model``): every token scored, the first one after an end of line. The stream is scored in
     parallel columns, each read after ``context`` tokens of warm-up; ``context`` None scores it
-    token by token, exactly (see :mod:`textseq.neural.scoring`)."""
+    token by token, exactly; ``bf16``, in bfloat16 (see :mod:`textseq.neural.scoring`)."""
     ids = codec.encode(blocks)
-    per_token = score_tokens(model, ids, device, start_token=max(codec.line_end_id, 0), context=context)
+    per_token = score_tokens(model, ids, device, start_token=max(codec.line_end_id, 0), context=context, bf16=bf16)
     return ids, per_token
 
 

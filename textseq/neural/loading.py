@@ -190,6 +190,7 @@ class NeuralLM:
         threads: int | None = None,
         kind: str = "neural",
         context: int | None = DEFAULT_CONTEXT,
+        bf16: bool = False,
     ) -> None:
         self.model = model
         self.codec = codec
@@ -197,7 +198,8 @@ class NeuralLM:
         self.threads = threads
         self.kind = kind
         self.context = context
-        """How :meth:`evaluate` scores a text: see :func:`textseq.neural.evaluate.token_losses`."""
+        self.bf16 = bf16
+        """How :meth:`evaluate` scores a text (``context``, ``bf16``): see :func:`textseq.neural.evaluate.token_losses`."""
         self.words = codec.tokens
         self.level = codec.level
         self.end_id = codec.eos_id
@@ -241,14 +243,14 @@ class NeuralLM:
         (see :mod:`textseq.neural.evaluate`)."""
         from textseq.neural.evaluate import evaluate
 
-        return evaluate(self.model, self.codec, blocks, self.device, self.context)
+        return evaluate(self.model, self.codec, blocks, self.device, self.context, bf16=self.bf16)
 
     def token_logprobs(self, blocks: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`evaluate`'s tokens (the codec's ids) and their natural-log probabilities (see
         :func:`textseq.neural.evaluate.token_losses`)."""
         from textseq.neural.evaluate import token_losses
 
-        ids, losses = token_losses(self.model, self.codec, blocks, self.device, self.context)
+        ids, losses = token_losses(self.model, self.codec, blocks, self.device, self.context, bf16=self.bf16)
         return ids, -losses
 
     def initial_state(self, prime: list[int]) -> NeuralState:

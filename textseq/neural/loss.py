@@ -114,7 +114,7 @@ def next_token_losses(model: nn.Module, tokens: torch.Tensor, targets: torch.Ten
     log-softmax is never written out: each block of logits gives its rows' log-normalizers and
     target scores."""
     with torch.no_grad():
-        if not fuses(model, tokens):
+        if not fuses(model, tokens):  # (or under autocast, which the plain way's logits.float() undoes)
             logits, state = model(tokens, state)
             flat = F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), targets.reshape(-1), reduction="none")
             return flat.view(targets.shape), state
@@ -125,6 +125,6 @@ def next_token_losses(model: nn.Module, tokens: torch.Tensor, targets: torch.Ten
         block = max(1, BLOCK_LOGITS // max(1, decoder.out_features))
         for start in range(0, wanted.numel(), block):
             end = min(wanted.numel(), start + block)
-            logits = onednn.linear(flat_features[start:end], decoder.weight, decoder.bias)
+            logits = onednn.linear(flat_features[start:end], decoder.weight, decoder.bias).float()
             losses[start:end] = torch.logsumexp(logits, dim=1) - logits.gather(1, wanted[start:end, None]).squeeze(1)
         return losses.view(targets.shape), state

@@ -26,8 +26,15 @@ def _available() -> bool:
 
 
 def applies(tensor: torch.Tensor) -> bool:
-    """Whether products with ``tensor`` go through oneDNN: float32 on CPU, oneDNN present and enabled."""
-    return tensor.device.type == "cpu" and tensor.dtype == torch.float32 and _available() and bool(torch.backends.mkldnn.enabled)
+    """Whether products with ``tensor`` go through oneDNN: float32 on CPU, oneDNN present and
+    enabled, and no autocast to a lower precision (which torch's own products follow)."""
+    return (
+        tensor.device.type == "cpu"
+        and tensor.dtype == torch.float32
+        and _available()
+        and bool(torch.backends.mkldnn.enabled)
+        and not torch.is_autocast_enabled("cpu")
+    )
 
 
 def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:

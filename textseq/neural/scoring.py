@@ -90,12 +90,16 @@ def score_tokens(
     context: int | None = DEFAULT_CONTEXT,
     columns: int | None = None,
     bptt: int = 256,
+    bf16: bool = False,
 ) -> np.ndarray:
     """Each token's negative log-likelihood in nats (float64, in stream order) under ``model``,
     the first token read after ``start_token``. ``context`` None scores the stream as one column
     (batch 1, exact); otherwise see the module's docstring. At most ``bptt`` rows go through the
     network at a time (fewer where the logits would pass :data:`LOGITS_BUDGET`). Runs in eval
-    mode, without gradients."""
+    mode, without gradients; with ``bf16``, under torch's bfloat16 autocast (the losses from
+    float32 log-normalizers of bfloat16 logits)."""
+    from contextlib import nullcontext
+
     import torch
 
     from textseq.neural.loss import next_token_losses
@@ -116,7 +120,8 @@ def score_tokens(
     model.eval()
     losses = []
     try:
-        with torch.no_grad():
+        autocast = torch.autocast(torch.device(device).type, dtype=torch.bfloat16) if bf16 else nullcontext()
+        with torch.no_grad(), autocast:
             x_all = torch.from_numpy(source).to(device)
             y_all = torch.from_numpy(target).to(device)
             state = None
