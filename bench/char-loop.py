@@ -131,7 +131,9 @@ def main() -> int:
             flush=True,
         )
     mean = {side: sum(row[side]["loss"] for row in rows) / len(rows) for side in ("textseq", "loop")}
-    print(f"tinyshakespeare, {args.seconds:g} s of training each, lstm's default network ({rows[0]['textseq']['settings'] or 'no suggestion printed'})")
+    print(
+        f"tinyshakespeare, {args.seconds:g} s of training each, lstm's default network ({rows[0]['textseq']['settings'] or 'no suggestion printed'})"
+    )
     print(f"textseq train --arch lstm --level char: {mean['textseq']:.4f} nats/char (mean of {len(rows)})")
     print(f"plain hand-written loop (Adam 2e-3, batch 50 x 50): {mean['loop']:.4f} nats/char")
     verdict = "met" if mean["textseq"] <= mean["loop"] else "not met"

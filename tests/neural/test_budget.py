@@ -11,7 +11,23 @@ from textseq.neural.budget import steps_that_fit, validation_seconds  # noqa: E4
 from textseq.neural.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
 from textseq.neural.train import last_path  # noqa: E402
 
-FAST = [*SMALL, "--level", "char", "--batch-size", "4", "--bptt", "8", "--optimizer", "adamw", "--lr", "0.01", "--schedule", "cosine", "--patience", "0"]
+FAST = [
+    *SMALL,
+    "--level",
+    "char",
+    "--batch-size",
+    "4",
+    "--bptt",
+    "8",
+    "--optimizer",
+    "adamw",
+    "--lr",
+    "0.01",
+    "--schedule",
+    "cosine",
+    "--patience",
+    "0",
+]
 
 
 def test_the_steps_that_fit_leave_time_for_the_validations():
@@ -25,7 +41,9 @@ def test_the_steps_that_fit_leave_time_for_the_validations():
 def test_a_time_budget_ends_the_cosine_and_a_resume_keeps_the_plan(tmp_path):
     (tmp_path / "t.txt").write_text(TEXT)
     out, log = tmp_path / "m.pt", tmp_path / "log.jsonl"
-    code, _, stderr = cli("train", *FAST, "--epochs", "100000", "--time-budget", "3s", "--log", str(log), "-O", str(out), str(tmp_path / "t.txt"))
+    code, _, stderr = cli(
+        "train", *FAST, "--epochs", "100000", "--time-budget", "3s", "--log", str(log), "-O", str(out), str(tmp_path / "t.txt")
+    )
     assert code == 0, stderr
     assert "cosine schedule fitted to the time budget: it ends at step" in stderr
     steps = [entry for entry in read_log(log) if "loss" in entry]
@@ -34,7 +52,9 @@ def test_a_time_budget_ends_the_cosine_and_a_resume_keeps_the_plan(tmp_path):
     end = schedule["T_max"]
     assert schedule["fitted_to_budget"] is True
     assert len(steps) <= end < 100000
-    code, _, stderr = cli("train", "--resume", last_path(str(out)), "--time-budget", "60s", "-O", str(tmp_path / "r.pt"), str(tmp_path / "t.txt"))
+    code, _, stderr = cli(
+        "train", "--resume", last_path(str(out)), "--time-budget", "60s", "-O", str(tmp_path / "r.pt"), str(tmp_path / "t.txt")
+    )
     assert code == 0, stderr
     assert "fitted to the time budget: it ends" not in stderr  # planned once, by the fresh run
     assert f"the cosine schedule fitted to the time budget ended at step {end}" in stderr
