@@ -165,6 +165,7 @@ Examples:
   textseq eval book.arpa --per-line test.tok | sort -g | head
   textseq eval book.pt test.txt                       # a neural checkpoint: the same report
   textseq eval book.pt test.txt --exact               # token by token, slow; the default agrees to 1e-3
+  textseq eval book.pt test.txt --bf16                # bfloat16 where the CPU or GPU has it: faster, a little less exact
   textseq eval book.arpa test.tok --also book.pt      # side by side
   textseq eval book.arpa test.tok --mix book.pt --tune-on valid.tok   # interpolated, weights by EM
   textseq eval book.arpa test.tok --mix book.pt --weights 0.4,0.6 --save-mix book.tsmix

@@ -66,11 +66,9 @@ def cpu_threads(requested: int | None = None) -> int:
     """The threads CPU work should use: ``requested`` (--threads); else OMP_NUM_THREADS where the
     environment sets it, as torch itself would; else the idle cores
     (:func:`textseq.neural.cpu_load.idle_cores`)."""
-    if requested is not None:
-        return max(1, requested)
-    configured = os.environ.get("OMP_NUM_THREADS", "").strip()
-    if configured.isdigit() and int(configured) > 0:
-        return int(configured)
+    asked = _asked_for(requested)
+    if asked is not None:
+        return asked
     from textseq.neural.cpu_load import idle_cores
 
     return idle_cores()
@@ -79,8 +77,15 @@ def cpu_threads(requested: int | None = None) -> int:
 def follows_idle_cores(requested: int | None = None) -> bool:
     """Whether :func:`cpu_threads` takes the idle cores (nothing asked for a count): then a long
     run may follow them as they change (:class:`textseq.neural.cpu_load.IdleCoreFollower`)."""
+    return _asked_for(requested) is None
+
+
+def _asked_for(requested: int | None) -> int | None:
+    """The count asked for: ``requested``, else OMP_NUM_THREADS where set; None where neither is."""
+    if requested is not None:
+        return max(1, requested)
     configured = os.environ.get("OMP_NUM_THREADS", "").strip()
-    return requested is None and not (configured.isdigit() and int(configured) > 0)
+    return int(configured) if configured.isdigit() and int(configured) > 0 else None
 
 
 def use_cpu_threads(requested: int | None = None) -> int:

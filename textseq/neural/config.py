@@ -194,8 +194,8 @@ PRESET_TRAINING: dict[str, dict[str, object]] = {
 }
 """The training settings of the word presets. ``word-medium``'s is the recipe for WikiText-2-sized
 text on a 2-core CPU in under 20 minutes (bench/neural-recipe.py): plain SGD from 20, as the
-example, decayed by cosine over 25 epochs (15 before the fused decoder and softmax of
-:mod:`textseq.neural.loss` made a step 1.9x as fast there)."""
+example, decayed by cosine over 25 epochs (15 before a step became about 1.9x as fast there:
+:mod:`textseq.neural.allocator` and :mod:`textseq.neural.loss`)."""
 
 
 def train_defaults(name: str) -> dict[str, object] | None:

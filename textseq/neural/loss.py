@@ -6,8 +6,9 @@ forward writes, the log-softmax reads and writes again, and the backward fills, 
 twice more. :class:`LinearCrossEntropy` computes the loss and all three gradients in the forward
 instead, a few hundred rows at a time, so that each block of logits is used while it is still in
 the cache and becomes its own gradient in place (softmax minus the one-hot target). It is exact
-(the same sums in another order: within 1e-6 of torch's) and made a whole training step of
-``word-medium`` about 1.45x as fast on the 2-core development machine.
+(the same sums in another order: within 1e-6 of torch's); on the 2-core development machine a
+whole training step of ``word-medium`` went 1.16x as fast and scoring 1.49x (bench/neural-step.py,
+both with :mod:`textseq.neural.allocator`'s setting).
 
 :func:`next_token_loss` uses it on CPU for a network that exposes its decoder's input (a
 ``features(tokens, state)`` method and a ``decoder`` :class:`torch.nn.Linear`, as

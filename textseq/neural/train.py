@@ -185,11 +185,11 @@ class Trainer:
     def _fit_schedule_to_budget(self, started: float) -> None:
         """Once, on a fresh run with a cosine schedule and a time budget: the cosine's end moved to
         the step the budget will reach, where that is sooner (see :mod:`textseq.neural.budget`)."""
-        from textseq.neural.budget import MEASURED_STEPS, steps_that_fit, validation_seconds
-
         settings, progress = self.settings, self.progress
         if settings.time_budget is None or settings.schedule != "cosine" or self._resumed:
             return
+        from textseq.neural.budget import MEASURED_STEPS, steps_that_fit, validation_seconds
+
         if progress.step == 1:
             self._first_step_done = time.monotonic()
         if progress.step != MEASURED_STEPS + 1 or self._first_step_done is None:
