@@ -101,6 +101,7 @@ class Trainer:
             from textseq.neural.resume import restore
 
             self.progress, self.state = restore(resume, model, self.optimizer, self.scheduler, settings, device, resume_source)
+            self._replan_schedule(settings.epochs * steps_per_epoch)
         self.autocast = torch.autocast("cuda", dtype=torch.bfloat16) if settings.bf16 and device.type == "cuda" else None
         self.resumable: str | None = None
         """The latest resumable checkpoint this run has written."""
@@ -181,6 +182,19 @@ class Trainer:
         if blown_up(value, self.codec.vocab_size):
             raise diverged(progress.step, f"the training loss is {value:.4g}")
         return value
+
+    def _replan_schedule(self, end: int) -> None:
+        """A resumed cosine schedule moved to this run's end, where its epochs differ from the
+        checkpoint's (see :mod:`textseq.neural.cosine`)."""
+        import torch
+
+        if not isinstance(self.scheduler, torch.optim.lr_scheduler.CosineAnnealingLR):
+            return
+        from textseq.neural.cosine import replan_cosine
+
+        change = replan_cosine(self.scheduler, self.progress.step, end)
+        if change is not None:
+            self.monitor.note(change)
 
     def _fit_schedule_to_budget(self, started: float) -> None:
         """Once, on a fresh run with a cosine schedule and a time budget: the cosine's end moved to
