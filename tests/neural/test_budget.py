@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -73,3 +75,12 @@ def test_a_cosine_schedule_of_no_length_is_refused(tmp_path):
         code, _, stderr = cli("train", "--resume", str(damaged), "--max-steps", "5", "-O", str(tmp_path / "r.pt"), str(tmp_path / "t.txt"))
         assert code == 1 and "Traceback" not in stderr
         assert "the cosine schedule's length is" in stderr, stderr
+
+
+def test_the_time_left_reported_keeps_within_the_budget(tmp_path):
+    (tmp_path / "t.txt").write_text(TEXT)
+    code, _, stderr = cli("train", *FAST, "--epochs", "100000", "--time-budget", "3s", "-O", str(tmp_path / "m.pt"), str(tmp_path / "t.txt"))
+    assert code == 0, stderr
+    left = re.findall(r"ETA ([^\n]*)", stderr)
+    assert left, stderr  # 100,000 epochs' worth of steps would say hours
+    assert all(re.fullmatch(r"\d+(\.\d+)? s", each) and float(each.split()[0]) <= 3 for each in left), left

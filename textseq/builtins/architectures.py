@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 HELP: dict[str, str] = {
     "rnn": "Elman RNN (torch nn.RNN; -c nonlinearity=tanh|relu), options as lstm",
-    "lstm": "LSTM (torch nn.LSTM, cuDNN on GPU): -c embedding_size=128 hidden_size=256 layers=2 dropout=0.1 "
+    "lstm": "LSTM (torch nn.LSTM, cuDNN on GPU): -c embedding_size=128 hidden_size=256 layers=2 dropout=0 "
     "locked_dropout=0 embedding_dropout=0 weight_drop=0 tie_weights=false residual=false peephole=false (Gers & Schmidhuber 2000)",
     "gru": "GRU (torch nn.GRU, cuDNN on GPU), options as lstm",
     "nplm": "fixed-window neural LM (Bengio et al. 2003): -c context=5 embedding_size=64 hidden_size=256 dropout=0.1 "

@@ -210,7 +210,7 @@ Examples:
     "--bf16",
     is_flag=True,
     help="Neural checkpoints: score in bfloat16 where the CPU (avx512_bf16, AMX) or GPU computes it natively: "
-    "about twice as fast, the mean loss within about 1e-4 nats, single tokens up to about 0.1 off.",
+    "char-medium scores 2x (avx512_bf16) to 3.6x (AMX) as fast, its mean loss 5e-6 nats off, single tokens up to 0.1.",
 )
 @json_option
 @errors_option

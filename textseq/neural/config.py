@@ -90,7 +90,7 @@ RECURRENT_DEFAULTS: dict[str, object] = {
     "embedding_size": 128,
     "hidden_size": 256,
     "layers": 2,
-    "dropout": 0.1,
+    "dropout": 0.0,
     "locked_dropout": 0.0,
     "embedding_dropout": 0.0,
     "weight_drop": 0.0,
@@ -98,7 +98,10 @@ RECURRENT_DEFAULTS: dict[str, object] = {
     "residual": False,
 }
 """The options of ``rnn``, ``lstm`` and ``gru`` (``rnn`` adds ``nonlinearity``, ``lstm`` ``peephole``),
-sized for a small character model."""
+sized for a small character model. No dropout, as in char-rnn: on tinyshakespeare ``lstm`` reaches
+the same best validation loss in 10 epochs with or without 0.1 (1.4542), a fifth faster without,
+and far lower in a short run (1.526 against 1.574 after 120 s: bench/char-loop.py). The presets
+that need it set their own."""
 
 LSTM_DEFAULTS: dict[str, object] = {**RECURRENT_DEFAULTS, "peephole": False}
 """The options of ``lstm`` and its presets: ``peephole`` makes it the peephole LSTM of Gers and

@@ -108,6 +108,7 @@ class Trainer:
         self._clock = _EpochClock(self.progress.step)
         self._resumed = resume is not None
         self._first_step_done: float | None = None
+        self._started = time.monotonic()
         self._cores: IdleCoreFollower | None = None
         if follow_idle_cores and device.type == "cpu":
             from textseq.neural.cpu_load import IdleCoreFollower
@@ -119,7 +120,7 @@ class Trainer:
         final progress. Ctrl-C and SIGTERM are taken at the end of a step: the resumable checkpoint
         is written, then KeyboardInterrupt (:class:`~textseq.errors.Terminated`) goes on up."""
         stop_request = StopRequest()
-        started = time.monotonic()
+        started = self._started = time.monotonic()
         self._clock = _EpochClock(self.progress.step)
         self.monitor.begin("training", self.total_steps * self.tokens_per_step, "tokens")
         self.model.train()
@@ -218,6 +219,20 @@ class Trainer:
             scheduler.fitted_to_budget = True  # type: ignore[union-attr]  # saved with the schedule's state
             self.monitor.note(f"cosine schedule fitted to the time budget: it ends at step {end:,} of {self.total_steps:,}")
 
+    def _last_step(self) -> int:
+        """The step the run will end at, if nothing stops it sooner: the epochs' last (or
+        ``max_steps``), or the end of a cosine fitted to the time budget."""
+        end = getattr(self.scheduler, "T_max", None)
+        if getattr(self.scheduler, "fitted_to_budget", False) is True and isinstance(end, int):
+            return min(self.total_steps, end)
+        return self.total_steps
+
+    def _budget_left(self) -> float | None:
+        """The seconds of ``--time-budget`` left (None without one)."""
+        if self.settings.time_budget is None:
+            return None
+        return max(0.0, self.settings.time_budget - (time.monotonic() - self._started))
+
     def _schedule_ended(self) -> bool:
         """Whether a cosine schedule fitted to a time budget (by this run or the one it resumes) has reached its end."""
         end = getattr(self.scheduler, "T_max", None)
@@ -251,7 +266,7 @@ class Trainer:
             raise diverged(progress.step, f"the validation loss is {entry['valid_loss']:.4g}")
         progress.history.append(entry)
         self._record(entry)
-        self.monitor.epoch_done(self._clock.report(progress, settings.epochs, self.total_steps, entry))
+        self.monitor.epoch_done(self._clock.report(progress, settings.epochs, self._last_step(), entry, self._budget_left()))
         if self.scheduler is not None and settings.schedule == "plateau":
             self.scheduler.step(entry["valid_loss"])  # type: ignore[arg-type]  # ReduceLROnPlateau's step takes the metric
         if entry["valid_loss"] < progress.best_loss:
@@ -335,13 +350,19 @@ class _EpochClock:
         self._other += now - self._paused
         self._mark = now
 
-    def report(self, progress: Progress, epochs: int, total_steps: int, entry: dict[str, float]) -> EpochReport:
+    def report(
+        self, progress: Progress, epochs: int, last_step: int, entry: dict[str, float], budget_left: float | None = None
+    ) -> EpochReport:
+        """The epoch's report, the time left estimated from the steps to ``last_step`` at the run's
+        pace so far (validations included) and no more than ``budget_left`` seconds."""
         seconds = self._paused - self._mark
         self._training += seconds
         other = self._other + time.monotonic() - self._paused
         done = progress.step - self._first_step
         per_step = self._training / max(done, 1)
-        left = max(0, total_steps - progress.step) * per_step * (1 + other / max(self._training, 1e-9))
+        left = max(0, last_step - progress.step) * per_step * (1 + other / max(self._training, 1e-9))
+        if budget_left is not None:
+            left = min(left, budget_left)
         metrics: dict[str, float] = {key: entry[key] for key in ("valid_loss", "valid_perplexity", "valid_bpc") if key in entry}
         report = EpochReport(
             progress.epoch,
