@@ -79,7 +79,9 @@ def test_a_cosine_schedule_of_no_length_is_refused(tmp_path):
 
 def test_the_time_left_reported_keeps_within_the_budget(tmp_path):
     (tmp_path / "t.txt").write_text(TEXT)
-    code, _, stderr = cli("train", *FAST, "--epochs", "100000", "--time-budget", "3s", "-O", str(tmp_path / "m.pt"), str(tmp_path / "t.txt"))
+    code, _, stderr = cli(
+        "train", *FAST, "--epochs", "100000", "--time-budget", "3s", "-O", str(tmp_path / "m.pt"), str(tmp_path / "t.txt")
+    )
     assert code == 0, stderr
     left = re.findall(r"ETA ([^\n]*)", stderr)
     assert left, stderr  # 100,000 epochs' worth of steps would say hours

@@ -57,7 +57,9 @@ def test_a_new_session_holds_out_the_tail_and_builds_the_network():
     assert ready.arch == "lstm" and ready.codec.level == "char" and ready.held_out and not ready.finished
     total = len(ready.train_ids) + len(ready.valid_ids)
     assert total == len(TEXT) and len(ready.valid_ids) == total - int(total * (1 - HOLD_OUT))
-    assert ready.config["hidden_size"] == 8 and ready.config["dropout"] == 0.0 and "locked_dropout" in ready.config  # the whole config, defaults included
+    assert (
+        ready.config["hidden_size"] == 8 and ready.config["dropout"] == 0.0 and "locked_dropout" in ready.config
+    )  # the whole config, defaults included
     assert ready.settings.batch_size == 4 and ready.settings.lr == 0.002 and ready.origin is None
     assert ready.parameters == sum(p.numel() for p in ready.model.parameters()) > 0
 
