@@ -65,7 +65,7 @@ def test_the_smoothers_warnings_and_dropped_markers_reach_warn():
         (lambda: build_model([TEXT], 3, prune=[1]), "prune"),
         (lambda: build_model([TEXT], 3, prune_entropy=-1.0), "prune_entropy"),
         (lambda: build_model([TEXT], 3, "stupid-backoff", prune_entropy=1e-3), "prune_entropy"),
-        (lambda: build_model([TEXT], 3, min_count=2, memory=1 << 20), "min_count"),
+        (lambda: build_model([TEXT], 3, min_count=0, memory=1 << 20), "min_count"),
         (lambda: memory_budget("lots"), "memory"),
         (lambda: parse_discounts("0.5,x"), "discounts"),
     ],

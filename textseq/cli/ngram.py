@@ -166,6 +166,13 @@ Examples:
 @click.option("--binary", is_flag=True, help="Write textseq's binary format (memory-mapped, loads in milliseconds) instead of ARPA.")
 @_memory_option
 @click.option(
+    "-T",
+    "--temp-dir",
+    default=None,
+    type=click.Path(exists=True, file_okay=False, writable=True),
+    help="Where --memory with --min-count keeps the text (as large as it) while the words are counted [default: the system's temporary directory].",
+)
+@click.option(
     "-p", "--param", "params", multiple=True, metavar="KEY=VALUE", help="An option for the smoother (for plugins' smoothers); repeatable."
 )
 @errors_option
@@ -184,6 +191,7 @@ def build_command(
     min_count: int,
     binary: bool,
     memory: str | None,
+    temp_dir: str | None,
     params: tuple[str, ...],
     errors: str,
     quiet: bool,
@@ -213,6 +221,7 @@ def build_command(
         vocabulary=_read_vocabulary(app, vocab_file) if vocab_file else None,
         min_count=min_count,
         memory=budget,
+        temp_dir=temp_dir,
         warn=app.console.warn,
         source=", ".join(files) or "<stdin>",
     )

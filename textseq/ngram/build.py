@@ -94,25 +94,30 @@ def count_text(
     vocabulary: Sequence[str] | None = None,
     min_count: int = 1,
     memory: int | None = None,
+    temp_dir: str | None = None,
     warn: Warn | None = None,
 ) -> Counted:
     """The n-grams of orders 1 to ``order`` in ``blocks`` of token lines (one sentence a line).
 
     ``vocabulary``: only these words, every other one is ``<unk>``; ``min_count``: words seen fewer
-    times become ``<unk>`` (this needs the whole corpus in memory); ``memory``: count a chunk of
-    about this many bytes at a time and merge, so that memory follows the distinct n-grams, not the
-    length of the text. ``warn`` hears about ``<s>``/``</s>`` found inside lines (dropped)."""
+    times become ``<unk>``; ``memory``: count a chunk of about this many bytes at a time and merge,
+    so that memory follows the distinct n-grams, not the length of the text (with ``min_count``,
+    the text is first spooled to a file in ``temp_dir``, the system's temporary directory if None:
+    :mod:`textseq.ngram.spool`). ``warn`` hears about ``<s>``/``</s>`` found inside lines (dropped)."""
     _check_order(order)
     if min_count < 1:
         raise ParameterError("must be at least 1", parameter="min_count")
-    if memory is not None and min_count > 1:
-        raise ParameterError(
-            "needs the whole corpus in memory, which a memory budget rules out: give a fixed vocabulary instead", parameter="min_count"
-        )
     if memory is not None:
         from textseq.ngram.chunked import count_in_chunks
 
-        counts, words, sentences, tokens = count_in_chunks(blocks, order, memory, vocabulary)
+        if min_count == 1:
+            counts, words, sentences, tokens = count_in_chunks(blocks, order, memory, vocabulary)
+            return Counted(counts, words, sentences, tokens)
+        from textseq.ngram.spool import frequent_vocabulary, read_back
+
+        spool, kept = frequent_vocabulary(blocks, vocabulary, min_count, temp_dir, warn)
+        with spool:
+            counts, words, sentences, tokens = count_in_chunks(read_back(spool), order, memory, kept)
         return Counted(counts, words, sentences, tokens)
     from textseq.ngram.corpus import corpus_from_blocks, rare_words_to_unk
 
@@ -136,6 +141,7 @@ def build_model(
     vocabulary: Sequence[str] | None = None,
     min_count: int = 1,
     memory: int | None = None,
+    temp_dir: str | None = None,
     warn: Warn | None = None,
     source: str = "<stdin>",
 ) -> BuiltModel:
@@ -145,7 +151,7 @@ def build_model(
     (and ``discounts``, fixed discounts instead of estimated ones); ``prune``: count-pruning
     thresholds (see :func:`prune_thresholds`); ``prune_entropy``: then drop every n-gram whose
     removal raises perplexity by less than this, relatively (Stolcke 1998); ``vocabulary``,
-    ``min_count``, ``memory`` as :func:`count_text` has them. ``warn`` hears what the smoother
+    ``min_count``, ``memory``, ``temp_dir`` as :func:`count_text` has them. ``warn`` hears what the smoother
     falls back on; ``source`` names the text in the error for an empty one.
 
     Every value is checked before the first block is read."""
@@ -159,7 +165,7 @@ def build_model(
     if discounts is not None:
         settings["discounts"] = list(discounts)
     smoother = get_plugins().registry("smoother").build(smoothing, settings)
-    counting = count_text(blocks, order, vocabulary=vocabulary, min_count=min_count, memory=memory, warn=warn)
+    counting = count_text(blocks, order, vocabulary=vocabulary, min_count=min_count, memory=memory, temp_dir=temp_dir, warn=warn)
     if counting.tokens == 0:
         raise InputError("no text to build a model from (the input is empty)", source=source)
     try:

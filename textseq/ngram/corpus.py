@@ -160,11 +160,7 @@ def rare_words_to_unk(corpus: Corpus, min_count: int) -> Corpus:
     """The same corpus with every word seen fewer than ``min_count`` times replaced by ``<unk>``
     (ids renumbered, first-appearance order kept); the words kept are those
     :func:`textseq.vocab.most_frequent` keeps."""
-    counts = np.bincount(corpus.ids, minlength=len(corpus.words))
-    candidates = enumerate(counts.tolist()[len(SPECIALS) :], len(SPECIALS))
-    keep = np.zeros(len(corpus.words), dtype=bool)
-    keep[[word for word, _ in most_frequent(candidates, min_count=min_count)]] = True
-    keep[: len(SPECIALS)] = True
+    keep = frequent_words(np.bincount(corpus.ids, minlength=len(corpus.words)), min_count)
     new_id = np.cumsum(keep) - 1
     new_id[~keep] = UNK
     words = [w for w, k in zip(corpus.words, keep) if k]
@@ -175,3 +171,13 @@ def rare_words_to_unk(corpus: Corpus, min_count: int) -> Corpus:
         tokens=corpus.tokens,
         dropped_markers=corpus.dropped_markers,
     )
+
+
+def frequent_words(counts: np.ndarray, min_count: int) -> np.ndarray:
+    """Which ids (``counts`` is indexed by id) stay words of their own at ``min_count``: the
+    specials, and the words :func:`textseq.vocab.most_frequent` keeps."""
+    candidates = enumerate(counts.tolist()[len(SPECIALS) :], len(SPECIALS))
+    keep = np.zeros(len(counts), dtype=bool)
+    keep[[word for word, _ in most_frequent(candidates, min_count=min_count)]] = True
+    keep[: len(SPECIALS)] = True
+    return keep
