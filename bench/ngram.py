@@ -137,6 +137,65 @@ def make_seed(textseq: list[str]) -> tuple[Path, str]:
     return target, origin
 
 
+DICTIONARIES = Path("/usr/share/dictd")
+DICTIONARY_NAMES = ("gcide", "foldoc", "jargon", "devil")
+GET_DICTIONARIES = "apt-get install dict-gcide dict-foldoc dict-jargon dict-devil"
+
+
+def natural_sources() -> tuple[list[str], str]:
+    """The natural text: the Debian dictionaries' entries (one paragraph a line) and
+    ../shared/corpora (its lines; the package descriptions without their labels)."""
+    import gzip
+
+    texts, names = [], []
+    for name in DICTIONARY_NAMES:
+        path = DICTIONARIES / f"{name}.dict.dz"  # dictzip is gzip with an index in its header
+        if path.exists():
+            paragraphs = gzip.decompress(path.read_bytes()).decode("utf-8", "replace").split("\n\n")
+            texts.append("\n".join(" ".join(paragraph.split()) for paragraph in paragraphs))
+            names.append(f"dict-{name}")
+    shared = [
+        SHARED / "tinyshakespeare" / "input.txt",
+        *(SHARED / "wikitext-2" / f"{part}.txt" for part in ("valid", "test")),
+        *(SHARED / "ptb" / f"{part}.txt" for part in ("valid", "test")),
+    ]
+    for path in shared:
+        if path.exists():
+            texts.append(path.read_text(encoding="utf-8"))
+            names.append(str(path.relative_to(SHARED.parent.parent)))
+    for part in ("train", "valid", "test"):
+        path = SHARED / "debian-packages" / f"{part}.txt"
+        if path.exists():
+            texts.append("\n".join(line.split(" ", 1)[-1] for line in path.read_text(encoding="utf-8").splitlines()))
+            names.append(str(path.relative_to(SHARED.parent.parent)))
+    return texts, ", ".join(names)
+
+
+def make_natural(textseq: list[str], eval_tokens: int, least_tokens: int) -> tuple[Path, Path, str]:
+    """(training text, test text, where they come from): the natural sources lowercased and
+    tokenized by textseq, blank lines dropped; every 8th line goes to the test text until it has
+    ``eval_tokens`` tokens (</s> counted), the rest is for training."""
+    train, test = DATA / "ngram-natural-train.tok", DATA / "ngram-natural-test.tok"
+    texts, origin = natural_sources()
+    if not train.exists() or not test.exists():
+        raw = "\n".join(texts).encode("utf-8")
+        done = subprocess.run([*textseq, "tokenize", "--lower", "-q"], input=raw, capture_output=True, check=True)
+        lines = [line for line in done.stdout.decode("utf-8").split("\n") if line.strip()]
+        held, taken = [], 0
+        for index in range(0, len(lines), 8):
+            if taken >= eval_tokens:
+                break
+            held.append(index)
+            taken += len(lines[index].split()) + 1
+        out = set(held)
+        test.write_text("".join(lines[i] + "\n" for i in held), encoding="utf-8")
+        train.write_text("".join(line + "\n" for i, line in enumerate(lines) if i not in out), encoding="utf-8")
+    tokens, _ = count_tokens(train)
+    if tokens < least_tokens:
+        print(f"the natural corpus has {tokens:,} tokens, fewer than {least_tokens:,}: {GET_DICTIONARIES} adds ~7M", file=sys.stderr)
+    return train, test, origin
+
+
 def make_corpus(seed: Path, tokens: int) -> tuple[Path, int]:
     """The seed repeated whole until it has at least ``tokens`` tokens; (path, copies)."""
     seed_tokens, _ = count_tokens(seed)
@@ -325,6 +384,12 @@ def gb(size: float) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        "--corpus",
+        choices=("natural", "repeated"),
+        default="natural",
+        help="natural: dictionaries and ../shared/corpora, ~12M tokens, 1M held out for eval; repeated: ../shared's LM text repeated (the old bench)",
+    )
     parser.add_argument("--tokens", type=int, default=6_000_000, help="least tokens in the corpus (default 6,000,000)")
     parser.add_argument("--order", type=int, default=5, help="n-gram order of the builds (default 5)")
     parser.add_argument("--repeat", type=int, default=1, help="runs of the builds and of counting; the best counts (default 1)")
@@ -353,15 +418,22 @@ def main() -> int:
     query = lmplz.parent / "query" if lmplz else None
     memories = [m.strip() for m in args.lmplz_memory.split(",") if m.strip()]
     DATA.mkdir(parents=True, exist_ok=True)
-    seed, origin = make_seed(textseq)
-    corpus, copies = make_corpus(seed, args.tokens)
+    natural = args.corpus == "natural"
+    if natural:
+        corpus, test, origin = make_natural(textseq, args.eval_tokens, args.tokens)
+        seed, copies = corpus, 1
+    else:
+        seed, origin = make_seed(textseq)
+        corpus, copies = make_corpus(seed, args.tokens)
+        test = head_tokens(corpus, DATA / "ngram-test.tok", args.eval_tokens)
     tokens, sentences = count_tokens(corpus)
     seed_tokens, _ = count_tokens(seed)
-    test = head_tokens(corpus, DATA / "ngram-test.tok", args.eval_tokens)
     one_line = head_tokens(corpus, DATA / "ngram-one-line.tok", 1)
     order = args.order
     results: dict[str, object] = {
         "corpus": str(corpus),
+        "natural": natural,
+        "test": str(test),
         "origin": origin,
         "tokenized_with": "textseq tokenize --lower, blank lines dropped",
         "tokens": tokens,
@@ -376,9 +448,10 @@ def main() -> int:
         "lmplz_memory": memories,
         "peak_rss_from": "/usr/bin/time -v" if GNU_TIME.exists() else "getrusage(RUSAGE_CHILDREN)",
     }
+    size = f"{tokens:,} tokens" if natural else f"{seed_tokens:,} tokens repeated {copies} times = {tokens:,} tokens"
+    held_out = f"; every 8th line held out for eval ({test.name})" if natural else ""
     print(
-        f"corpus: {corpus.name}: {origin}; tokenized with textseq tokenize --lower, blank lines dropped; "
-        f"{seed_tokens:,} tokens repeated {copies} times = {tokens:,} tokens, {sentences:,} lines",
+        f"corpus: {corpus.name}: {origin}; tokenized with textseq tokenize --lower, blank lines dropped; {size}, {sentences:,} lines{held_out}",
         file=sys.stderr,
     )
     print(
@@ -483,6 +556,7 @@ def main() -> int:
     if lmplz:
         print("comparing the ARPA files ...", file=sys.stderr)
         results["agreement"] = compare_arpa(ours_arpa, theirs_arpa)
+    if lmplz and not natural:
         seed_ours, seed_theirs = DATA / f"ngram-seed-textseq.o{order}.arpa", DATA / f"ngram-seed-lmplz.o{order}.arpa"
         subprocess.run([*textseq, "ngram", "build", "-q", "-o", str(order), "-O", str(seed_ours), str(seed)], check=True)
         measured(**lmplz_spec(memories[-1], seed, seed_theirs))
@@ -517,7 +591,8 @@ def main() -> int:
     # the report
     out = sys.stdout
     ours = build_rows["textseq"]
-    out.write(f"corpus          {tokens:,} tokens ({seed_tokens:,} repeated {copies}x), order {order}; textseq {results['commit']}\n")
+    shape = "natural" if natural else f"{seed_tokens:,} repeated {copies}x"
+    out.write(f"corpus          {tokens:,} tokens ({shape}), order {order}; textseq {results['commit']}\n")
     out.write(
         f"build           textseq {ours['seconds']:6.1f} s  {ours['tokens_per_s'] / 1e6:5.2f}M tokens/s  peak RSS {gb(ours['peak_rss_bytes'])} (target <= 2 GB)\n"
     )
@@ -568,7 +643,10 @@ def main() -> int:
     out.write(line)
     if lmplz:
         out.write(describe_check("agreement", results["agreement"]) + "\n")
-        out.write(describe_check("  seed only", results["agreement_seed"]) + f" (the {seed_tokens:,}-token seed, estimated discounts)\n")
+        if "agreement_seed" in results:
+            out.write(
+                describe_check("  seed only", results["agreement_seed"]) + f" (the {seed_tokens:,}-token seed, estimated discounts)\n"
+            )
     if results["nltk"]:
         n = results["nltk"]
         out.write(

@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -144,18 +145,20 @@ def _same(a: BackoffModel, b: BackoffModel) -> bool:
     )
 
 
+@pytest.mark.parametrize("chunk", [arpa._CHARS_PER_CHUNK, 40])
 @pytest.mark.parametrize("name", ["mkn-o3-pruned", "wb-o2-pruned"])
 @fuzz_settings
 @given(data=st.data())
-def test_the_fast_arpa_reader_accepts_only_what_the_careful_one_accepts(name, data):
-    """Whatever the fast reader makes of a mutated file, the line-by-line reader makes too."""
+def test_the_fast_arpa_reader_accepts_only_what_the_careful_one_accepts(name, chunk, data):
+    """Whatever the fast reader makes of a mutated file, the line-by-line reader makes too,
+    whether it splits a section at once or a few lines at a time (``chunk`` characters)."""
     try:
         text = data.draw(mutations(ARPA[name])).decode("utf-8")
     except UnicodeDecodeError:
         return
-    with bounded():
+    with bounded(), mock.patch.object(arpa, "_CHARS_PER_CHUNK", chunk):
         try:
-            fast = arpa._model_from_sections(arpa._read_sections_fast(text), "fuzzed.arpa")
+            fast = arpa._read_model_fast(text, "fuzzed.arpa")
         except arpa._Irregular:
             return
         try:
@@ -163,3 +166,16 @@ def test_the_fast_arpa_reader_accepts_only_what_the_careful_one_accepts(name, da
         except InputError as exc:
             pytest.fail(f"the fast reader accepts what the careful one refuses: {exc}")
     assert _same(fast, careful)
+
+
+@pytest.mark.parametrize("chunk", [1, 40, 1000])
+@pytest.mark.parametrize("name", list(MODELS))
+def test_the_fast_reader_reads_a_section_in_chunks_as_it_reads_it_whole(name, chunk):
+    text = ARPA[name].decode("utf-8")
+    whole = arpa._read_model_fast(text, "valid.arpa")
+    squeezed = re.sub(r"\n\n(\\[2-9]-grams:|\\end\\)", r"\n\1", text)  # no blank line between the sections
+    assert squeezed.count("\n\n") < text.count("\n\n")
+    with mock.patch.object(arpa, "_CHARS_PER_CHUNK", chunk):
+        assert _same(arpa._read_model_fast(text, "valid.arpa"), whole)
+        assert _same(arpa._read_model_fast(squeezed, "valid.arpa"), whole)
+    assert _same(whole, _careful(text))

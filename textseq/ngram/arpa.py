@@ -34,6 +34,8 @@ from textseq.ngram.smoothers import MAX_ORDER
 _COUNT_LINE = re.compile(r"ngram\s+(\d+)\s*=\s*(\d+)\s*$")
 _SECTION = re.compile(r"\\(\d+)-grams:\s*$")
 _ROWS_PER_CHUNK = 200_000
+_CHARS_PER_CHUNK = 1 << 24
+"""The fast reader splits a section about this many characters (a few hundred thousand lines) at a time."""
 _SCORES_NOTE = "scores, not probabilities: they do not sum to 1"
 _SMOOTHING = re.compile(r"^#\s*smoothing:\s*(\S+)", re.MULTILINE)
 _REQUIRED = ("<s>", "</s>")
@@ -101,9 +103,14 @@ class _Irregular(Exception):
 
 def read_arpa(handle: TextIO, source: str = "<arpa>") -> BackoffModel:
     """Parse an ARPA file into a :class:`BackoffModel`."""
-    text = handle.read()
+    return parse_arpa(handle.read(), source)
+
+
+def parse_arpa(text: str, source: str = "<arpa>") -> BackoffModel:
+    """Parse the text of an ARPA file into a :class:`BackoffModel` (without the copy that a
+    stream's ``read`` makes: a model's text can take gigabytes)."""
     try:
-        model = _model_from_sections(_read_sections_fast(text), source)
+        model = _read_model_fast(text, source)
     except _Irregular:
         model = _model_from_sections(_read_sections_by_line(text, source), source)
     preamble = text[: text.find("\\data\\")]
@@ -116,10 +123,45 @@ def read_arpa(handle: TextIO, source: str = "<arpa>") -> BackoffModel:
 # --- the fast reader ---------------------------------------------------------------------------
 
 
-def _read_sections_fast(text: str) -> list[Section]:
-    """Whole sections at a time: one ``split`` per section, columns by slicing. Only the layout
-    KenLM and SRILM write: comments before ``\\data\\``, one blank line or none between the parts,
-    no blank line inside a section."""
+def _read_model_fast(text: str, source: str) -> BackoffModel:
+    """Whole sections at a time, for the layout KenLM and SRILM write: comments before
+    ``\\data\\``, one blank line or none between the parts, no blank line inside a section.
+
+    Each section is read :data:`_ROWS_PER_CHUNK` lines at a time, its words turned into ids and
+    its numbers into arrays before the next chunk is split, so that the strings of one chunk are
+    all that is held beside the text and the arrays (a 1 GB ARPA file took 19 GB when whole
+    sections were split at once)."""
+    declared, position = _fast_header(text)
+    model: BackoffModel | None = None
+    index: dict[str, int] = {}
+    for n, count in enumerate(declared, start=1):
+        begin = _after_marker(text, position, f"\\{n}-grams:\n")
+        end = text.find("\n\\", begin - 1)
+        if end < 0:
+            raise _Irregular
+        top = n == len(declared)
+        if n == 1:
+            body = text[begin:end] if end > begin else ""
+            if body and not body.endswith("\n"):
+                body += "\n"
+            if body.count("\n") != count or "\n\n" in body or "\r" in body or "\0" in body:
+                raise _Irregular
+            unigrams = _parse_body(body, 1, count, top)
+            model, index = _unigram_model(unigrams, source)
+        else:
+            assert model is not None
+            ids, logprob, backoff = _parse_rows(text, begin, end, n, count, top, index)
+            model.orders.append(_order_from_ids(model, n, ids, logprob, backoff, top, None, source))
+        position = end
+    if text[position:].strip() != "\\end\\":
+        raise _Irregular
+    assert model is not None
+    _check_specials(unigrams, source)
+    return model
+
+
+def _fast_header(text: str) -> tuple[list[int], int]:
+    """(the counts ``\\data\\`` declares, where it ends) for the fast reader's layout."""
     start = text.find("\\data\\\n")
     if start < 0 or (start > 0 and text[start - 1] != "\n"):
         raise _Irregular
@@ -136,23 +178,44 @@ def _read_sections_fast(text: str) -> list[Section]:
         declared.append(_number(match.group(2)))
     if not declared:
         raise _Irregular
-    sections: list[Section] = []
-    position = header_end  # always at a newline
-    for n, count in enumerate(declared, start=1):
-        begin = _after_marker(text, position, f"\\{n}-grams:\n")
-        end = text.find("\n\\", begin - 1)
-        if end < 0:
+    return declared, header_end  # at a newline
+
+
+def _parse_rows(
+    text: str, begin: int, end: int, n: int, count: int, top: bool, index: dict[str, int]
+) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """(word ids by column, log10 probabilities, backoffs) of the ``count`` lines of an order
+    ``n`` section lying in ``text[begin:end]`` (``end`` at its last newline or where it ends), a
+    chunk of lines at a time."""
+    ids: list[list[np.ndarray]] = [[] for _ in range(n)]
+    probs: list[np.ndarray] = []
+    backoffs: list[np.ndarray] = []
+    rows = 0
+    at = begin
+    while at < end:
+        cut = text.find("\n", min(end, at + _CHARS_PER_CHUNK))
+        cut = end if cut < 0 or cut >= end else cut
+        chunk = text[at:cut]
+        if cut < end or not chunk.endswith("\n"):  # the last may end with the blank line before the next marker
+            chunk += "\n"
+        lines = chunk.count("\n")
+        if "\n\n" in chunk or "\r" in chunk or "\0" in chunk:
             raise _Irregular
-        body = text[begin:end] if end > begin else ""
-        if body and not body.endswith("\n"):
-            body += "\n"
-        if body.count("\n") != count or "\n\n" in body or "\r" in body or "\0" in body:
-            raise _Irregular
-        sections.append(_parse_body(body, n, count, top=n == len(declared)))
-        position = end
-    if text[position:].strip() != "\\end\\":
+        section = _parse_body(chunk, n, lines, top)
+        for k in range(n):
+            column = np.fromiter(map(index.get, section.columns[k], repeat(-1)), dtype=np.int64, count=lines)
+            if (column < 0).any():
+                raise _Irregular
+            ids[k].append(column)
+        probs.append(section.logprob)
+        backoffs.append(section.backoff)
+        rows += lines
+        at = cut + 1
+    if rows != count:
         raise _Irregular
-    return sections
+    if not rows:
+        return [np.zeros(0, dtype=np.int64) for _ in range(n)], np.zeros(0), np.zeros(0)
+    return [np.concatenate(column) for column in ids], np.concatenate(probs), np.concatenate(backoffs)
 
 
 def _number(digits: str) -> int:
@@ -406,26 +469,34 @@ def _gram(section: Section, row: int) -> str:
 
 
 def _model_from_sections(sections: list[Section], source: str) -> BackoffModel:
-    index = _vocabulary(sections[0], source)
-    words = [""] * len(index)
-    for word, i in index.items():
-        words[i] = word
-    vocab = len(words)
-    order = len(sections)
-    unigram_prob = np.full(vocab, LOG_ZERO)
-    unigram_backoff = np.zeros(vocab)
-    unigrams = sections[0]
-    rows = np.fromiter(map(index.__getitem__, unigrams.columns[0]), dtype=np.int64, count=len(unigrams.logprob))
-    unigram_prob[rows] = unigrams.logprob
-    unigram_backoff[rows] = unigrams.backoff
-    model = BackoffModel(words=words, orders=[OrderTable(np.full(vocab, -1), np.arange(vocab), unigram_prob, unigram_backoff)])
+    model, index = _unigram_model(sections[0], source)
     for section in sections[1:]:
-        model.orders.append(_order_table(model, section, index, top=section.order == order, source=source))
+        model.orders.append(_order_table(model, section, index, top=section.order == len(sections), source=source))
+    _check_specials(sections[0], source)
+    return model
+
+
+def _check_specials(unigrams: Section, source: str) -> None:
+    """That the model has ``<s>`` and ``</s>``, as every ARPA model needs (KenLM refuses it too)."""
     present = set(unigrams.columns[0])
     for special in _REQUIRED:
         if special not in present:
             _fail(unigrams, None, f"the model has no {special} unigram (every ARPA model needs <s> and </s>)", source)
-    return model
+
+
+def _unigram_model(unigrams: Section, source: str) -> tuple[BackoffModel, dict[str, int]]:
+    """The model of the unigrams, and the word ids."""
+    index = _vocabulary(unigrams, source)
+    words = [""] * len(index)
+    for word, i in index.items():
+        words[i] = word
+    vocab = len(words)
+    unigram_prob = np.full(vocab, LOG_ZERO)
+    unigram_backoff = np.zeros(vocab)
+    rows = np.fromiter(map(index.__getitem__, unigrams.columns[0]), dtype=np.int64, count=len(unigrams.logprob))
+    unigram_prob[rows] = unigrams.logprob
+    unigram_backoff[rows] = unigrams.backoff
+    return BackoffModel(words=words, orders=[OrderTable(np.full(vocab, -1), np.arange(vocab), unigram_prob, unigram_backoff)]), index
 
 
 def _order_table(model: BackoffModel, section: Section, index: dict[str, int], top: bool, source: str) -> OrderTable:
@@ -438,16 +509,36 @@ def _order_table(model: BackoffModel, section: Section, index: dict[str, int], t
             row = int(np.flatnonzero(column < 0)[0])
             word = next(w for w in _gram(section, row).split() if w not in index)
             _fail(section, row, f"the {n}-gram {_gram(section, row)[:60]!r} uses {word[:60]!r}, which is not a unigram", source)
+    return _order_from_ids(model, n, ids, section.logprob, section.backoff, top, section, source)
+
+
+def _order_from_ids(
+    model: BackoffModel,
+    n: int,
+    ids: list[np.ndarray],
+    logprob: np.ndarray,
+    backoff: np.ndarray,
+    top: bool,
+    section: Section | None,
+    source: str,
+) -> OrderTable:
+    """The table of the ``n``-grams whose words are ``ids`` (by column), checked: every context
+    is in the order below, no n-gram twice. ``section`` names the lines of what is wrong (the
+    careful reader's); None hands the file to the careful reader."""
     context = ids[0]
     for k in range(2, n):
         context = model.lookup(k, context, ids[k - 1])
     if (context < 0).any():
+        if section is None:
+            raise _Irregular
         row = int(np.flatnonzero(context < 0)[0])
         _fail(section, row, f"the {n}-gram {_gram(section, row)[:60]!r} has no entry for its context", source)
-    table = OrderTable(context, ids[-1], section.logprob, np.zeros(size) if top else section.backoff)
+    table = OrderTable(context, ids[-1], logprob, np.zeros(len(logprob)) if top else backoff)
     keys, rows = table.index(model.vocab_size)
     twice = np.flatnonzero(keys[1:] == keys[:-1])
     if len(twice):
+        if section is None:
+            raise _Irregular
         first, again = int(rows[twice[0]]), int(rows[twice[0] + 1])
         where = f" (also on line {int(section.lines[first])})" if section.lines is not None else ""
         _fail(section, again, f"the {n}-gram {_gram(section, again)[:60]!r} is given twice{where}", source)

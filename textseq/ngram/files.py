@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from textseq.errors import InputError
-from textseq.ngram.arpa import read_arpa, write_arpa
+from textseq.ngram.arpa import parse_arpa, write_arpa
 from textseq.ngram.binary import is_binary_model, read_binary, write_binary
 from textseq.ngram.model import BackoffModel
 from textseq.streams import InputSource, open_input, open_output
@@ -34,7 +34,7 @@ def load_model(path: str) -> BackoffModel:
         text = _arpa_text(source)
     finally:
         source.close()
-    return read_arpa(io.StringIO(text), source=path)
+    return parse_arpa(text, source=path)
 
 
 def _reading(source: InputSource, read: Callable[[], T]) -> T:
@@ -76,7 +76,7 @@ def _arpa_text(source: InputSource) -> str:
     data = _reading(source, source.stream.read)
     start = len(_UTF8_BOM) if data.startswith(_UTF8_BOM) else 0
     try:
-        return data[start:].decode("utf-8")
+        return str(memoryview(data)[start:], "utf-8")  # the bytes decoded where they lie, not copied first
     except UnicodeDecodeError as exc:
         at = start + exc.start
         line = data.count(b"\n", 0, at) + 1
