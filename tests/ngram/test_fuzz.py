@@ -150,20 +150,18 @@ def _same(a: BackoffModel, b: BackoffModel) -> bool:
 @fuzz_settings
 @given(data=st.data())
 def test_the_fast_arpa_reader_accepts_only_what_the_careful_one_accepts(name, chunk, data):
-    """Whatever the fast reader makes of a mutated file, the line-by-line reader makes too,
-    whether it splits a section at once or a few lines at a time (``chunk`` characters)."""
-    try:
-        text = data.draw(mutations(ARPA[name])).decode("utf-8")
-    except UnicodeDecodeError:
-        return
+    """Whatever the fast reader (on bytes) makes of a mutated file, the line-by-line reader (on
+    the text) makes too, whether the fast one splits a section at once or a few lines at a time
+    (``chunk`` bytes); and a file it accepts is UTF-8."""
+    mutated = data.draw(mutations(ARPA[name]))
     with bounded(), mock.patch.object(arpa, "_CHARS_PER_CHUNK", chunk):
         try:
-            fast = arpa._read_model_fast(text, "fuzzed.arpa")
+            fast = arpa._read_model_fast(mutated, "fuzzed.arpa")
         except arpa._Irregular:
             return
         try:
-            careful = _careful(text)
-        except InputError as exc:
+            careful = _careful(mutated.decode("utf-8"))
+        except (InputError, UnicodeDecodeError) as exc:
             pytest.fail(f"the fast reader accepts what the careful one refuses: {exc}")
     assert _same(fast, careful)
 
@@ -171,11 +169,40 @@ def test_the_fast_arpa_reader_accepts_only_what_the_careful_one_accepts(name, ch
 @pytest.mark.parametrize("chunk", [1, 40, 1000])
 @pytest.mark.parametrize("name", list(MODELS))
 def test_the_fast_reader_reads_a_section_in_chunks_as_it_reads_it_whole(name, chunk):
-    text = ARPA[name].decode("utf-8")
-    whole = arpa._read_model_fast(text, "valid.arpa")
-    squeezed = re.sub(r"\n\n(\\[2-9]-grams:|\\end\\)", r"\n\1", text)  # no blank line between the sections
-    assert squeezed.count("\n\n") < text.count("\n\n")
+    data = ARPA[name]
+    whole = arpa._read_model_fast(data, "valid.arpa")
+    squeezed = re.sub(rb"\n\n(\\[2-9]-grams:|\\end\\)", rb"\n\1", data)  # no blank line between the sections
+    assert squeezed.count(b"\n\n") < data.count(b"\n\n")
     with mock.patch.object(arpa, "_CHARS_PER_CHUNK", chunk):
-        assert _same(arpa._read_model_fast(text, "valid.arpa"), whole)
+        assert _same(arpa._read_model_fast(data, "valid.arpa"), whole)
         assert _same(arpa._read_model_fast(squeezed, "valid.arpa"), whole)
-    assert _same(whole, _careful(text))
+    assert _same(whole, _careful(data.decode("utf-8")))
+
+
+VALID = "\\data\\\nngram 1=4\nngram 2=2\n\n\\1-grams:\n-1\t<s>\t-0.5\n-1\t</s>\t0\n-1\tcafé\t-0.3\n-1\tb\t-0.2\n\n\\2-grams:\n-0.5\t<s> café\n-0.4\tcafé b\n\n\\end\\\n"
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("café\t-0.3", "ca\u00a0fé\t-0.3"),  # a no-break space: two words to str.split, one to bytes.split
+        ("café b", "café\u00a0b"),
+        ("café b", "café\x1cb"),  # an ASCII separator str.split splits at and bytes.split does not
+        ("-0.4\t", "-\u0661\t"),  # an Arabic-Indic digit, a number to float() but not in bytes
+        ("-1\tb\t", "-1\t\u2028b\t"),  # a line separator
+    ],
+)
+def test_the_fast_reader_leaves_unicode_whitespace_and_digits_to_the_careful_one(old, new):
+    assert _same(arpa._read_model_fast(VALID.encode("utf-8"), "x.arpa"), _careful(VALID))  # the file the cases change is regular
+    text = VALID.replace(old, new)
+    assert text != VALID
+    try:
+        careful = _careful(text)
+    except InputError:
+        careful = None
+    try:
+        fast = arpa._read_model_fast(text.encode("utf-8"), "x.arpa")
+    except arpa._Irregular:
+        return  # the careful reader decides
+    assert careful is not None and _same(fast, careful)
+    assert _same(arpa.parse_arpa(text.encode("utf-8"), "x.arpa", lambda: text), careful)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import repeat
 from typing import TextIO
@@ -103,17 +103,19 @@ class _Irregular(Exception):
 
 def read_arpa(handle: TextIO, source: str = "<arpa>") -> BackoffModel:
     """Parse an ARPA file into a :class:`BackoffModel`."""
-    return parse_arpa(handle.read(), source)
+    text = handle.read()
+    return parse_arpa(text.encode("utf-8", "surrogatepass"), source, lambda: text)
 
 
-def parse_arpa(text: str, source: str = "<arpa>") -> BackoffModel:
-    """Parse the text of an ARPA file into a :class:`BackoffModel` (without the copy that a
-    stream's ``read`` makes: a model's text can take gigabytes)."""
+def parse_arpa(data: bytes, source: str, text: Callable[[], str]) -> BackoffModel:
+    """Parse the bytes of an ARPA file into a :class:`BackoffModel`: the fast reader works on the
+    bytes themselves; where it meets anything irregular, the careful reader reads ``text()``, the
+    file decoded (which raises what is wrong with its encoding)."""
     try:
-        model = _read_model_fast(text, source)
+        model = _read_model_fast(data, source)
     except _Irregular:
-        model = _model_from_sections(_read_sections_by_line(text, source), source)
-    preamble = text[: text.find("\\data\\")]
+        model = _model_from_sections(_read_sections_by_line(text(), source), source)
+    preamble = data[: data.find(b"\\data\\")].decode("utf-8", "replace")
     smoothing = _SMOOTHING.search(preamble)
     model.smoothing = smoothing.group(1) if smoothing else ""
     model.scores_are_probabilities = _SCORES_NOTE not in preamble
@@ -123,55 +125,63 @@ def parse_arpa(text: str, source: str = "<arpa>") -> BackoffModel:
 # --- the fast reader ---------------------------------------------------------------------------
 
 
-def _read_model_fast(text: str, source: str) -> BackoffModel:
+def _read_model_fast(data: bytes, source: str) -> BackoffModel:
     """Whole sections at a time, for the layout KenLM and SRILM write: comments before
     ``\\data\\``, one blank line or none between the parts, no blank line inside a section.
 
-    Each section is read :data:`_ROWS_PER_CHUNK` lines at a time, its words turned into ids and
-    its numbers into arrays before the next chunk is split, so that the strings of one chunk are
-    all that is held beside the text and the arrays (a 1 GB ARPA file took 19 GB when whole
-    sections were split at once)."""
-    declared, position = _fast_header(text)
+    It reads bytes, not text: a file of a gigabyte with one character beyond the BMP is 4 GB as a
+    str, and decoding it takes longer than reading it. Only the header and the unigrams are
+    decoded; a word of a higher order is read as the bytes of a unigram or not at all (then the
+    careful reader takes over), so the file accepted is valid UTF-8 wherever it has words. Each
+    section is split :data:`_CHARS_PER_CHUNK` bytes at a time, its words turned into ids and its
+    numbers into arrays before the next chunk is split."""
+    declared, position = _fast_header(data)
     model: BackoffModel | None = None
-    index: dict[str, int] = {}
+    index: dict[bytes, int] = {}
+    unigrams: Section | None = None
     for n, count in enumerate(declared, start=1):
-        begin = _after_marker(text, position, f"\\{n}-grams:\n")
-        end = text.find("\n\\", begin - 1)
+        begin = _after_marker(data, position, b"\\%d-grams:\n" % n)
+        end = data.find(b"\n\\", begin - 1)
         if end < 0:
             raise _Irregular
         top = n == len(declared)
         if n == 1:
-            body = text[begin:end] if end > begin else ""
-            if body and not body.endswith("\n"):
-                body += "\n"
-            if body.count("\n") != count or "\n\n" in body or "\r" in body or "\0" in body:
+            body = data[begin:end] if end > begin else b""
+            if body and not body.endswith(b"\n"):
+                body += b"\n"
+            if body.count(b"\n") != count or b"\n\n" in body:
                 raise _Irregular
-            unigrams = _parse_body(body, 1, count, top)
-            model, index = _unigram_model(unigrams, source)
+            unigrams = _unigram_section(body, count, top)
+            model, words = _unigram_model(unigrams, source)
+            index = {word.encode("utf-8"): i for word, i in words.items()}
         else:
             assert model is not None
-            ids, logprob, backoff = _parse_rows(text, begin, end, n, count, top, index)
+            ids, logprob, backoff = _parse_rows(data, begin, end, n, count, top, index)
             model.orders.append(_order_from_ids(model, n, ids, logprob, backoff, top, None, source))
         position = end
-    if text[position:].strip() != "\\end\\":
+    if data[position:].strip() != b"\\end\\":
         raise _Irregular
-    assert model is not None
+    assert model is not None and unigrams is not None
     _check_specials(unigrams, source)
     return model
 
 
-def _fast_header(text: str) -> tuple[list[int], int]:
+def _fast_header(data: bytes) -> tuple[list[int], int]:
     """(the counts ``\\data\\`` declares, where it ends) for the fast reader's layout."""
-    start = text.find("\\data\\\n")
-    if start < 0 or (start > 0 and text[start - 1] != "\n"):
+    start = data.find(b"\\data\\\n")
+    if start < 0 or (start > 0 and data[start - 1 : start] != b"\n"):
         raise _Irregular
-    if not all(line.startswith("#") or not line.strip() for line in text[:start].split("\n")):
-        raise _Irregular
-    header_end = text.find("\n\n", start)
+    header_end = data.find(b"\n\n", start)
     if header_end < 0:
         raise _Irregular
+    try:
+        preamble, header = data[:start].decode("utf-8"), data[start:header_end].decode("ascii")
+    except UnicodeDecodeError:
+        raise _Irregular from None
+    if not all(line.startswith("#") or not line.strip() for line in preamble.split("\n")):
+        raise _Irregular
     declared: list[int] = []
-    for line in text[start:header_end].split("\n")[1:]:
+    for line in header.split("\n")[1:]:
         match = _COUNT_LINE.match(line.strip())
         if not match or _number(match.group(1)) != len(declared) + 1 or len(declared) == MAX_ORDER:
             raise _Irregular
@@ -181,34 +191,47 @@ def _fast_header(text: str) -> tuple[list[int], int]:
     return declared, header_end  # at a newline
 
 
+def _unigram_section(body: bytes, count: int, top: bool) -> Section:
+    """The unigrams of ``body``, their words decoded: each must be one word as str.split sees it
+    (bytes split at ASCII whitespace only), as the careful reader reads it."""
+    columns, logprob, backoff = _parse_body(body, 1, count, top)
+    try:
+        words = [word.decode("utf-8") for word in columns[0]]
+    except UnicodeDecodeError:
+        raise _Irregular from None
+    if len(" ".join(words).split()) != len(words):
+        raise _Irregular
+    return Section(1, [words], logprob, backoff)
+
+
 def _parse_rows(
-    text: str, begin: int, end: int, n: int, count: int, top: bool, index: dict[str, int]
+    data: bytes, begin: int, end: int, n: int, count: int, top: bool, index: dict[bytes, int]
 ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
     """(word ids by column, log10 probabilities, backoffs) of the ``count`` lines of an order
-    ``n`` section lying in ``text[begin:end]`` (``end`` at its last newline or where it ends), a
-    chunk of lines at a time."""
+    ``n`` section lying in ``data[begin:end]`` (``end`` at its last newline or where it ends), a
+    chunk of lines at a time; ``index`` gives the ids of the unigrams' bytes."""
     ids: list[list[np.ndarray]] = [[] for _ in range(n)]
     probs: list[np.ndarray] = []
     backoffs: list[np.ndarray] = []
     rows = 0
     at = begin
     while at < end:
-        cut = text.find("\n", min(end, at + _CHARS_PER_CHUNK))
+        cut = data.find(b"\n", min(end, at + _CHARS_PER_CHUNK))
         cut = end if cut < 0 or cut >= end else cut
-        chunk = text[at:cut]
-        if cut < end or not chunk.endswith("\n"):  # the last may end with the blank line before the next marker
-            chunk += "\n"
-        lines = chunk.count("\n")
-        if "\n\n" in chunk or "\r" in chunk or "\0" in chunk:
+        chunk = data[at:cut]
+        if cut < end or not chunk.endswith(b"\n"):  # the last may end with the blank line before the next marker
+            chunk += b"\n"
+        lines = chunk.count(b"\n")
+        if b"\n\n" in chunk:
             raise _Irregular
-        section = _parse_body(chunk, n, lines, top)
-        for k in range(n):
-            column = np.fromiter(map(index.get, section.columns[k], repeat(-1)), dtype=np.int64, count=lines)
-            if (column < 0).any():
-                raise _Irregular
-            ids[k].append(column)
-        probs.append(section.logprob)
-        backoffs.append(section.backoff)
+        columns, logprob, backoff = _parse_body(chunk, n, lines, top)
+        try:
+            for k in range(n):
+                ids[k].append(np.fromiter(map(index.__getitem__, columns[k]), dtype=np.int64, count=lines))
+        except KeyError:  # a word that is no unigram's
+            raise _Irregular from None
+        probs.append(logprob)
+        backoffs.append(backoff)
         rows += lines
         at = cut + 1
     if rows != count:
@@ -224,27 +247,30 @@ def _number(digits: str) -> int:
     return int(digits) if len(digits) <= 18 else 10**18
 
 
-def _after_marker(text: str, position: int, marker: str) -> int:
+def _after_marker(data: bytes, position: int, marker: bytes) -> int:
     """Where the section ``marker`` that follows the newline(s) at ``position`` ends."""
     at = position
-    while text.startswith("\n", at):
+    while data.startswith(b"\n", at):
         at += 1
-    if not text.startswith(marker, at):
+    if not data.startswith(marker, at):
         raise _Irregular
     return at + len(marker)
 
 
-def _parse_body(body: str, n: int, count: int, top: bool) -> Section:
-    """The ``count`` lines of one section, every one with the same number of fields: a marker
-    field put at each line end must land after every line's last field."""
+def _parse_body(body: bytes, n: int, count: int, top: bool) -> tuple[list[list[bytes]], np.ndarray, np.ndarray]:
+    """(the words by column, log10 probabilities, backoffs) of the ``count`` lines of ``body``,
+    every one with the same number of fields: a marker field put at each line end must land
+    after every line's last field."""
     if count == 0:
-        return Section(n, [[] for _ in range(n)], np.zeros(0), np.zeros(0))
-    width = len(body[: body.find("\n")].split())
+        return [[] for _ in range(n)], np.zeros(0), np.zeros(0)
+    if b"\r" in body or b"\0" in body:
+        raise _Irregular
+    width = len(body[: body.find(b"\n")].split())
     if width not in (n + 1, n + 2) or (top and width != n + 1):
         raise _Irregular
-    fields = body.replace("\n", "\t\0\n").split()
+    fields = body.replace(b"\n", b"\t\0\n").split()
     stride = width + 1
-    if len(fields) != stride * count or fields[width::stride].count("\0") != count:
+    if len(fields) != stride * count or fields[width::stride].count(b"\0") != count:
         raise _Irregular
     try:
         logprob = np.array(fields[0::stride], dtype=np.float64)
@@ -253,7 +279,7 @@ def _parse_body(body: str, n: int, count: int, top: bool) -> Section:
         raise _Irregular from None
     if np.isnan(logprob).any() or (logprob > ROUNDING).any() or np.isnan(backoff).any() or np.isposinf(backoff).any():
         raise _Irregular
-    return Section(n, [fields[1 + k :: stride] for k in range(n)], np.clip(logprob, LOG_ZERO, 0.0), np.maximum(backoff, LOG_ZERO))
+    return [fields[1 + k :: stride] for k in range(n)], np.clip(logprob, LOG_ZERO, 0.0), np.maximum(backoff, LOG_ZERO)
 
 
 # --- the careful reader ------------------------------------------------------------------------

@@ -31,10 +31,13 @@ def load_model(path: str) -> BackoffModel:
             _refuse_unmappable(path)
             return read_binary(path)
         _refuse_other_formats(head, path)
-        text = _arpa_text(source)
+        data = _reading(source, source.stream.read)
     finally:
         source.close()
-    return parse_arpa(text, source=path)
+    skipped = len(_UTF8_BOM) if data.startswith(_UTF8_BOM) else 0
+    if skipped:
+        data = data[skipped:]
+    return parse_arpa(data, path, lambda: _arpa_text(data, source.name, skipped))
 
 
 def _reading(source: InputSource, read: Callable[[], T]) -> T:
@@ -71,21 +74,20 @@ def _refuse_other_formats(head: bytes, path: str) -> None:
         )
 
 
-def _arpa_text(source: InputSource) -> str:
-    """The whole of ``source`` as UTF-8, which an ARPA file must be."""
-    data = _reading(source, source.stream.read)
-    start = len(_UTF8_BOM) if data.startswith(_UTF8_BOM) else 0
+def _arpa_text(data: bytes, name: str, skipped: int) -> str:
+    """``data`` (the file ``name`` after its first ``skipped`` bytes, a byte-order mark) as UTF-8,
+    which an ARPA file must be."""
     try:
-        return str(memoryview(data)[start:], "utf-8")  # the bytes decoded where they lie, not copied first
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        at = start + exc.start
+        at = exc.start
         line = data.count(b"\n", 0, at) + 1
         if b"\0" in data[: min(len(data), 4096)]:
-            raise InputError("is not an n-gram model: neither ARPA text nor textseq's binary format", source=source.name) from None
+            raise InputError("is not an n-gram model: neither ARPA text nor textseq's binary format", source=name) from None
         raise InputError(
-            f"an ARPA file must be UTF-8 (invalid byte {data[at]:02x} at offset {at}); if it is Latin-1, "
-            f"convert it: iconv -f latin1 -t utf-8 {source.name} > model.arpa",
-            source=source.name,
+            f"an ARPA file must be UTF-8 (invalid byte {data[at]:02x} at offset {skipped + at}); if it is Latin-1, "
+            f"convert it: iconv -f latin1 -t utf-8 {name} > model.arpa",
+            source=name,
             line=line,
         ) from None
 
