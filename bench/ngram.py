@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""N-gram model building and evaluation next to KenLM, on the same >= 6M tokens, in one run.
+"""N-gram model building and evaluation next to KenLM, on the same natural text, in one run.
 
-    bench/ngram.py [--tokens 6000000] [--repeat 1] [--eval-repeat 3] [--lmplz PATH]
-                [--lmplz-memory 80%,1G] [--nltk-python PYTHON]
+    bench/ngram.py [--corpus natural|repeated] [--tokens 6000000] [--repeat 1] [--eval-repeat 3]
+                   [--lmplz PATH] [--lmplz-memory 80%,1G] [--nltk-python PYTHON]
 
 Prints, with ratios (textseq / reference for times: lower is better for textseq):
   - order-5 modified Kneser-Ney to ARPA, ``textseq ngram build -o 5`` vs KenLM's
@@ -18,9 +18,14 @@ Prints, with ratios (textseq / reference for times: lower is better for textseq)
     real estimates);
   - NLTK's KneserNeyInterpolated on a 50k-token slice, for scale, where nltk is importable.
 
-The corpus is ../shared/corpora (tinyshakespeare, WikiText-2 valid+test, PTB valid+test)
-lowercased and tokenized by ``textseq tokenize --lower``, blank lines dropped, repeated whole
-until it has --tokens tokens (the project's generated corpus where ../shared is absent). Every
+The corpus (``--corpus natural``, the default) is natural text: Debian's English dictionaries
+(``apt-get install dict-gcide dict-foldoc dict-jargon dict-devil``, one entry's paragraph a line)
+and ../shared/corpora (tinyshakespeare, WikiText-2 and PTB valid+test, the debian-packages
+descriptions), lowercased and tokenized by ``textseq tokenize --lower``, blank lines dropped, about
+16M tokens, of which every 8th line goes to the test text until it has --eval-tokens; it says so
+where it has fewer than --tokens. ``--corpus repeated`` is the earlier bench: ../shared/corpora's
+LM text (tinyshakespeare, WikiText-2 valid+test, PTB valid+test) tokenized the same way, repeated
+whole until it has --tokens tokens (the project's generated corpus where ../shared is absent). Every
 n-gram of the top order is then seen a multiple of the copies times, so no 5-gram has a count of
 1 or 2 and Kneser-Ney's discounts cannot be estimated for that order: both tools use the fallback
 discounts 0.5, 1, 1.5 there (lmplz with --discount_fallback; textseq falls back by itself).
@@ -388,7 +393,7 @@ def main() -> int:
         "--corpus",
         choices=("natural", "repeated"),
         default="natural",
-        help="natural: dictionaries and ../shared/corpora, ~12M tokens, 1M held out for eval; repeated: ../shared's LM text repeated (the old bench)",
+        help="natural: dictionaries and ../shared/corpora, ~16M tokens, 1M held out for eval; repeated: ../shared's LM text repeated (the old bench)",
     )
     parser.add_argument("--tokens", type=int, default=6_000_000, help="least tokens in the corpus (default 6,000,000)")
     parser.add_argument("--order", type=int, default=5, help="n-gram order of the builds (default 5)")
