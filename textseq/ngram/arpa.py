@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import repeat
-from typing import TextIO
+from typing import Protocol, TextIO
 
 import numpy as np
 
@@ -44,7 +44,13 @@ ROUNDING = 1e-6
 place); above it a probability exceeds 1 and the file is refused."""
 
 
-def write_arpa(model: BackoffModel, out: TextIO, *, comment: str | None = None) -> None:
+class TextSink(Protocol):
+    """Where ARPA text goes: a text stream, or textseq's output streams."""
+
+    def write(self, text: str, /) -> object: ...
+
+
+def write_arpa(model: BackoffModel, out: TextSink, *, comment: str | None = None) -> None:
     """Write ``model`` in ARPA format (numbers with 7 significant digits, as KenLM writes them).
 
     Rows are formatted a chunk at a time with one ``%`` over a tuple, and n-gram strings are
@@ -57,7 +63,7 @@ def write_arpa(model: BackoffModel, out: TextIO, *, comment: str | None = None) 
     if lines:
         out.write("".join(f"# {line}\n" for line in lines) + "\n")
     out.write("\\data\\\n")
-    out.writelines(f"ngram {n}={len(table)}\n" for n, table in enumerate(model.orders, start=1))
+    out.write("".join(f"ngram {n}={len(table)}\n" for n, table in enumerate(model.orders, start=1)))
     out.write("\n")
     words = np.array(model.words, dtype=object)
     top = model.order

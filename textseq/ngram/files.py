@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import lzma
 import zlib
 from collections.abc import Callable
@@ -101,6 +100,4 @@ def save_model(model: BackoffModel, path: str | None, *, binary: bool = False, c
         write_binary(model, path)
         return
     with open_output(path) as out:
-        buffer = io.StringIO()
-        write_arpa(model, buffer, comment=comment)
-        out.write(buffer.getvalue())
+        write_arpa(model, out, comment=comment)  # a chunk of rows a write: the text is never whole in memory
