@@ -145,7 +145,7 @@ def _same(a: BackoffModel, b: BackoffModel) -> bool:
     )
 
 
-@pytest.mark.parametrize("chunk", [arpa._CHARS_PER_CHUNK, 40])
+@pytest.mark.parametrize("chunk", [arpa._BYTES_PER_CHUNK, 40])
 @pytest.mark.parametrize("name", ["mkn-o3-pruned", "wb-o2-pruned"])
 @fuzz_settings
 @given(data=st.data())
@@ -154,7 +154,7 @@ def test_the_fast_arpa_reader_accepts_only_what_the_careful_one_accepts(name, ch
     the text) makes too, whether the fast one splits a section at once or a few lines at a time
     (``chunk`` bytes); and a file it accepts is UTF-8."""
     mutated = data.draw(mutations(ARPA[name]))
-    with bounded(), mock.patch.object(arpa, "_CHARS_PER_CHUNK", chunk):
+    with bounded(), mock.patch.object(arpa, "_BYTES_PER_CHUNK", chunk):
         try:
             fast = arpa._read_model_fast(mutated, "fuzzed.arpa")
         except arpa._Irregular:
@@ -173,7 +173,7 @@ def test_the_fast_reader_reads_a_section_in_chunks_as_it_reads_it_whole(name, ch
     whole = arpa._read_model_fast(data, "valid.arpa")
     squeezed = re.sub(rb"\n\n(\\[2-9]-grams:|\\end\\)", rb"\n\1", data)  # no blank line between the sections
     assert squeezed.count(b"\n\n") < data.count(b"\n\n")
-    with mock.patch.object(arpa, "_CHARS_PER_CHUNK", chunk):
+    with mock.patch.object(arpa, "_BYTES_PER_CHUNK", chunk):
         assert _same(arpa._read_model_fast(data, "valid.arpa"), whole)
         assert _same(arpa._read_model_fast(squeezed, "valid.arpa"), whole)
     assert _same(whole, _careful(data.decode("utf-8")))

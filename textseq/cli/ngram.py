@@ -117,6 +117,7 @@ Examples:
   textseq tokenize --lower book.txt | textseq ngram build -o 5 -O book.arpa
   textseq ngram build -o 3 --prune 0,1,1 -O small.arpa.gz book.tok
   textseq ngram build -o 4 --prune-entropy 1e-7 --binary -O book.tsbin book.tok
+  textseq ngram build -o 5 --memory 2G --min-count 2 -T /scratch -O web.arpa web.tok
   textseq eval book.arpa test.tok""",
 )
 @input_files

@@ -219,13 +219,17 @@ class Trainer:
             scheduler.fitted_to_budget = True  # type: ignore[union-attr]  # saved with the schedule's state
             self.monitor.note(f"cosine schedule fitted to the time budget: it ends at step {end:,} of {self.total_steps:,}")
 
+    def _fitted_end(self) -> int | None:
+        """The step where a cosine schedule fitted to a time budget (by this run or the one it
+        resumes) ends; None where the schedule was not fitted."""
+        end = getattr(self.scheduler, "T_max", None)
+        return end if getattr(self.scheduler, "fitted_to_budget", False) is True and isinstance(end, int) else None
+
     def _last_step(self) -> int:
         """The step the run will end at, if nothing stops it sooner: the epochs' last (or
         ``max_steps``), or the end of a cosine fitted to the time budget."""
-        end = getattr(self.scheduler, "T_max", None)
-        if getattr(self.scheduler, "fitted_to_budget", False) is True and isinstance(end, int):
-            return min(self.total_steps, end)
-        return self.total_steps
+        end = self._fitted_end()
+        return self.total_steps if end is None else min(self.total_steps, end)
 
     def _budget_left(self) -> float | None:
         """The seconds of ``--time-budget`` left (None without one)."""
@@ -234,9 +238,9 @@ class Trainer:
         return max(0.0, self.settings.time_budget - (time.monotonic() - self._started))
 
     def _schedule_ended(self) -> bool:
-        """Whether a cosine schedule fitted to a time budget (by this run or the one it resumes) has reached its end."""
-        end = getattr(self.scheduler, "T_max", None)
-        return getattr(self.scheduler, "fitted_to_budget", False) is True and isinstance(end, int) and self.progress.step >= end
+        """Whether a cosine schedule fitted to a time budget has reached its end."""
+        end = self._fitted_end()
+        return end is not None and self.progress.step >= end
 
     def _follow_idle_cores(self) -> None:
         """The threads to the idle cores, when the follower has looked again and they changed."""

@@ -9,9 +9,10 @@ a word that is no unigram, an n-gram without its context, a model without ``<s>`
 (KenLM refuses those too), counts the file cannot hold, orders above ``MAX_ORDER``, and text after
 ``\\end\\``.
 
-Two readers share the work: a fast one that splits whole sections at once, for files laid out
-as KenLM and SRILM write them, and a careful one, line by line, for any other layout and to
-name the line of whatever the fast one finds wrong. Both accept exactly the same files.
+Two readers share the work: a fast one that splits the file's bytes a large chunk of a section at
+a time, for files laid out as KenLM and SRILM write them, and a careful one, line by line over the
+decoded text, for any other layout and to name the line of whatever the fast one finds wrong.
+Both accept exactly the same files.
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ from textseq.ngram.smoothers import MAX_ORDER
 _COUNT_LINE = re.compile(r"ngram\s+(\d+)\s*=\s*(\d+)\s*$")
 _SECTION = re.compile(r"\\(\d+)-grams:\s*$")
 _ROWS_PER_CHUNK = 200_000
-_CHARS_PER_CHUNK = 1 << 24
-"""The fast reader splits a section about this many characters (a few hundred thousand lines) at a time."""
+_BYTES_PER_CHUNK = 1 << 24
+"""The fast reader splits a section about this many bytes (a few hundred thousand lines) at a time."""
 _SCORES_NOTE = "scores, not probabilities: they do not sum to 1"
 _SMOOTHING = re.compile(r"^#\s*smoothing:\s*(\S+)", re.MULTILINE)
 _REQUIRED = ("<s>", "</s>")
@@ -132,14 +133,14 @@ def parse_arpa(data: bytes, source: str, text: Callable[[], str]) -> BackoffMode
 
 
 def _read_model_fast(data: bytes, source: str) -> BackoffModel:
-    """Whole sections at a time, for the layout KenLM and SRILM write: comments before
+    """A chunk of a section at a time, for the layout KenLM and SRILM write: comments before
     ``\\data\\``, one blank line or none between the parts, no blank line inside a section.
 
     It reads bytes, not text: a file of a gigabyte with one character beyond the BMP is 4 GB as a
     str, and decoding it takes longer than reading it. Only the header and the unigrams are
     decoded; a word of a higher order is read as the bytes of a unigram or not at all (then the
     careful reader takes over), so the file accepted is valid UTF-8 wherever it has words. Each
-    section is split :data:`_CHARS_PER_CHUNK` bytes at a time, its words turned into ids and its
+    section is split :data:`_BYTES_PER_CHUNK` bytes at a time, its words turned into ids and its
     numbers into arrays before the next chunk is split."""
     declared, position = _fast_header(data)
     model: BackoffModel | None = None
@@ -222,7 +223,7 @@ def _parse_rows(
     rows = 0
     at = begin
     while at < end:
-        cut = data.find(b"\n", min(end, at + _CHARS_PER_CHUNK))
+        cut = data.find(b"\n", min(end, at + _BYTES_PER_CHUNK))
         cut = end if cut < 0 or cut >= end else cut
         chunk = data[at:cut]
         if cut < end or not chunk.endswith(b"\n"):  # the last may end with the blank line before the next marker
