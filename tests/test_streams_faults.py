@@ -379,3 +379,31 @@ def test_run_works_where_stdout_has_no_byte_buffer(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(sys, "stdout", text)
     assert run(["--version"]) == 0
     assert text.getvalue().startswith("textseq ")
+
+
+def test_a_disk_that_fills_while_a_model_is_written_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ARPA text goes out a chunk of rows at a time: a write that fails half way through
+    leaves the file that was there, no temporary file, and one line."""
+    import textseq.ngram.files as files
+    from textseq.cli import run
+    from textseq.cli.common import App
+    from textseq.console import Console
+    from textseq.ngram.arpa import TextSink
+
+    def fills_up(model: object, out: TextSink, **options: object) -> None:
+        out.write("\\data\\\n")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(files, "write_arpa", fills_up)
+    model = tmp_path / "m.arpa"
+    model.write_text("the old model\n")
+    err = io.StringIO()
+    code = run(
+        ["ngram", "build", "-o", "2", "-O", str(model)], app=App(stdin=io.BytesIO(b"a b\n"), stdout=io.BytesIO(), console=Console(err))
+    )
+    assert code == 1
+    errors = [line for line in err.getvalue().splitlines() if "error:" in line]  # the tiny text's discount warnings apart
+    assert errors == [f"textseq: error: {model}: cannot write: No space left on device"], err.getvalue()
+    assert "Traceback" not in err.getvalue()
+    assert model.read_text() == "the old model\n"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["m.arpa"]
