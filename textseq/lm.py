@@ -100,7 +100,7 @@ def open_model(
         return NeuralLM(network, codec, where, threads=used, kind=str(payload["arch"]), context=context, bf16=bf16)
     from textseq.ngram.files import load_model
 
-    return NgramLM(load_model(path))
+    return NgramLM(load_model(path, check_later=True))
 
 
 class WordText:
@@ -124,7 +124,8 @@ class WordText:
 
 class NgramLM(WordText):
     """A backoff n-gram model as a :class:`LanguageModel`: its tokens are words, printed
-    separated by spaces."""
+    separated by spaces. The model may still be checking its file (see
+    :meth:`BackoffModel.settle`): every answer waits for that check."""
 
     level = "word"
 
@@ -141,12 +142,14 @@ class NgramLM(WordText):
     def initial_state(self, prime: list[int]) -> tuple[int, ...]:
         from textseq.ngram.corpus import BOS
 
+        self.model.settle()
         return tuple([BOS, *prime][-self._keep :]) if self._keep else ()
 
     def step(self, state: tuple[int, ...], token: int | None) -> tuple[np.ndarray, tuple[int, ...]]:
         if token is not None and self._keep:
             state = (*state, token)[-self._keep :]
         log10 = self.model.next_logprobs(list(state))
+        self.model.settle()
         return log10 * math.log(10.0), state
 
     def encode_prime(self, text: str) -> list[int]:
@@ -161,10 +164,13 @@ class NgramLM(WordText):
         from textseq.ngram.evaluate import evaluate
 
         report, per_sentence = evaluate(self.model, blocks)
+        self.model.settle()
         return report.as_dict(), per_sentence
 
     def token_logprobs(self, blocks: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`evaluate`'s tokens and their scores (see :func:`textseq.ngram.evaluate.token_logprobs`)."""
         from textseq.ngram.evaluate import token_logprobs
 
-        return token_logprobs(self.model, blocks)
+        scores = token_logprobs(self.model, blocks)
+        self.model.settle()
+        return scores

@@ -25,7 +25,7 @@ from textseq.ngram.counts import count_ngrams
 from textseq.ngram.evaluate import evaluate, perplexity
 from textseq.ngram.files import load_model
 from textseq.ngram.kneser_ney import Discounts
-from textseq.ngram.model import BackoffModel, OrderTable
+from textseq.ngram.model import BackoffModel
 from textseq.ngram.smoothers import ModifiedKneserNey
 
 TEXT = "the cat sat on the mat\nthe dog sat on the log\na cat and a dog\nthe end\n" * 3
@@ -187,12 +187,12 @@ def _with_array(header: dict, name: str, position: int, value) -> dict:
         (lambda h: {**h, "order": 2}, "arrays listed"),
         (lambda h: {**h, "vocab_size": 2**40}, "vocabulary size"),
         (lambda h: {**h, "vocab_size": 5}, "the header says 5"),
-        (lambda h: _with_array(h, "2.word", 2, 999_999_999_999), "length or offset"),
-        (lambda h: _with_array(h, "2.word", 2, 3), "length or offset"),
+        (lambda h: _with_array(h, "2.keys", 2, 999_999_999_999), "length or offset"),
+        (lambda h: _with_array(h, "2.logprob", 2, 3), "length or offset"),
         (lambda h: _with_array(h, "3.keys", 3, 64), "length or offset"),
         (lambda h: _with_array(h, "2.logprob", 1, "<f8"), "dtype '<f8'"),
-        (lambda h: _with_array(h, "1.word", 1, "|O"), "dtype '|O'"),
-        (lambda h: _with_array(h, "2.rows", 0, "2.keys"), "where 2.rows should be"),
+        (lambda h: _with_array(h, "1.backoff", 1, "|O"), "dtype '|O'"),
+        (lambda h: _with_array(h, "3.logprob", 0, "3.keys"), "where 3.logprob should be"),
         (lambda h: {**h, "arrays": "x"}, "not a list"),
         (lambda h: {key: value for key, value in h.items() if key != "smoothing"}, "fields"),
     ],
@@ -291,6 +291,18 @@ def test_a_flipped_bit_in_a_binary_models_arrays_is_caught(tmp_path):
         read_binary(path)
 
 
+@pytest.mark.parametrize("command", [["eval", "--json", "{}"], ["sample", "{}", "-n", "3"], ["ngram", "next", "{}", "the"]])
+def test_commands_on_a_damaged_binary_model_print_no_figure(tmp_path, command):
+    path = tmp_path / "m.tsbin"
+    write_binary(build(), path)
+    data = bytearray(path.read_bytes())
+    data[-100] ^= 0x01
+    path.write_bytes(bytes(data))
+    code, out, err = cli(*[part.format(path) for part in command], stdin=b"the cat sat\n")
+    assert code == 1 and out == b""
+    assert "the arrays' checksum does not match" in one_error(err)
+
+
 def test_a_flipped_bit_in_a_binary_models_header_is_caught(tmp_path):
     path = tmp_path / "m.tsbin"
     write_binary(build(), path)
@@ -302,70 +314,98 @@ def test_a_flipped_bit_in_a_binary_models_header_is_caught(tmp_path):
         read_binary(path)
 
 
-def test_a_version_1_binary_model_gets_a_rebuild_or_convert_message(tmp_path):
-    encoded = json.dumps({"version": 1, "order": 1, "vocab_size": 3, "arrays": []}).encode()
+@pytest.mark.parametrize("version", [1, 2])
+def test_an_old_binary_model_gets_a_rebuild_or_convert_message(tmp_path, version):
+    encoded = json.dumps({"version": version, "order": 1, "vocab_size": 3, "arrays": []}).encode()
     path = tmp_path / "old.tsbin"
     path.write_bytes(MAGIC + struct.pack("<Q", len(encoded)) + encoded + b"\0" * 64)
     with pytest.raises(InputError) as info:
         read_binary(path)
-    assert "version 1" in str(info.value) and "rebuild" in str(info.value) and "convert" in str(info.value)
+    assert f"version {version}" in str(info.value) and "rebuild" in str(info.value) and "convert" in str(info.value)
 
 
-def _spoiled(change) -> BackoffModel:
-    model = build()
-    orders = [OrderTable(t.context.copy(), t.word.copy(), t.logprob.copy(), t.backoff.copy()) for t in model.orders]
-    spoiled = BackoffModel(words=list(model.words), orders=orders)
-    change(spoiled)
-    return spoiled
+def _arrays_of(path: Path) -> tuple[dict, list[tuple[str, np.ndarray]]]:
+    """The header and the arrays of a binary model, each a copy to change."""
+    header, data = _header_and_data(path)
+    arrays = [(name, np.frombuffer(data, dtype=dtype, count=length, offset=at).copy()) for name, dtype, length, at in header["arrays"]]
+    return header, arrays
 
 
-def _set(array_of, index, value):
-    def change(model):
-        array_of(model)[index] = value
+def _write_arrays(path: Path, header: dict, arrays: list[tuple[str, np.ndarray]]) -> None:
+    """A binary model of these arrays, laid out as the writer lays them out, its checksums right."""
+    entries, data = [], b""
+    for name, array in arrays:
+        entries.append([name, array.dtype.str, int(array.size), len(data)])
+        data += array.tobytes() + b"\0" * (-array.nbytes % 64)
+    _rewrite(path, {**header, "arrays": entries}, data)
+
+
+def _change(name: str, change):
+    def spoil(arrays: list[tuple[str, np.ndarray]]) -> list[tuple[str, np.ndarray]]:
+        return [(n, change(a.copy()) if n == name else a) for n, a in arrays]
+
+    return spoil
+
+
+def _set(index, value):
+    def change(array: np.ndarray) -> np.ndarray:
+        array[index] = value
+        return array
 
     return change
 
 
-def _unsorted_keys(model):
-    keys, rows = model.orders[1].index(model.vocab_size)
-    model.orders[1]._keys, model.orders[1]._rows = keys[::-1].copy(), rows[::-1].copy()
+def _words(change):
+    """The vocabulary array after ``change`` to its list of words."""
+
+    def spoil(arrays):
+        words = change(bytes(arrays[0][1]).decode().split("\n"))
+        return [("vocab", np.frombuffer("\n".join(words).encode(), dtype=np.uint8)), *arrays[1:]]
+
+    return spoil
 
 
-def _shifted_keys(model):
-    keys, _rows = model.orders[2].index(model.vocab_size)
-    model.orders[2]._keys = keys + 1
-
-
-def _twice(model):
-    table = model.orders[1]
-    table.word[1], table.context[1] = table.word[0], table.context[0]
+def _swap_first_two(array: np.ndarray) -> np.ndarray:
+    array[[0, 1]] = array[[1, 0]]
+    return array
 
 
 @pytest.mark.parametrize(
-    "change,message",
+    "spoil,message",
     [
-        (_set(lambda m: m.orders[1].word, 0, 10_000), "word outside the vocabulary"),
-        (_set(lambda m: m.orders[2].context, 0, 10_000), "context outside order 2"),
-        (_set(lambda m: m.orders[1].context, 0, -5), "context outside order 1"),
-        (_set(lambda m: m.orders[2].logprob, 0, math.nan), "log10 probability"),
-        (_set(lambda m: m.orders[2].logprob, 0, 0.5), "log10 probability"),
-        (_set(lambda m: m.orders[1].backoff, 0, math.inf), "backoff"),
-        (_set(lambda m: m.orders[0].word, 4, 3), "one per vocabulary word"),
-        (_set(lambda m: m.words, 1, "<x>"), "does not start with"),
-        (_set(lambda m: m.words, 5, "two words"), "a space in it"),
-        (_set(lambda m: m.words, 5, "the"), "a word twice"),
-        (_unsorted_keys, "not strictly increasing"),
-        (_shifted_keys, "do not match their n-grams"),
-        (_twice, "not strictly increasing"),
-        (_set(lambda m: m.orders, 1, OrderTable(np.zeros(3, dtype=np.int64), np.arange(3), np.zeros(2), np.zeros(3))), "differ in length"),
+        (_change("2.keys", _set(0, -1)), "order 2 has an n-gram whose context is not in order 1 or whose word is not in the vocabulary"),
+        (_change("3.keys", _set(-1, 2**40)), "order 3 has an n-gram whose context is not in order 2"),
+        (_change("2.keys", _swap_first_two), "not in strictly increasing order"),
+        (_change("3.keys", _set(1, 0)), "not in strictly increasing order"),
+        (_change("3.logprob", _set(0, math.nan)), "log10 probability"),
+        (_change("3.logprob", _set(0, 0.5)), "log10 probability"),
+        (_change("2.backoff", _set(0, math.inf)), "backoff"),
+        (_change("2.backoff", lambda a: a[:-1]), "differ in length"),
+        (
+            lambda arrays: [arrays[0], (arrays[1][0], arrays[1][1][:-1]), (arrays[2][0], arrays[2][1][:-1]), *arrays[3:]],
+            "one per vocabulary word",
+        ),
+        (_words(lambda w: ["<x>", *w[1:]]), "does not start with"),
+        (_words(lambda w: [*w[:5], "two words", *w[6:]]), "a space in it"),
+        (_words(lambda w: [*w[:5], w[6], *w[6:]]), "a word twice"),
     ],
 )
-def test_a_binary_model_with_a_right_checksum_and_wrong_content_is_refused(tmp_path, change, message):
+def test_a_binary_model_with_a_right_checksum_and_wrong_content_is_refused(tmp_path, spoil, message):
     path = tmp_path / "m.tsbin"
-    write_binary(_spoiled(change), path)
+    write_binary(build(), path)
+    header, arrays = _arrays_of(path)
+    _write_arrays(path, header, spoil(arrays))
     with pytest.raises(InputError, match="not a valid textseq binary model") as info:
         read_binary(path)
     assert message in str(info.value)
+
+
+def test_the_layout_the_content_tests_write_is_the_writers(tmp_path):
+    path = tmp_path / "m.tsbin"
+    write_binary(build(), path)
+    data = path.read_bytes()
+    _write_arrays(path, *_arrays_of(path))
+    assert path.read_bytes() == data
 
 
 def test_a_compressed_binary_model_says_to_decompress_it(tmp_path):

@@ -10,10 +10,11 @@ import pytest
 from textseq.errors import InputError
 from textseq.lm import NgramLM
 from textseq.ngram.binary import read_binary, write_binary
-from textseq.ngram.corpus import EOS, corpus_from_blocks, rare_words_to_unk
+from textseq.ngram.corpus import BOS, EOS, corpus_from_blocks, rare_words_to_unk
 from textseq.ngram.counts import count_ngrams
 from textseq.ngram.evaluate import evaluate
 from textseq.ngram.kneser_ney import estimate
+from textseq.ngram.model import BackoffModel, OrderTable
 from textseq.sampling import SamplingOptions, next_distribution, sample
 
 TEXT = "the cat sat on the mat\nthe dog sat on the log\na cat and a dog\nthe end\n" * 3
@@ -40,6 +41,85 @@ def test_binary_round_trip_scores_like_the_original(tmp_path):
     assert evaluate(loaded, [test])[0].perplexity == pytest.approx(evaluate(model, [test])[0].perplexity, rel=1e-6)
 
 
+def _shuffled(model, seed: int = 0):
+    """The same model with every order's rows above the unigrams in a random order (as an ARPA
+    file's reader may hold them), contexts renumbered to match."""
+    rng = np.random.default_rng(seed)
+    orders = [model.orders[0]]
+    new_row_below = None
+    for table in model.orders[1:]:
+        context = table.context if new_row_below is None else new_row_below[table.context]
+        perm = rng.permutation(len(table))
+        orders.append(OrderTable(context[perm], table.word[perm], table.logprob[perm], table.backoff[perm]))
+        new_row_below = np.empty(len(perm), dtype=np.int64)
+        new_row_below[perm] = np.arange(len(perm))
+    return BackoffModel(words=model.words, orders=orders)
+
+
+def _ngrams(model) -> dict[tuple[int, ...], tuple[float, float]]:
+    return {
+        tuple(words): (float(t.logprob[row]), float(t.backoff[row]))
+        for n, t in enumerate(model.orders, start=1)
+        for row, words in enumerate(model.ngram_words(n).tolist())
+    }
+
+
+def test_a_model_in_any_row_order_is_written_in_key_order_and_reads_back_the_same(tmp_path):
+    model = build(order=4)
+    shuffled = _shuffled(model)
+    assert _ngrams(shuffled) == _ngrams(model)
+    path = tmp_path / "m.tsbin"
+    write_binary(shuffled, path)
+    loaded = read_binary(path)
+    expected, found = _ngrams(model), _ngrams(loaded)
+    assert found.keys() == expected.keys()
+    assert np.allclose([found[key] for key in expected], list(expected.values()), atol=1e-6)
+    for table in loaded.orders[1:]:
+        keys, rows = table.index(loaded.vocab_size)
+        assert rows is None and (np.diff(keys) > 0).all()
+    test = "the cat sat on the log\nzebra on the mat\na dog"
+    assert np.allclose(evaluate(loaded, [test])[1], evaluate(model, [test])[1], atol=1e-5)
+    write_binary(loaded, tmp_path / "again.tsbin")  # from a model held as keys: the same file
+    assert (tmp_path / "again.tsbin").read_bytes() == path.read_bytes()
+
+
+def test_a_table_held_as_keys_gives_its_contexts_and_words_and_takes_new_contexts():
+    table = OrderTable.from_sorted_keys(np.array([7, 12, 13, 31]), 10, np.zeros(4), np.zeros(4))
+    assert table.context.tolist() == [0, 1, 1, 3] and table.word.tolist() == [7, 2, 3, 1]
+    assert table.index(10)[1] is None
+    table.context = np.array([3, 1, 0, 2])
+    keys, rows = table.index(10)
+    assert keys.tolist() == [3, 12, 21, 37] and rows.tolist() == [2, 1, 3, 0]
+
+
+def test_scores_are_those_of_the_next_word_distribution_token_by_token():
+    model = build(order=4)
+    text = "the cat sat on the log\nzebra on the mat\n\nthe\na cat and a dog the end\nthe dog"
+    corpus = corpus_from_blocks([text], vocabulary=model.word_index)
+    scores = model.score_corpus(corpus)
+    history: list[int] = []
+    for at, token in enumerate(corpus.ids.tolist()):
+        if token == BOS:
+            assert scores[at] == 0.0
+            history = [BOS]
+            continue
+        assert scores[at] == pytest.approx(model.next_logprobs(history)[token], abs=1e-12), (at, history)
+        history.append(token)
+
+
+def test_a_damaged_model_opened_to_check_later_tells_before_any_figure(tmp_path):
+    path = tmp_path / "m.tsbin"
+    write_binary(build(), path)
+    data = bytearray(path.read_bytes())
+    data[-200] ^= 0x04
+    path.write_bytes(bytes(data))
+    model = read_binary(path, check_later=True)
+    with pytest.raises(InputError, match="checksum does not match"):
+        NgramLM(model).evaluate(["the cat\n"])
+    with pytest.raises(InputError, match="checksum does not match"):
+        NgramLM(read_binary(path, check_later=True)).initial_state([])
+
+
 def test_corrupt_binary_files_are_clear_errors(tmp_path):
     model = build()
     path = tmp_path / "m.tsbin"
@@ -50,7 +130,7 @@ def test_corrupt_binary_files_are_clear_errors(tmp_path):
     with pytest.raises(InputError, match="truncated"):
         read_binary(truncated)
     newer = tmp_path / "v.tsbin"
-    newer.write_bytes(data.replace(b'"version": 2', b'"version": 9', 1))
+    newer.write_bytes(data.replace(b'"version": 3', b'"version": 9', 1))
     with pytest.raises(InputError, match="version 9 is not supported"):
         read_binary(newer)
 

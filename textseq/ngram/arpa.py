@@ -572,6 +572,8 @@ def _order_from_ids(
     if len(twice):
         if section is None:
             raise _Irregular
+        if rows is None:
+            raise AssertionError("keys with a duplicate are never in strictly increasing order")
         first, again = int(rows[twice[0]]), int(rows[twice[0] + 1])
         where = f" (also on line {int(section.lines[first])})" if section.lines is not None else ""
         _fail(section, again, f"the {n}-gram {_gram(section, again)[:60]!r} is given twice{where}", source)

@@ -1,6 +1,6 @@
 """textseq's binary n-gram format: the model's arrays as they lie in memory, memory-mapped.
 
-Layout (version 2, little-endian)::
+Layout (version 3, little-endian)::
 
     magic  b"TEXTSEQ-NGRAM\\0\\0\\0"  (16 bytes)
     u64    length of the JSON header
@@ -8,17 +8,23 @@ Layout (version 2, little-endian)::
             "arrays": [[name, dtype, length, offset], ...], "checksum"}
     u32    CRC-32 of everything before it (magic, length and JSON)
     ...    zeros up to a 64-byte boundary, then every array at a 64-byte aligned offset from
-           there, zero-padded: the vocabulary as '\\n'-joined UTF-8, then per order context, word,
-           logprob, backoff and (above the unigrams) the sorted lookup keys and rows; the file
-           ends with the last array's padding. ``checksum`` is the CRC-32 of all of it.
+           there, zero-padded: the vocabulary as '\\n'-joined UTF-8; the unigrams' logprob and
+           backoff (row i is word i); then per higher order its n-grams sorted by their packed
+           key ``context row * vocab_size + last word`` (contexts are rows of the order below in
+           its own sorted order): the keys, logprob and backoff. The file ends with the last
+           array's padding. ``checksum`` is the CRC-32 of all of it.
+
+The keys are the n-grams and the lookup index at once: 16 bytes an n-gram, nothing to build or
+cross-check when the file opens.
 
 Opening a model maps the file and wraps each array without copying or parsing, after checking
 everything that could make a lookup read out of bounds or give wrong numbers: the header's
 CRC, every name, dtype, length and offset against the layout the writer uses and the file's
 size, the arrays' CRC (a flipped bit in a memory-mapped array would otherwise give wrong
-numbers silently; zlib's CRC-32 runs at several GB/s), and their content (ids within range,
-keys sorted and matching their rows, finite log values). Version 1 had no checksums: such files
-are refused with a message that says how to make a new one.
+numbers silently; zlib's CRC-32 runs at about 2 GB/s), and their content (keys strictly
+increasing and within the order below and the vocabulary, log values in range). Versions 1 and
+2 (the same arrays as version 3 with contexts, words and a separate index: 28 bytes an n-gram)
+are refused with a message that says how to make a new file.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import json
 import mmap
 import os
 import struct
+import threading
 import zlib
 from collections.abc import Iterator
 from typing import Any
@@ -41,13 +48,12 @@ from textseq.ngram.smoothers import MAX_ORDER
 from textseq.streams import atomic_write
 
 MAGIC = b"TEXTSEQ-NGRAM\0\0\0"
-VERSION = 2
+VERSION = 3
 _ALIGN = 64
 _LENGTH = struct.Struct("<Q")
 _CRC = struct.Struct("<I")
 _MAX_HEADER = 1 << 16
 """The JSON header of an order-10 model takes about 3 KB."""
-_INDEX_DTYPES = ("<i4", "<i8")
 _KEYS = {"version", "order", "vocab_size", "smoothing", "scores_are_probabilities", "arrays", "checksum"}
 
 
@@ -61,25 +67,13 @@ def _aligned(size: int) -> int:
 
 def _names(order: int) -> Iterator[str]:
     """The arrays of a model of ``order``, in the order they lie in the file."""
-    yield "vocab"
-    for n in range(1, order + 1):
-        yield from (f"{n}.context", f"{n}.word", f"{n}.logprob", f"{n}.backoff")
-        if n > 1:
-            yield from (f"{n}.keys", f"{n}.rows")
+    yield from ("vocab", "1.logprob", "1.backoff")
+    for n in range(2, order + 1):
+        yield from (f"{n}.keys", f"{n}.logprob", f"{n}.backoff")
 
 
-def _dtypes(name: str) -> tuple[str, ...]:
-    """The dtypes the writer uses for the array ``name``."""
-    kind = name.rpartition(".")[2]
-    return {
-        "vocab": ("|u1",),
-        "context": _INDEX_DTYPES,
-        "rows": _INDEX_DTYPES,
-        "word": ("<i4",),
-        "logprob": ("<f4",),
-        "backoff": ("<f4",),
-        "keys": ("<i8",),
-    }[kind]
+_DTYPES = {"vocab": "|u1", "keys": "<i8", "logprob": "<f4", "backoff": "<f4"}
+"""The dtype the writer uses for each kind of array."""
 
 
 # --- writing -------------------------------------------------------------------------------------
@@ -88,17 +82,27 @@ def _dtypes(name: str) -> tuple[str, ...]:
 def _arrays(model: BackoffModel) -> list[tuple[str, np.ndarray]]:
     vocab = np.frombuffer("\n".join(model.words).encode("utf-8"), dtype=np.uint8)
     arrays: list[tuple[str, np.ndarray]] = [("vocab", vocab)]
-    index_dtype = np.int32 if max(len(t) for t in model.orders) < 2**31 else np.int64
+    sorted_row: np.ndarray | None = None  # the order below's rows renumbered in key order (None: as they are)
     for n, table in enumerate(model.orders, start=1):
-        arrays += [
-            (f"{n}.context", table.context.astype(index_dtype)),
-            (f"{n}.word", table.word.astype(np.int32)),
-            (f"{n}.logprob", np.maximum(table.logprob, LOG_ZERO).astype(np.float32)),
-            (f"{n}.backoff", np.maximum(table.backoff, LOG_ZERO).astype(np.float32)),
-        ]
+        logprob, backoff = table.logprob, table.backoff
+        if n == 1 and not np.array_equal(table.word, np.arange(model.vocab_size)):
+            raise AssertionError("the unigrams' rows must be the word ids")
         if n > 1:
-            keys, rows = table.index(model.vocab_size)
-            arrays += [(f"{n}.keys", keys.astype(np.int64)), (f"{n}.rows", rows.astype(index_dtype))]
+            if sorted_row is None:
+                keys, rows = table.index(model.vocab_size)
+            else:
+                keys, rows = OrderTable(sorted_row[table.context], table.word, logprob, backoff).index(model.vocab_size)
+            if rows is not None:
+                logprob, backoff = logprob[rows], backoff[rows]
+                sorted_row = np.empty(len(rows), dtype=np.int64)
+                sorted_row[rows] = np.arange(len(rows))
+            else:
+                sorted_row = None
+            arrays.append((f"{n}.keys", keys.astype(np.int64)))
+        arrays += [
+            (f"{n}.logprob", np.maximum(logprob, LOG_ZERO).astype(np.float32)),
+            (f"{n}.backoff", np.maximum(backoff, LOG_ZERO).astype(np.float32)),
+        ]
     return arrays
 
 
@@ -148,23 +152,72 @@ class _Corrupt(Exception):
     """What is wrong with the file (the reader adds its name)."""
 
 
-def read_binary(path: str | os.PathLike[str]) -> BackoffModel:
-    """Open a binary model (memory-mapped), checked as the module notes say."""
+def read_binary(path: str | os.PathLike[str], *, check_later: bool = False) -> BackoffModel:
+    """Open a binary model (memory-mapped), checked as the module notes say.
+
+    The layout, the vocabulary and the arrays' lengths are checked before it returns: nothing
+    can then read out of bounds. The arrays' checksum and their values are checked on a thread
+    of its own (zlib and numpy let go of the GIL), which the model's
+    :meth:`~BackoffModel.settle` waits for and which raises what it found. Without
+    ``check_later`` this function waits; with it, the model can be put to use while it is checked,
+    and whoever opens it so must call ``settle`` before anything computed from it is shown."""
     name = os.fspath(path)
     mapped = _map(name)
+    check: _Check | None = None
     try:
         header, start = _read_header(mapped)
         arrays = _wrap_arrays(mapped, header, start)
-        _check_sum(mapped, start, header["checksum"])
-        words = _vocabulary(arrays["vocab"], header["vocab_size"])
+        check = _Check(mapped, start, header["checksum"], arrays, header["order"], name)
+        check.start()
+        words, index = _vocabulary(arrays["vocab"], header["vocab_size"])
         orders = _tables(arrays, header["order"], len(words))
     except _Corrupt as exc:
+        if check is not None:
+            check.settle(damage_only=True)  # a damaged file is said to be damaged, whatever it broke
         raise InputError(f"not a valid textseq binary model: {exc}", source=name) from None
     except _Unsupported as exc:
         raise InputError(str(exc), source=name) from None
-    return BackoffModel(
+    model = BackoffModel(
         words=words, orders=orders, smoothing=header["smoothing"], scores_are_probabilities=header["scores_are_probabilities"]
     )
+    model._index, model._pending = index, check.settle
+    if not check_later:
+        model.settle()
+    return model
+
+
+class _Check(threading.Thread):
+    """The arrays' CRC-32, then their values (:func:`_check_values`), on a thread of its own."""
+
+    def __init__(self, mapped: mmap.mmap, start: int, checksum: int, arrays: dict[str, np.ndarray], order: int, name: str) -> None:
+        super().__init__(name="textseq-model-check", daemon=True)
+        self._view = memoryview(mapped)[start:]
+        self._checksum = checksum
+        self._arrays = arrays
+        self._order = order
+        self._name = name
+        self._problem: str | None = None
+        self._damaged = False
+
+    def run(self) -> None:
+        try:
+            if zlib.crc32(self._view) != self._checksum:
+                self._damaged = True
+                self._problem = "the arrays' checksum does not match (the file is damaged)"
+            else:
+                _check_values(self._arrays, self._order)
+        except _Corrupt as exc:
+            self._problem = str(exc)
+        except Exception as exc:  # noqa: BLE001 - told in settle, on the thread that asked
+            self._problem = f"checking it failed: {exc}"
+
+    def settle(self, *, damage_only: bool = False) -> None:
+        """Wait for the check; raise what it found (``damage_only``: only a checksum that does
+        not match)."""
+        self.join()
+        self._view.release()
+        if self._problem is not None and (self._damaged or not damage_only):
+            raise InputError(f"not a valid textseq binary model: {self._problem}", source=self._name)
 
 
 class _Unsupported(Exception):
@@ -199,10 +252,10 @@ def _read_header(mapped: mmap.mmap) -> tuple[dict[str, Any], int]:
         raise _Corrupt("the header is not a JSON object")
     version = header.get("version")
     if version != VERSION:
-        if version == 1:
+        if version in (1, 2):
             raise _Unsupported(
-                "binary format version 1 is no longer read (it has no checksums); rebuild the binary model, "
-                "or convert it again from its ARPA file"
+                f"binary format version {version} is no longer read; rebuild the binary model, "
+                "or convert it again from its ARPA file (version 3 is smaller and opens faster)"
             )
         raise _Unsupported(
             f"binary format version {_shown(version)} is not supported (this textseq reads {VERSION}); "
@@ -256,8 +309,8 @@ def _wrap_arrays(mapped: mmap.mmap, header: dict[str, Any], start: int) -> dict[
         name, dtype, length, at = entry
         if name != expected:
             raise _Corrupt(f"array {_shown(name)} where {expected} should be")
-        if dtype not in _dtypes(name):
-            raise _Corrupt(f"array {name} has dtype {_shown(dtype)}, not {' or '.join(_dtypes(name))}")
+        if dtype != _DTYPES[name.rpartition(".")[2]]:
+            raise _Corrupt(f"array {name} has dtype {_shown(dtype)}, not {_DTYPES[name.rpartition('.')[2]]}")
         if not _is_int(length, 0, len(mapped)) or at != offset:
             raise _Corrupt(f"array {name}'s length or offset does not fit the layout")
         layout.append((name, np.dtype(dtype), length))
@@ -274,17 +327,8 @@ def _wrap_arrays(mapped: mmap.mmap, header: dict[str, Any], start: int) -> dict[
     return arrays
 
 
-def _check_sum(mapped: mmap.mmap, start: int, expected: int) -> None:
-    view = memoryview(mapped)[start:]
-    try:
-        found = zlib.crc32(view)
-    finally:
-        view.release()
-    if found != expected:
-        raise _Corrupt("the arrays' checksum does not match (the file is damaged)")
-
-
-def _vocabulary(data: np.ndarray, size: int) -> list[str]:
+def _vocabulary(data: np.ndarray, size: int) -> tuple[list[str], dict[str, int]]:
+    """The words, and each one's id."""
     try:
         text = data.tobytes().decode("utf-8")
     except UnicodeDecodeError:
@@ -294,52 +338,42 @@ def _vocabulary(data: np.ndarray, size: int) -> list[str]:
         raise _Corrupt(f"the vocabulary has {len(words):,} words, the header says {size:,}")
     if tuple(words[: len(SPECIALS)]) != SPECIALS:
         raise _Corrupt(f"the vocabulary does not start with {', '.join(SPECIALS)}")
-    if text.split() != words or len(set(words)) != size:
+    index = dict(zip(words, range(size)))
+    if len(index) != size or text.split() != words:
         raise _Corrupt("the vocabulary has an empty word, a word with a space in it, or a word twice")
-    return words
+    return words, index
 
 
 def _tables(arrays: dict[str, np.ndarray], order: int, vocab: int) -> list[OrderTable]:
-    """The orders' tables, each checked against the vocabulary and the order below."""
+    """The orders' tables, their lengths checked (their values are :func:`_check_values`' job)."""
     tables: list[OrderTable] = []
     for n in range(1, order + 1):
-        context, word = arrays[f"{n}.context"], arrays[f"{n}.word"]
         logprob, backoff = arrays[f"{n}.logprob"], arrays[f"{n}.backoff"]
-        rows = len(word)
-        if not len(context) == len(logprob) == len(backoff) == rows:
+        if len(backoff) != len(logprob) or (n > 1 and len(arrays[f"{n}.keys"]) != len(logprob)):
             raise _Corrupt(f"the arrays of order {n} differ in length")
-        if rows and not (logprob.min() >= LOG_ZERO and logprob.max() <= 0.0):  # false for NaN too
-            raise _Corrupt(f"order {n} has a log10 probability that is not a number from {LOG_ZERO:g} to 0")
-        if rows and not (backoff.min() >= LOG_ZERO and np.isfinite(backoff.max())):
-            raise _Corrupt(f"order {n} has a backoff that is not a finite number of at least {LOG_ZERO:g}")
-        table = OrderTable(context, word, logprob, backoff)
         if n == 1:
-            if rows != vocab or (context != -1).any() or not np.array_equal(word, np.arange(vocab)):
-                raise _Corrupt("the unigrams are not one per vocabulary word, in order")
+            if len(logprob) != vocab:
+                raise _Corrupt("the unigrams are not one per vocabulary word")
+            tables.append(OrderTable(np.full(vocab, -1), np.arange(vocab), logprob, backoff))
         else:
-            _check_links(table, arrays[f"{n}.keys"], arrays[f"{n}.rows"], n, len(tables[-1]), vocab)
-            table._keys, table._rows = arrays[f"{n}.keys"], arrays[f"{n}.rows"]
-        tables.append(table)
+            tables.append(OrderTable.from_sorted_keys(arrays[f"{n}.keys"], vocab, logprob, backoff))
     return tables
 
 
-def _check_links(table: OrderTable, keys: np.ndarray, rows: np.ndarray, n: int, lower: int, vocab: int) -> None:
-    """Contexts within the order below, words within the vocabulary, and the lookup index: keys
-    strictly increasing (each n-gram once), each the (context, word) of its row."""
-    size = len(table)
-    if len(keys) != size or len(rows) != size:
-        raise _Corrupt(f"the lookup index of order {n} has the wrong length")
-    if size == 0:
-        return
-    if int(table.context.min()) < 0 or int(table.context.max()) >= lower:
-        raise _Corrupt(f"order {n} has a context outside order {n - 1}")
-    if int(table.word.min()) < 0 or int(table.word.max()) >= vocab:
-        raise _Corrupt(f"order {n} has a word outside the vocabulary")
-    if int(rows.min()) < 0 or int(rows.max()) >= size:
-        raise _Corrupt(f"the lookup index of order {n} names a row that does not exist")
-    if (keys[1:] <= keys[:-1]).any():
-        raise _Corrupt(f"the lookup keys of order {n} are not strictly increasing (an n-gram twice?)")
-    packed = table.context.astype(np.int64) * vocab + table.word
-    in_order = np.array_equal(rows, np.arange(size))  # as counting writes them: a comparison without a gather
-    if not np.array_equal(keys, packed if in_order else packed[rows]):
-        raise _Corrupt(f"the lookup keys of order {n} do not match their n-grams")
+def _check_values(arrays: dict[str, np.ndarray], order: int) -> None:
+    """Log values in range, and per order above 1 keys strictly increasing (each n-gram once)
+    from 0 to below the number of (context, word) pairs there are: every context is then a row of
+    the order below and every word a word of the vocabulary."""
+    vocab = len(arrays["1.logprob"])
+    for n in range(1, order + 1):
+        logprob, backoff = arrays[f"{n}.logprob"], arrays[f"{n}.backoff"]
+        if len(logprob) and not (logprob.min() >= LOG_ZERO and logprob.max() <= 0.0):  # false for NaN too
+            raise _Corrupt(f"order {n} has a log10 probability that is not a number from {LOG_ZERO:g} to 0")
+        if len(backoff) and not (backoff.min() >= LOG_ZERO and np.isfinite(backoff.max())):
+            raise _Corrupt(f"order {n} has a backoff that is not a finite number of at least {LOG_ZERO:g}")
+        if n == 1 or not len(keys := arrays[f"{n}.keys"]):
+            continue
+        if int(keys[0]) < 0 or int(keys[-1]) >= len(arrays[f"{n - 1}.logprob"]) * vocab:
+            raise _Corrupt(f"order {n} has an n-gram whose context is not in order {n - 1} or whose word is not in the vocabulary")
+        if not (keys[1:] > keys[:-1]).all():
+            raise _Corrupt(f"the n-grams of order {n} are not in strictly increasing order (an n-gram twice?)")

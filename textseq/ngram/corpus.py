@@ -49,11 +49,15 @@ class Corpus:
 class CorpusBuilder:
     """Accumulates blocks of token lines into a :class:`Corpus`."""
 
-    def __init__(self, vocabulary: Iterable[str] | None = None) -> None:
-        self.index: dict[str, int] = {w: i for i, w in enumerate(SPECIALS)}
+    def __init__(self, vocabulary: Iterable[str] | dict[str, int] | None = None) -> None:
+        """``vocabulary``: the words to number (after the specials, each once; every other word
+        is ``<unk>``), or a model's word index to copy (word -> id, the specials first)."""
         self.fixed = vocabulary is not None
-        if vocabulary is not None:
-            for word in vocabulary:
+        if isinstance(vocabulary, dict):
+            self.index = dict(vocabulary)
+        else:
+            self.index = {w: i for i, w in enumerate(SPECIALS)}
+            for word in vocabulary or ():
                 self.index.setdefault(word, len(self.index))
         self._chunks: list[np.ndarray] = []
         self.sentences = 0
@@ -149,7 +153,7 @@ class CorpusBuilder:
         return Corpus(ids=ids, words=words, sentences=self.sentences, tokens=self.tokens, dropped_markers=self.dropped_markers)
 
 
-def corpus_from_blocks(blocks: Iterable[str], vocabulary: Iterable[str] | None = None) -> Corpus:
+def corpus_from_blocks(blocks: Iterable[str], vocabulary: Iterable[str] | dict[str, int] | None = None) -> Corpus:
     builder = CorpusBuilder(vocabulary)
     for block in blocks:
         builder.add_block(block)

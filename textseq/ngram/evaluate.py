@@ -46,7 +46,7 @@ def perplexity(log10_prob: float, tokens: int) -> float | None:
 
 def evaluate(model: BackoffModel, blocks: Iterable[str]) -> tuple[EvalReport, np.ndarray]:
     """The report, and each sentence's log10 probability."""
-    corpus = corpus_from_blocks(blocks, vocabulary=model.words)
+    corpus = corpus_from_blocks(blocks, vocabulary=model.word_index)
     if len(corpus.words) != len(model.words):
         raise AssertionError("a fixed vocabulary must not grow")
     scores = model.score_corpus(corpus)
@@ -75,7 +75,7 @@ def token_logprobs(model: BackoffModel, blocks: Iterable[str]) -> tuple[np.ndarr
     """(the id of each token of the text, in ``model.words``: every word and every ``</s>``, an
     unknown word as ``<unk>``; its natural-log probability): the tokens and scores of
     :func:`evaluate`, one by one."""
-    corpus = corpus_from_blocks(blocks, vocabulary=model.words)
+    corpus = corpus_from_blocks(blocks, vocabulary=model.word_index)
     if len(corpus.words) != len(model.words):
         raise AssertionError("a fixed vocabulary must not grow")
     real = corpus.position_in_sentence() >= 0

@@ -21,14 +21,16 @@ _READ_ERRORS = (EOFError, OSError, lzma.LZMAError, zlib.error)
 T = TypeVar("T")
 
 
-def load_model(path: str) -> BackoffModel:
-    """An n-gram model from textseq's binary format or an ARPA file (optionally compressed)."""
+def load_model(path: str, *, check_later: bool = False) -> BackoffModel:
+    """An n-gram model from textseq's binary format or an ARPA file (optionally compressed);
+    ``check_later``: a binary model's checksum is still being computed when it returns (see
+    :func:`textseq.ngram.binary.read_binary`)."""
     source = open_input(path)
     try:
         head = _reading(source, lambda: source.stream.peek(16)[:16] if hasattr(source.stream, "peek") else b"")
         if is_binary_model(head):
             _refuse_unmappable(path)
-            return read_binary(path)
+            return read_binary(path, check_later=check_later)
         _refuse_other_formats(head, path)
         data = _reading(source, source.stream.read)
     finally:

@@ -7,34 +7,76 @@ Lookups are binary searches over packed (context, word) keys, done for many posi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from textseq.ngram.corpus import BOS, UNK, Corpus
+from textseq.ngram.corpus import BOS, Corpus
 from textseq.ngram.counts import sort_with_order
 
 
-@dataclass
 class OrderTable:
-    context: np.ndarray
-    """Row of w1..wn-1 in the previous order (-1 for unigrams)."""
-    word: np.ndarray
-    logprob: np.ndarray
-    backoff: np.ndarray
-    _keys: np.ndarray | None = field(default=None, repr=False)
-    _rows: np.ndarray | None = field(default=None, repr=False)
+    """The n-grams of one order: the row of each one's context in the order below (-1 for
+    unigrams, whose rows are word ids), its last word, log10 probability and log10 backoff.
+
+    A table read from the binary format holds its rows sorted by their packed key
+    ``context * vocab_size + word`` and only those keys: its contexts and words are computed from
+    them when first asked for, and its lookup index is the keys themselves."""
+
+    def __init__(self, context: np.ndarray, word: np.ndarray, logprob: np.ndarray, backoff: np.ndarray) -> None:
+        self._context: np.ndarray | None = context
+        self._word: np.ndarray | None = word
+        self.logprob = logprob
+        self.backoff = backoff
+        self._keys: np.ndarray | None = None
+        self._rows: np.ndarray | None = None
+        self._key_vocab = 0
+
+    @classmethod
+    def from_sorted_keys(cls, keys: np.ndarray, vocab_size: int, logprob: np.ndarray, backoff: np.ndarray) -> OrderTable:
+        """The table whose row i is the n-gram of ``keys[i]`` (strictly increasing)."""
+        table = cls(None, None, logprob, backoff)  # type: ignore[arg-type]
+        table._keys, table._key_vocab = keys, vocab_size
+        return table
+
+    @property
+    def context(self) -> np.ndarray:
+        if self._context is None:
+            self._context = self._stored_keys() // self._key_vocab
+        return self._context
+
+    @context.setter
+    def context(self, value: np.ndarray) -> None:
+        self.word  # noqa: B018 - computed from the keys before they go
+        self._context, self._keys, self._rows = value, None, None
+
+    @property
+    def word(self) -> np.ndarray:
+        if self._word is None:
+            self._word = (self._stored_keys() % self._key_vocab).astype(np.int32)
+        return self._word
+
+    def _stored_keys(self) -> np.ndarray:
+        if self._keys is None:
+            raise AssertionError("a table has its contexts and words or its keys")
+        return self._keys
 
     def __len__(self) -> int:
-        return len(self.word)
+        return len(self.logprob)
 
-    def index(self, vocab_size: int) -> tuple[np.ndarray, np.ndarray]:
-        """Sorted packed keys and the row each stands for."""
+    def index(self, vocab_size: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """The packed keys in increasing order, and the row each stands for (None where row i
+        is key i)."""
         if self._keys is None:
             keys = self.context.astype(np.int64) * vocab_size + self.word
-            rows = np.argsort(keys, kind="stable")
-            self._keys, self._rows = keys[rows], rows
-        return self._keys, self._rows  # type: ignore[return-value]
+            if len(keys) < 2 or bool((keys[1:] > keys[:-1]).all()):  # as counting writes them
+                self._keys, self._rows = keys, None
+            else:
+                rows = np.argsort(keys, kind="stable")
+                self._keys, self._rows = keys[rows], rows
+            self._key_vocab = vocab_size
+        return self._keys, self._rows
 
 
 @dataclass
@@ -46,6 +88,15 @@ class BackoffModel:
     smoothing: str = "modified-kneser-ney"
     scores_are_probabilities: bool = True
     _index: dict[str, int] | None = field(default=None, repr=False)
+    _pending: Callable[[], None] | None = field(default=None, repr=False)
+    """A check still running on the file the model was read from (see :meth:`settle`)."""
+
+    def settle(self) -> None:
+        """Wait for the checks that opening the model left running (a binary model's checksum,
+        see :func:`textseq.ngram.binary.read_binary`): raises InputError if the file is damaged."""
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending()
 
     @property
     def order(self) -> int:
@@ -58,26 +109,34 @@ class BackoffModel:
     @property
     def word_index(self) -> dict[str, int]:
         if self._index is None:
-            self._index = {w: i for i, w in enumerate(self.words)}
+            self._index = dict(zip(self.words, range(len(self.words))))
         return self._index
 
     def lookup(self, order: int, context_rows: np.ndarray, words: np.ndarray) -> np.ndarray:
         """Rows of the n-grams (context row, word) of ``order``; -1 where there is none."""
         if order == 1:
             return words.astype(np.int64)
+        found = np.full(len(words), -1, dtype=np.int64)
+        asked = np.flatnonzero(context_rows >= 0)
+        at, rows = self._find(order, context_rows[asked].astype(np.int64) * self.vocab_size + words[asked])
+        found[asked[at]] = rows
+        return found
+
+    def _find(self, order: int, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(the indices of the packed keys in ``wanted`` that order ``order`` has, in no
+        particular order; their rows)."""
         keys, rows = self.orders[order - 1].index(self.vocab_size)
-        if len(keys) == 0:  # an empty order (count pruning can empty the highest): nothing is found
-            return np.full(len(words), -1, dtype=np.int64)
-        wanted = context_rows.astype(np.int64) * self.vocab_size + words
-        if len(wanted) > 4096:  # searching in sorted order is about twice as fast
-            ordered, order_of = sort_with_order(np.maximum(wanted, 0))
-            at = np.empty(len(wanted), dtype=np.int64)
-            at[order_of] = np.searchsorted(keys, ordered)
+        if len(keys) == 0:  # count pruning can empty the highest order
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        if len(wanted) > 4096:  # searching and comparing in sorted order is about twice as fast
+            ordered, order_of = sort_with_order(wanted)
         else:
-            at = np.searchsorted(keys, wanted)
-        at_clipped = np.minimum(at, len(keys) - 1)
-        found = (context_rows >= 0) & (keys[at_clipped] == wanted)
-        return np.where(found, rows[at_clipped], -1)
+            ordered, order_of = wanted, np.arange(len(wanted))
+        at = np.searchsorted(keys, ordered)
+        np.minimum(at, len(keys) - 1, out=at)
+        hit = keys[at] == ordered
+        at = at[hit]
+        return order_of[hit], at if rows is None else rows[at]
 
     def ngram_words(self, order: int) -> np.ndarray:
         """The n-grams of ``order`` as a (rows, order) matrix of word ids."""
@@ -107,37 +166,49 @@ class BackoffModel:
             logprob += self.orders[k - 1].backoff[row]
             keys, rows = self.orders[k].index(self.vocab_size)
             lo, hi = np.searchsorted(keys, [row * self.vocab_size, (row + 1) * self.vocab_size])
-            explicit = rows[lo:hi]
+            explicit = np.arange(lo, hi) if rows is None else rows[lo:hi]
             logprob[self.orders[k].word[explicit]] = self.orders[k].logprob[explicit]
         logprob[BOS] = -np.inf
         return logprob
 
     def score_corpus(self, corpus: Corpus) -> np.ndarray:
         """log10 p(w | history) of every word and ``</s>`` of ``corpus`` (ids in this model's
-        numbering), with ``-inf``-free backoff: at ``<s>`` positions the value is 0."""
-        ids = corpus.ids.astype(np.int64)
-        position = corpus.position_in_sentence()
-        n_positions = len(ids)
-        score = np.zeros(n_positions)
-        matched = np.zeros(n_positions, dtype=bool)
-        # rows[k][p]: row of the k-gram ending at p (history windows), built order by order
-        rows = [np.where(ids >= 0, ids, UNK)]
+        numbering), with ``-inf``-free backoff: at ``<s>`` positions the value is 0.
+
+        Order by order, the n-grams ending at each position that the model has are found from
+        those of the order below: a k-gram ending at p is the context of a (k+1)-gram ending at
+        p+1 when p+1 continues its sentence. Only found n-grams are carried up, never an array
+        the length of the text per order. A position's score is the log10 probability of its
+        longest n-gram plus the backoffs of its longer histories, summed as KenLM sums them."""
+        words = corpus.ids.astype(np.int64)
+        size = len(words)
+        continues = np.zeros(size, dtype=bool)  # position p+1 is a word or </s> of p's sentence
+        np.not_equal(words[1:], BOS, out=continues[:-1])
+        longest = np.ones(size, dtype=np.int8)
+        found: list[tuple[np.ndarray, np.ndarray]] = []  # per order above 1: (positions, rows)
+        positions, rows = np.flatnonzero(continues), words[continues]
         for k in range(2, self.order + 1):
-            previous = np.full(n_positions, -1, dtype=np.int64)
-            previous[1:] = rows[-1][:-1]
-            previous[position < k - 2] = -1
-            rows.append(self.lookup(k, previous, ids))
-        for k in range(self.order, 0, -1):
-            row = rows[k - 1]
-            hit = (row >= 0) & ~matched & (position >= 0)
-            score[hit] += self.orders[k - 1].logprob[row[hit]]
-            matched |= hit
-            if k > 1:
-                # positions still unmatched back off through their history of length k-1
-                history = np.full(n_positions, -1, dtype=np.int64)
-                history[1:] = rows[k - 2][:-1]
-                history[position < k - 2] = -1
-                backing = ~matched & (position >= 0) & (history >= 0)
-                score[backing] += self.orders[k - 2].backoff[history[backing]]
-        score[position < 0] = 0.0
+            positions += 1
+            which, rows = self._find(k, rows * self.vocab_size + words[positions])
+            positions = positions[which]
+            found.append((positions, rows))
+            longest[positions] = k
+            keep = continues[positions]
+            positions, rows = positions[keep], rows[keep]
+        score = np.zeros(size)
+        for k in range(self.order - 1, 1, -1):  # the backoff of each history of length k
+            after, history = found[k - 2]
+            keep = continues[after]
+            after, history = after[keep] + 1, history[keep]
+            backs = longest[after] <= k
+            score[after[backs]] += self.orders[k - 1].backoff[history[backs]]
+        if self.order > 1:
+            backs = continues[:-1] & (longest[1:] == 1)
+            score[1:][backs] += self.orders[0].backoff[words[:-1][backs]]
+        unigram = longest == 1
+        score[unigram] += self.orders[0].logprob[words[unigram]]
+        for k, (positions, rows) in enumerate(found, start=2):
+            top = longest[positions] == k
+            score[positions[top]] += self.orders[k - 1].logprob[rows[top]]
+        score[words == BOS] = 0.0
         return score
