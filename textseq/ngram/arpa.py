@@ -18,6 +18,7 @@ Both accept exactly the same files.
 from __future__ import annotations
 
 import math
+import mmap
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from typing import Protocol, TextIO
 import numpy as np
 
 from textseq.errors import InputError
+from textseq.forked import idle_workers, shared, task_map
 from textseq.ngram.corpus import SPECIALS
 from textseq.ngram.kneser_ney import LOG_ZERO
 from textseq.ngram.model import BackoffModel, OrderTable
@@ -43,6 +45,10 @@ _REQUIRED = ("<s>", "</s>")
 ROUNDING = 1e-6
 """The largest positive log10 probability read as rounding of 0 (about 4 units in float32's last
 place); above it a probability exceeds 1 and the file is refused."""
+
+
+FileBytes = bytes | mmap.mmap
+"""An ARPA file's bytes: read, or a plain file mapped (sliced, each slice a bytes object)."""
 
 
 class TextSink(Protocol):
@@ -114,9 +120,9 @@ def read_arpa(handle: TextIO, source: str = "<arpa>") -> BackoffModel:
     return parse_arpa(text.encode("utf-8", "surrogatepass"), source, lambda: text)
 
 
-def parse_arpa(data: bytes, source: str, text: Callable[[], str]) -> BackoffModel:
-    """Parse the bytes of an ARPA file into a :class:`BackoffModel`: the fast reader works on the
-    bytes themselves; where it meets anything irregular, the careful reader reads ``text()``, the
+def parse_arpa(data: FileBytes, source: str, text: Callable[[], str]) -> BackoffModel:
+    """Parse the bytes of an ARPA file (or its mapping) into a :class:`BackoffModel`: the fast
+    reader works on the bytes themselves; where it meets anything irregular, the careful reader reads ``text()``, the
     file decoded (which raises what is wrong with its encoding)."""
     try:
         model = _read_model_fast(data, source)
@@ -132,7 +138,7 @@ def parse_arpa(data: bytes, source: str, text: Callable[[], str]) -> BackoffMode
 # --- the fast reader ---------------------------------------------------------------------------
 
 
-def _read_model_fast(data: bytes, source: str) -> BackoffModel:
+def _read_model_fast(data: FileBytes, source: str) -> BackoffModel:
     """A chunk of a section at a time, for the layout KenLM and SRILM write: comments before
     ``\\data\\``, one blank line or none between the parts, no blank line inside a section.
 
@@ -140,40 +146,56 @@ def _read_model_fast(data: bytes, source: str) -> BackoffModel:
     str, and decoding it takes longer than reading it. Only the header and the unigrams are
     decoded; a word of a higher order is read as the bytes of a unigram or not at all (then the
     careful reader takes over), so the file accepted is valid UTF-8 wherever it has words. Each
-    section is split :data:`_BYTES_PER_CHUNK` bytes at a time, its words turned into ids and its
-    numbers into arrays before the next chunk is split."""
+    section is split :data:`_BYTES_PER_CHUNK` bytes at a time, each chunk's words turned into
+    ids and its numbers into arrays: by forked workers in a big file where cores are idle
+    (:mod:`textseq.forked`), while this process links each order's n-grams to their contexts."""
     declared, position = _fast_header(data)
-    model: BackoffModel | None = None
-    index: dict[bytes, int] = {}
-    unigrams: Section | None = None
-    for n, count in enumerate(declared, start=1):
+    begin = _after_marker(data, position, b"\\1-grams:\n")
+    end = _section_end(data, begin)
+    if end < 0:
+        raise _Irregular
+    body = data[begin:end] if end > begin else b""
+    if body and not body.endswith(b"\n"):
+        body += b"\n"
+    if body.count(b"\n") != declared[0] or b"\n\n" in body:
+        raise _Irregular
+    unigrams = _unigram_section(body, declared[0], len(declared) == 1)
+    model, words = _unigram_model(unigrams, source)
+    sections = []
+    position = end
+    for n, count in enumerate(declared[1:], start=2):
         begin = _after_marker(data, position, b"\\%d-grams:\n" % n)
-        end = data.find(b"\n\\", begin - 1)
-        if end < 0:
+        position = _section_end(data, begin)
+        if position < 0:
             raise _Irregular
-        top = n == len(declared)
-        if n == 1:
-            body = data[begin:end] if end > begin else b""
-            if body and not body.endswith(b"\n"):
-                body += b"\n"
-            if body.count(b"\n") != count or b"\n\n" in body:
-                raise _Irregular
-            unigrams = _unigram_section(body, count, top)
-            model, words = _unigram_model(unigrams, source)
-            index = {word.encode("utf-8"): i for word, i in words.items()}
-        else:
-            assert model is not None
-            ids, logprob, backoff = _parse_rows(data, begin, end, n, count, top, index)
-            model.orders.append(_order_from_ids(model, n, ids, logprob, backoff, top, None, source))
-        position = end
+        sections.append((n, count, _section_tasks(data, begin, position, n, n == len(declared))))
+    workers = idle_workers() if len(data) - end > _FORK_AT_BYTES else 1
+    with task_map(workers, (data, {word.encode("utf-8"): i for word, i in words.items()})) as run:
+        parts = run(_parse_chunk, [task for _, _, tasks in sections for task in tasks])
+        for n, count, tasks in sections:
+            ids, logprob, backoff = _joined([next(parts) for _ in tasks], n, count)
+            model.orders.append(_order_from_ids(model, n, ids, logprob, backoff, n == len(declared), None, source))
     if data[position:].strip() != b"\\end\\":
         raise _Irregular
-    assert model is not None and unigrams is not None
     _check_specials(unigrams, source)
     return model
 
 
-def _fast_header(data: bytes) -> tuple[list[int], int]:
+def _section_end(data: FileBytes, begin: int) -> int:
+    """Where the line that begins with a backslash (the next marker) after ``begin - 1`` starts,
+    less one (at its newline); -1 where there is none. A one-byte search runs at memory speed, a
+    two-byte one at a tenth of it; a backslash inside a word costs one more search."""
+    at = begin
+    while True:
+        at = data.find(b"\\", at)
+        if at < 0:
+            return -1
+        if data[at - 1 : at] == b"\n":
+            return at - 1
+        at += 1
+
+
+def _fast_header(data: FileBytes) -> tuple[list[int], int]:
     """(the counts ``\\data\\`` declares, where it ends) for the fast reader's layout."""
     start = data.find(b"\\data\\\n")
     if start < 0 or (start > 0 and data[start - 1 : start] != b"\n"):
@@ -211,41 +233,57 @@ def _unigram_section(body: bytes, count: int, top: bool) -> Section:
     return Section(1, [words], logprob, backoff)
 
 
-def _parse_rows(
-    data: bytes, begin: int, end: int, n: int, count: int, top: bool, index: dict[bytes, int]
-) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
-    """(word ids by column, log10 probabilities, backoffs) of the ``count`` lines of an order
-    ``n`` section lying in ``data[begin:end]`` (``end`` at its last newline or where it ends), a
-    chunk of lines at a time; ``index`` gives the ids of the unigrams' bytes."""
-    ids: list[list[np.ndarray]] = [[] for _ in range(n)]
-    probs: list[np.ndarray] = []
-    backoffs: list[np.ndarray] = []
-    rows = 0
+_FORK_AT_BYTES = 1 << 26
+"""Sections beyond this many bytes in all are read by forked workers where cores are idle."""
+
+
+def _section_tasks(data: FileBytes, begin: int, end: int, n: int, top: bool) -> list[tuple[int, bool, int, int, bool]]:
+    """The tasks of :func:`_parse_chunk` that read the order ``n`` section lying in
+    ``data[begin:end]`` (``end`` at its last newline or where it ends), a chunk of lines each."""
+    tasks = []
     at = begin
     while at < end:
         cut = data.find(b"\n", min(end, at + _BYTES_PER_CHUNK))
         cut = end if cut < 0 or cut >= end else cut
-        chunk = data[at:cut]
-        if cut < end or not chunk.endswith(b"\n"):  # the last may end with the blank line before the next marker
-            chunk += b"\n"
-        lines = chunk.count(b"\n")
-        if b"\n\n" in chunk:
-            raise _Irregular
-        columns, logprob, backoff = _parse_body(chunk, n, lines, top)
-        try:
-            for k in range(n):
-                ids[k].append(np.fromiter(map(index.__getitem__, columns[k]), dtype=np.int64, count=lines))
-        except KeyError:  # a word that is no unigram's
-            raise _Irregular from None
-        probs.append(logprob)
-        backoffs.append(backoff)
-        rows += lines
+        tasks.append((n, top, at, cut, cut == end))
         at = cut + 1
-    if rows != count:
+    return tasks
+
+
+def _joined(
+    parts: list[tuple[list[np.ndarray], np.ndarray, np.ndarray] | None], n: int, count: int
+) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """(word ids by column, log10 probabilities, backoffs) of a section from its chunks' parts."""
+    if any(part is None for part in parts) or sum(len(part[1]) for part in parts if part is not None) != count:
         raise _Irregular
-    if not rows:
-        return [np.zeros(0, dtype=np.int64) for _ in range(n)], np.zeros(0), np.zeros(0)
-    return [np.concatenate(column) for column in ids], np.concatenate(probs), np.concatenate(backoffs)
+    done = [part for part in parts if part is not None]
+    if not done:
+        return [np.zeros(0, dtype=np.int32) for _ in range(n)], np.zeros(0), np.zeros(0)
+    return (
+        [np.concatenate([part[0][k] for part in done]) for k in range(n)],
+        np.concatenate([p[1] for p in done]),
+        np.concatenate([p[2] for p in done]),
+    )
+
+
+def _parse_chunk(task: tuple[int, bool, int, int, bool]) -> tuple[list[np.ndarray], np.ndarray, np.ndarray] | None:
+    """One task of :func:`_section_tasks`: the lines of ``data[at:cut]`` (the file's bytes and
+    the unigrams' ids are :func:`~textseq.forked.shared`); None where they are not in the fast
+    reader's layout."""
+    n, top, at, cut, last = task
+    data, index = shared()
+    chunk = data[at:cut]
+    if not last or not chunk.endswith(b"\n"):  # the last may end with the blank line before the next marker
+        chunk += b"\n"
+    lines = chunk.count(b"\n")
+    if b"\n\n" in chunk:
+        return None
+    try:
+        columns, logprob, backoff = _parse_body(chunk, n, lines, top)
+        ids = [np.fromiter(map(index.__getitem__, column), dtype=np.int32, count=lines) for column in columns]
+    except (_Irregular, KeyError):  # KeyError: a word that is no unigram's
+        return None
+    return ids, logprob, backoff
 
 
 def _number(digits: str) -> int:
@@ -254,12 +292,12 @@ def _number(digits: str) -> int:
     return int(digits) if len(digits) <= 18 else 10**18
 
 
-def _after_marker(data: bytes, position: int, marker: bytes) -> int:
+def _after_marker(data: FileBytes, position: int, marker: bytes) -> int:
     """Where the section ``marker`` that follows the newline(s) at ``position`` ends."""
     at = position
-    while data.startswith(b"\n", at):
+    while data[at : at + 1] == b"\n":
         at += 1
-    if not data.startswith(marker, at):
+    if data[at : at + len(marker)] != marker:
         raise _Irregular
     return at + len(marker)
 
@@ -557,7 +595,8 @@ def _order_from_ids(
 ) -> OrderTable:
     """The table of the ``n``-grams whose words are ``ids`` (by column), checked: every context
     is in the order below, no n-gram twice. ``section`` names the lines of what is wrong (the
-    careful reader's); None hands the file to the careful reader."""
+    careful reader's); None hands the file to the careful reader. The table holds its n-grams in
+    the order of their keys, as the binary format does, whatever their order in the file."""
     context = ids[0]
     for k in range(2, n):
         context = model.lookup(k, context, ids[k - 1])
@@ -577,4 +616,6 @@ def _order_from_ids(
         first, again = int(rows[twice[0]]), int(rows[twice[0] + 1])
         where = f" (also on line {int(section.lines[first])})" if section.lines is not None else ""
         _fail(section, again, f"the {n}-gram {_gram(section, again)[:60]!r} is given twice{where}", source)
-    return table
+    if rows is None:
+        return table
+    return OrderTable.from_sorted_keys(keys, model.vocab_size, table.logprob[rows], table.backoff[rows])

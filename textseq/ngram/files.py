@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import lzma
+import mmap
+import os
+import stat
 import zlib
 from collections.abc import Callable
 from typing import TypeVar
@@ -11,7 +15,7 @@ from textseq.errors import InputError
 from textseq.ngram.arpa import parse_arpa, write_arpa
 from textseq.ngram.binary import is_binary_model, read_binary, write_binary
 from textseq.ngram.model import BackoffModel
-from textseq.streams import InputSource, open_input, open_output
+from textseq.streams import STDIN_NAME, InputSource, open_input, open_output
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _PICKLE_MAGIC = b"\x80"
@@ -32,13 +36,27 @@ def load_model(path: str, *, check_later: bool = False) -> BackoffModel:
             _refuse_unmappable(path)
             return read_binary(path, check_later=check_later)
         _refuse_other_formats(head, path)
-        data = _reading(source, source.stream.read)
+        data = _mapped(source) or _reading(source, source.stream.read)
     finally:
         source.close()
-    skipped = len(_UTF8_BOM) if data.startswith(_UTF8_BOM) else 0
+    skipped = len(_UTF8_BOM) if data[: len(_UTF8_BOM)] == _UTF8_BOM else 0
     if skipped:
         data = data[skipped:]
-    return parse_arpa(data, path, lambda: _arpa_text(data, source.name, skipped))
+    return parse_arpa(data, path, lambda: _arpa_text(data[:], source.name, skipped))
+
+
+def _mapped(source: InputSource) -> mmap.mmap | None:
+    """A plain regular file, mapped: its pages are the page cache's, not a copy (a gigabyte's
+    worth for a big model); None for anything else (stdin, a pipe, a compressed file)."""
+    stream = source.stream
+    if source.name == STDIN_NAME or type(stream) is not io.BufferedReader:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode) or stream.tell() != 0:
+            return None
+        return mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):
+        return None
 
 
 def _reading(source: InputSource, read: Callable[[], T]) -> T:

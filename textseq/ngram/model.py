@@ -73,8 +73,12 @@ class OrderTable:
             if len(keys) < 2 or bool((keys[1:] > keys[:-1]).all()):  # as counting writes them
                 self._keys, self._rows = keys, None
             else:
-                rows = np.argsort(keys, kind="stable")
-                self._keys, self._rows = keys[rows], rows
+                rows = np.argsort(keys)  # a valid table's keys are distinct: any sort is the stable one, and twice as fast
+                ordered = keys[rows]
+                if (ordered[1:] == ordered[:-1]).any():  # an n-gram twice: its rows in file order, for the message
+                    rows = np.argsort(keys, kind="stable")
+                    ordered = keys[rows]
+                self._keys, self._rows = ordered, rows
             self._key_vocab = vocab_size
         return self._keys, self._rows
 
@@ -124,19 +128,31 @@ class BackoffModel:
 
     def _find(self, order: int, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(the indices of the packed keys in ``wanted`` that order ``order`` has, in no
-        particular order; their rows)."""
+        particular order; their rows).
+
+        Keys are searched for in sorted order (about twice as fast), sorted a slice at a time
+        small enough that a key and its position pack into one int64 (see
+        :func:`~textseq.ngram.counts.sort_with_order`): one ``np.sort`` of a slice is several
+        times faster than an ``argsort`` of the whole."""
         keys, rows = self.orders[order - 1].index(self.vocab_size)
-        if len(keys) == 0:  # count pruning can empty the highest order
+        if len(keys) == 0 or len(wanted) == 0:  # count pruning can empty the highest order
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-        if len(wanted) > 4096:  # searching and comparing in sorted order is about twice as fast
-            ordered, order_of = sort_with_order(wanted)
-        else:
-            ordered, order_of = wanted, np.arange(len(wanted))
-        at = np.searchsorted(keys, ordered)
-        np.minimum(at, len(keys) - 1, out=at)
-        hit = keys[at] == ordered
-        at = at[hit]
-        return order_of[hit], at if rows is None else rows[at]
+        key_bits = max(1, int(wanted.max()).bit_length())
+        step = max(4096, 1 << max(0, 63 - key_bits))
+        found, found_rows = [], []
+        for start in range(0, len(wanted), step):
+            part = wanted[start : start + step]
+            if len(part) > 4096:
+                ordered, order_of = sort_with_order(part)
+            else:
+                ordered, order_of = part, np.arange(len(part))
+            at = np.searchsorted(keys, ordered)
+            np.minimum(at, len(keys) - 1, out=at)
+            hit = keys[at] == ordered
+            found.append(order_of[hit] + start)
+            found_rows.append(at[hit])
+        at = np.concatenate(found_rows)
+        return np.concatenate(found), at if rows is None else rows[at]
 
     def ngram_words(self, order: int) -> np.ndarray:
         """The n-grams of ``order`` as a (rows, order) matrix of word ids."""
