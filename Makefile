@@ -26,7 +26,7 @@ $(CORE_STAMP): pyproject.toml
 
 # Everything the tests, lint and benchmarks use, on top.
 $(STAMP): $(CORE_STAMP) pyproject.toml $(PLUGINS)
-	$(BIN)/pip install -q -e '.[test,lint,bench,plot,tensorboard]'
+	$(BIN)/pip install -q -e '.[test,lint,bench,plot,tensorboard,dask]'
 	$(BIN)/pip install -q $(foreach plugin,$(PLUGINS),-e $(dir $(plugin)))   # the plugins in plugins/, tested with textseq
 	$(BIN)/pip install -q -e '.[reference]' || echo "kenlm did not build: the tests that compare with it will skip"
 	touch $@

@@ -32,7 +32,13 @@ _memory_option = click.option(
     "--memory",
     default=None,
     metavar="SIZE",
-    help="Count a chunk of about SIZE (e.g. 500M, 2G) at a time and merge, so that memory follows the number of distinct n-grams, not the length of the corpus.",
+    help="Count a chunk of about SIZE (e.g. 500M, 2G) at a time and merge, so that memory follows the number of distinct n-grams, not the length of the corpus (with --dask: each worker's shard).",
+)
+_dask_option = click.option(
+    "--dask",
+    default=None,
+    metavar="ADDRESS",
+    help="Count on the Dask cluster whose scheduler is at ADDRESS (tcp://host:8786), or on N local worker processes (local:N); needs the dask extra.",
 )
 
 
@@ -51,6 +57,7 @@ Examples:
 @click.option("--min-count", type=click.IntRange(min=1), default=1, show_default=True, help="Only n-grams seen at least this often.")
 @click.option("--all-orders", is_flag=True, help="Orders 1..N, not only N.")
 @_memory_option
+@_dask_option
 @output_option
 @errors_option
 @quiet_option
@@ -63,6 +70,7 @@ def count_command(
     min_count: int,
     all_orders: bool,
     memory: str | None,
+    dask: str | None,
     output: str | None,
     errors: str,
     quiet: bool,
@@ -80,7 +88,7 @@ def count_command(
 
     app.quiet(quiet)
     budget = memory_budget(memory) if memory is not None else None
-    counted = count_text(_blocks(app, files, errors, budget), order, memory=budget, warn=app.console.warn)
+    counted = count_text(_blocks(app, files, errors, budget), order, memory=budget, dask=dask, warn=app.console.warn)
     counts = counted.counts
     words = np.array(counted.words, dtype=object)
     with open_output(output, app.stdout) as out:
@@ -166,6 +174,7 @@ Examples:
 @click.option("--min-count", type=click.IntRange(min=1), default=1, show_default=True, help="Words seen fewer times become <unk>.")
 @click.option("--binary", is_flag=True, help="Write textseq's binary format (memory-mapped, loads in milliseconds) instead of ARPA.")
 @_memory_option
+@_dask_option
 @click.option(
     "-T",
     "--temp-dir",
@@ -192,6 +201,7 @@ def build_command(
     min_count: int,
     binary: bool,
     memory: str | None,
+    dask: str | None,
     temp_dir: str | None,
     params: tuple[str, ...],
     errors: str,
@@ -223,6 +233,7 @@ def build_command(
         min_count=min_count,
         memory=budget,
         temp_dir=temp_dir,
+        dask=dask,
         warn=app.console.warn,
         source=", ".join(files) or "<stdin>",
     )

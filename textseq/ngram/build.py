@@ -23,6 +23,8 @@ from textseq.ngram.smoothers import MAX_ORDER
 Warn = Callable[[str], None]
 
 DEFAULT_SMOOTHER = "modified-kneser-ney"
+_CHARS_PER_TOKEN = 6
+"""Characters of text a token, with its space, in English, roughly."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,7 @@ def count_text(
     min_count: int = 1,
     memory: int | None = None,
     temp_dir: str | None = None,
+    dask: str | None = None,
     warn: Warn | None = None,
 ) -> Counted:
     """The n-grams of orders 1 to ``order`` in ``blocks`` of token lines (one sentence a line).
@@ -103,10 +106,24 @@ def count_text(
     times become ``<unk>``; ``memory``: count a chunk of about this many bytes at a time and merge,
     so that memory follows the distinct n-grams, not the length of the text (with ``min_count``,
     the text is first spooled to a file in ``temp_dir``, the system's temporary directory if None:
-    :mod:`textseq.ngram.spool`). ``warn`` hears about ``<s>``/``</s>`` found inside lines (dropped)."""
+    :mod:`textseq.ngram.spool`); ``dask``: count on the Dask cluster whose scheduler is at this
+    address, or on N local worker processes (``local:N``), each shard of about ``memory`` bytes'
+    worth of text if given (:mod:`textseq.ngram.distributed`). ``warn`` hears about ``<s>``/``</s>``
+    found inside lines (dropped)."""
     _check_order(order)
     if min_count < 1:
         raise ParameterError("must be at least 1", parameter="min_count")
+    if dask is not None:
+        from textseq.ngram.chunked import BYTES_PER_TOKEN
+        from textseq.ngram.distributed import SHARD_CHARS, count_on_dask
+
+        shard_chars = SHARD_CHARS if memory is None else max(1 << 16, memory // BYTES_PER_TOKEN * _CHARS_PER_TOKEN)
+        counts, words, sentences, tokens, dropped = count_on_dask(
+            blocks, order, dask, vocabulary=vocabulary, min_count=min_count, shard_chars=shard_chars
+        )
+        if dropped and warn is not None:
+            warn(f"dropped {dropped} <s>/</s> tokens found inside lines (sentences are lines)")
+        return Counted(counts, words, sentences, tokens)
     if memory is not None:
         from textseq.ngram.chunked import count_in_chunks
 
@@ -142,6 +159,7 @@ def build_model(
     min_count: int = 1,
     memory: int | None = None,
     temp_dir: str | None = None,
+    dask: str | None = None,
     warn: Warn | None = None,
     source: str = "<stdin>",
 ) -> BuiltModel:
@@ -151,7 +169,7 @@ def build_model(
     (and ``discounts``, fixed discounts instead of estimated ones); ``prune``: count-pruning
     thresholds (see :func:`prune_thresholds`); ``prune_entropy``: then drop every n-gram whose
     removal raises perplexity by less than this, relatively (Stolcke 1998); ``vocabulary``,
-    ``min_count``, ``memory``, ``temp_dir`` as :func:`count_text` has them. ``warn`` hears what the smoother
+    ``min_count``, ``memory``, ``temp_dir``, ``dask`` as :func:`count_text` has them. ``warn`` hears what the smoother
     falls back on; ``source`` names the text in the error for an empty one.
 
     Every value is checked before the first block is read."""
@@ -165,7 +183,7 @@ def build_model(
     if discounts is not None:
         settings["discounts"] = list(discounts)
     smoother = get_plugins().registry("smoother").build(smoothing, settings)
-    counting = count_text(blocks, order, vocabulary=vocabulary, min_count=min_count, memory=memory, temp_dir=temp_dir, warn=warn)
+    counting = count_text(blocks, order, vocabulary=vocabulary, min_count=min_count, memory=memory, temp_dir=temp_dir, dask=dask, warn=warn)
     if counting.tokens == 0:
         raise InputError("no text to build a model from (the input is empty)", source=source)
     try:

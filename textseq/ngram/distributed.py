@@ -1,0 +1,246 @@
+"""Counting n-grams on a Dask cluster (``ngram count|build --dask ADDRESS``, or ``local:N``).
+
+The text is cut into shards of whole lines as it is read (about :data:`SHARD_CHARS` each) and each
+shard is sent to the cluster with its task: nothing assumes that the workers see the client's
+files or share a temporary directory. Then:
+
+1. each shard is tokenized on a worker, which keeps its ids and sends back only its words (in
+   order of first appearance) and their counts;
+2. the client joins those in shard order into the vocabulary, numbered as one machine numbers
+   it (KenLM's order of first appearance; with ``min_count``, the rare words made ``<unk>``);
+3. each shard is counted where its ids are, in that numbering, and its distinct n-grams are cut
+   into partitions by their last word; each partition is summed over the shards on the workers,
+   pairwise in a tree;
+4. the client links the partitions into :class:`~textseq.ngram.counts.NgramCounts`
+   (:mod:`textseq.ngram.chunked` does the same for a chunked count on one machine), with KenLM's
+   greatest window taken over the shards.
+
+The counts are the single-machine counts, so every smoother (stupid backoff too) estimates from
+them what it estimates on one machine: the same ARPA file, byte for byte. The estimation runs on
+the client: it scales with the model, which the machine that writes the ARPA file holds anyway;
+the counting, which scales with the corpus, is what the cluster shares out.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from textseq.errors import InputError, ParameterError
+from textseq.ngram.chunked import _greatest_window_words, _link, _suffix_key, _Totals
+from textseq.ngram.corpus import UNK, Corpus, CorpusBuilder, frequent_words
+from textseq.ngram.counts import NgramCounts, count_ngrams
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+SHARD_CHARS = 1 << 24
+"""About this many characters of text a shard (then to the end of its block of lines)."""
+PARTITIONS_PER_WORKER = 2
+CONNECT_SECONDS = 30
+"""How long to wait for the scheduler to answer."""
+
+
+@dataclass
+class Tokenized:
+    """A shard as its worker keeps it: its sentences as ids in the shard's own numbering."""
+
+    corpus: Corpus
+    counts: np.ndarray
+    """Occurrences of each of the shard's words."""
+
+
+@dataclass(frozen=True)
+class ShardWords:
+    """What the client needs of a tokenized shard to number the words of all of them."""
+
+    words: list[str]
+    counts: np.ndarray
+    sentences: int
+    tokens: int
+    dropped_markers: int
+
+
+Part = list[tuple[np.ndarray, np.ndarray]]
+"""Per order, distinct n-grams as a (rows, order) word-id matrix and their counts."""
+
+
+def tokenize_shard(text: str, vocabulary: Sequence[str] | None) -> Tokenized:
+    builder = CorpusBuilder(vocabulary)
+    builder.add_block(text)
+    corpus = builder.build()
+    real = corpus.position_in_sentence() >= 0
+    return Tokenized(corpus, np.bincount(corpus.ids[real], minlength=len(corpus.words)).astype(np.int64))
+
+
+def shard_words(shard: Tokenized) -> ShardWords:
+    corpus = shard.corpus
+    return ShardWords(corpus.words, shard.counts, corpus.sentences, corpus.tokens, corpus.dropped_markers)
+
+
+def count_shard(
+    shard: Tokenized, new_id: np.ndarray, vocab_size: int, order: int, partitions: int
+) -> tuple[list[Part], tuple[int, ...] | None]:
+    """(the shard's distinct n-grams and counts in the numbering ``new_id`` gives its ids (of
+    ``vocab_size`` words in all), cut into ``partitions`` by last word; the words of its greatest
+    window, None if it has no words)."""
+    corpus = shard.corpus
+    if not corpus.tokens:
+        return [
+            [(np.empty((0, n), dtype=np.int32), np.empty(0, dtype=np.int64)) for n in range(1, order + 1)] for _ in range(partitions)
+        ], None
+    renumbered = Corpus(new_id[corpus.ids].astype(np.int32), [""] * vocab_size, corpus.sentences, corpus.tokens)
+    counts = count_ngrams(renumbered, order)
+    parts: list[Part] = [[] for _ in range(partitions)]
+    for n in range(1, order + 1):
+        table = counts.orders[n - 1]
+        present = np.flatnonzero(table.count > 0)
+        matrix, count = counts.words_of(n)[present], table.count[present]
+        owner = matrix[:, -1] % partitions
+        for p in range(partitions):
+            mine = owner == p
+            parts[p].append((matrix[mine], count[mine]))
+    return parts, _greatest_window_words(renumbered, order)
+
+
+def _window(counted: tuple[list[Part], tuple[int, ...] | None]) -> tuple[int, ...] | None:
+    return counted[1]
+
+
+def _partition(counted: tuple[list[Part], tuple[int, ...] | None], p: int) -> Part:
+    return counted[0][p]
+
+
+def merge_parts(first: Part, second: Part) -> Part:
+    """The n-grams of two parts, each once, their counts summed."""
+    merged = []
+    for (words_a, count_a), (words_b, count_b) in zip(first, second):
+        totals = _Totals(words_a.shape[1])
+        totals.words, totals.count = words_a, count_a
+        totals.add(words_b, count_b)
+        merged.append((totals.words, totals.count))
+    return merged
+
+
+def _tree(client: Client, parts: list[Any]) -> Any:
+    """One future: the parts merged pairwise on the cluster."""
+    while len(parts) > 1:
+        paired = [client.submit(merge_parts, parts[i], parts[i + 1], pure=False) for i in range(0, len(parts) - 1, 2)]
+        parts = paired + ([parts[-1]] if len(parts) % 2 else [])
+    return parts[0]
+
+
+def _shards(blocks: Iterable[str], chars: int) -> Iterator[str]:
+    """The text of ``blocks`` (whole lines each, but for the very last) in shards of whole lines,
+    of about ``chars`` characters."""
+    pending: list[str] = []
+    size = 0
+    for block in blocks:
+        pending.append(block)
+        size += len(block)
+        if size >= chars:
+            yield "".join(pending)
+            pending, size = [], 0
+    if pending:
+        yield "".join(pending)
+
+
+@contextmanager
+def dask_client(address: str) -> Iterator[Client]:
+    """A client of the scheduler at ``address``, or of a cluster of N local worker processes
+    started for the run (``local:N``)."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ParameterError("needs Dask's distributed package: pip install 'textseq[dask]'", parameter="dask") from None
+    if address.startswith("local:"):
+        workers = address.partition(":")[2]
+        if not (workers.isdigit() and int(workers) >= 1):
+            raise ParameterError(f"local:N needs a number of workers, not {address!r}", parameter="dask")
+        cluster = LocalCluster(
+            n_workers=int(workers), threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
+        )
+        try:
+            with Client(cluster) as client:
+                yield client
+        finally:
+            cluster.close()
+        return
+    try:
+        client = Client(address, timeout=CONNECT_SECONDS)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise InputError(f"cannot reach the Dask scheduler: {exc}", source=address) from None
+    with client:
+        yield client
+
+
+def count_on_dask(
+    blocks: Iterable[str],
+    order: int,
+    address: str,
+    *,
+    vocabulary: Sequence[str] | None = None,
+    min_count: int = 1,
+    shard_chars: int = SHARD_CHARS,
+) -> tuple[NgramCounts, list[str], int, int, int]:
+    """(counts, words, sentences, tokens, ``<s>``/``</s>`` dropped inside lines) of the text in
+    ``blocks``, counted on the Dask cluster at ``address`` in shards of about ``shard_chars``
+    characters, as the module notes say."""
+    with dask_client(address) as client:
+        try:
+            return _count(client, blocks, order, vocabulary, min_count, shard_chars)
+        except (InputError, ParameterError, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # noqa: BLE001 - a worker lost, a task that failed there: one line, not the cluster's traceback
+            raise InputError(f"counting on the Dask cluster failed: {type(exc).__name__}: {exc}", source=address) from None
+
+
+def _count(
+    client: Client, blocks: Iterable[str], order: int, vocabulary: Sequence[str] | None, min_count: int, shard_chars: int
+) -> tuple[NgramCounts, list[str], int, int, int]:
+    shards = [client.submit(tokenize_shard, text, vocabulary, pure=False) for text in _shards(blocks, shard_chars)]
+    if not shards:
+        shards = [client.submit(tokenize_shard, "", vocabulary, pure=False)]
+    described: list[ShardWords] = client.gather([client.submit(shard_words, shard, pure=False) for shard in shards])
+    words, new_ids = _numbering(described, vocabulary, min_count)
+    partitions = PARTITIONS_PER_WORKER * max(1, len(client.scheduler_info().get("workers", {})))
+    counted = [
+        client.submit(count_shard, shard, new_id, len(words), order, partitions, pure=False) for shard, new_id in zip(shards, new_ids)
+    ]
+    windows = client.gather([client.submit(_window, result, pure=False) for result in counted])
+    by_partition = [[client.submit(_partition, result, p, pure=False) for result in counted] for p in range(partitions)]
+    merged: list[Part] = client.gather([_tree(client, parts) for parts in by_partition])
+    totals = [_Totals(n) for n in range(1, order + 1)]
+    for n in range(1, order + 1):
+        totals[n - 1].words = np.concatenate([part[n - 1][0] for part in merged])
+        totals[n - 1].count = np.concatenate([part[n - 1][1] for part in merged])
+    greatest = max((window for window in windows if window is not None), key=_suffix_key, default=None)
+    sentences = sum(shard.sentences for shard in described)
+    tokens = sum(shard.tokens for shard in described)
+    dropped = sum(shard.dropped_markers for shard in described)
+    return _link(totals, len(words), greatest), words, sentences, tokens, dropped
+
+
+def _numbering(described: list[ShardWords], vocabulary: Sequence[str] | None, min_count: int) -> tuple[list[str], list[np.ndarray]]:
+    """(the words of all shards numbered as one machine numbers them; per shard, the new id of
+    each of its ids)."""
+    index: dict[str, int] = {}
+    for shard in described:
+        for word in shard.words:
+            index.setdefault(word, len(index))
+    counts = np.zeros(len(index), dtype=np.int64)
+    for shard in described:
+        counts[[index[word] for word in shard.words]] += shard.counts
+    words = list(index)
+    if min_count > 1:
+        keep = frequent_words(counts, min_count)
+        renumber = np.where(keep, np.cumsum(keep) - 1, UNK)
+        words = [word for word, kept in zip(words, keep.tolist()) if kept]
+    else:
+        renumber = np.arange(len(index))
+    return words, [renumber[[index[word] for word in shard.words]] for shard in described]
