@@ -103,6 +103,40 @@ def test_what_a_forked_worker_finds_wrong_is_named_as_the_careful_reader_names_i
     assert f":{at + 1}:" in found["result"] and "'zebra', which is not a unigram" in found["result"]
 
 
+WRITE_BOTH_WAYS = textwrap.dedent(
+    """
+    import io, json, sys
+    import multiprocessing
+    import textseq.ngram.arpa as arpa
+    from textseq.ngram.files import load_model
+
+    contexts = []
+    real_context = multiprocessing.get_context
+    multiprocessing.get_context = lambda method: contexts.append(method) or real_context(method)
+    model = load_model(sys.argv[1])
+    arpa._FORK_AT_ROWS = 0
+    arpa._ROWS_PER_CHUNK = 50
+    texts = []
+    for workers in (1, 2):
+        arpa.idle_workers = lambda: workers
+        out = io.StringIO()
+        arpa.write_arpa(model, out)
+        texts.append(out.getvalue())
+    print(json.dumps({"forked": sorted(set(contexts)), "same": texts[0] == texts[1], "lines": texts[0].count(chr(10))}))
+    """
+)
+
+
+def test_an_arpa_file_written_by_forked_workers_is_the_same_file(tmp_path):
+    path = tmp_path / "m.arpa"
+    text = _write(path)
+    done = subprocess.run([sys.executable, "-c", WRITE_BOTH_WAYS, str(path)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    found = json.loads(done.stdout)
+    assert found["forked"] == ["fork"] and found["same"]
+    assert found["lines"] == text.count("\n")
+
+
 def test_the_task_map_runs_here_where_forking_is_not_safe():
     import threading
 

@@ -39,6 +39,10 @@ _SECTION = re.compile(r"\\(\d+)-grams:\s*$")
 _ROWS_PER_CHUNK = 200_000
 _BYTES_PER_CHUNK = 1 << 24
 """The fast reader splits a section about this many bytes (a few hundred thousand lines) at a time."""
+_FORK_AT_BYTES = 1 << 26
+"""Sections beyond this many bytes in all are read by forked workers where cores are idle."""
+_FORK_AT_ROWS = 1 << 21
+"""A model of more n-grams than this is formatted by forked workers where cores are idle."""
 _SCORES_NOTE = "scores, not probabilities: they do not sum to 1"
 _SMOOTHING = re.compile(r"^#\s*smoothing:\s*(\S+)", re.MULTILINE)
 _REQUIRED = ("<s>", "</s>")
@@ -61,7 +65,9 @@ def write_arpa(model: BackoffModel, out: TextSink, *, comment: str | None = None
     """Write ``model`` in ARPA format (numbers with 7 significant digits, as KenLM writes them).
 
     Rows are formatted a chunk at a time with one ``%`` over a tuple, and n-gram strings are
-    joined with ``map``: the per-row Python work stays small."""
+    joined with ``map``: the per-row Python work stays small. In a big model the chunks are
+    formatted by forked workers on the idle cores (:mod:`textseq.forked`) while this process
+    writes them out in order."""
     lines = comment.splitlines() if comment else []
     if model.smoothing:
         lines.append(f"smoothing: {model.smoothing}")
@@ -74,24 +80,33 @@ def write_arpa(model: BackoffModel, out: TextSink, *, comment: str | None = None
     out.write("\n")
     words = np.array(model.words, dtype=object)
     top = model.order
+    workers = idle_workers() if sum(len(table) for table in model.orders) > _FORK_AT_ROWS else 1
     matrix = np.empty((0, 0), dtype=np.int32)
     for n, table in enumerate(model.orders, start=1):
         out.write(f"\\{n}-grams:\n")
         matrix = table.word[:, None].astype(np.int32) if n == 1 else np.column_stack([matrix[table.context], table.word]).astype(np.int32)
-        row_format = "%.7g\t%s\t%.7g\n" if n < top else "%.7g\t%s\n"
-        width = 3 if n < top else 2
-        for start in range(0, len(table), _ROWS_PER_CHUNK):
-            stop = min(start + _ROWS_PER_CHUNK, len(table))
-            columns = [words[matrix[start:stop, column]].tolist() for column in range(n)]
-            grams = columns[0] if n == 1 else list(map(" ".join, zip(*columns)))
-            values: list[object] = [None] * (width * (stop - start))
-            values[0::width] = table.logprob[start:stop].tolist()
-            values[1::width] = grams
-            if n < top:
-                values[2::width] = table.backoff[start:stop].tolist()
-            out.write((row_format * (stop - start)) % tuple(values))
+        chunks = [(start, min(start + _ROWS_PER_CHUNK, len(table))) for start in range(0, len(table), _ROWS_PER_CHUNK)]
+        with task_map(workers if len(chunks) > 1 else 1, (words, matrix, table, n < top)) as run:
+            for text in run(_format_rows, chunks):
+                out.write(text)
         out.write("\n")
     out.write("\\end\\\n")
+
+
+def _format_rows(rows: tuple[int, int]) -> str:
+    """The ARPA lines of rows ``start`` to ``stop`` of the table being written (the words, the
+    order's word matrix, its table and whether it has backoffs are :func:`~textseq.forked.shared`)."""
+    start, stop = rows
+    words, matrix, table, with_backoff = shared()
+    columns = [words[matrix[start:stop, column]].tolist() for column in range(matrix.shape[1])]
+    grams = columns[0] if len(columns) == 1 else list(map(" ".join, zip(*columns)))
+    width = 3 if with_backoff else 2
+    values: list[object] = [None] * (width * (stop - start))
+    values[0::width] = table.logprob[start:stop].tolist()
+    values[1::width] = grams
+    if with_backoff:
+        values[2::width] = table.backoff[start:stop].tolist()
+    return (("%.7g\t%s\t%.7g\n" if with_backoff else "%.7g\t%s\n") * (stop - start)) % tuple(values)
 
 
 @dataclass
@@ -231,10 +246,6 @@ def _unigram_section(body: bytes, count: int, top: bool) -> Section:
     if len(" ".join(words).split()) != len(words):
         raise _Irregular
     return Section(1, [words], logprob, backoff)
-
-
-_FORK_AT_BYTES = 1 << 26
-"""Sections beyond this many bytes in all are read by forked workers where cores are idle."""
 
 
 def _section_tasks(data: FileBytes, begin: int, end: int, n: int, top: bool) -> list[tuple[int, bool, int, int, bool]]:
