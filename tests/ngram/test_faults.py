@@ -120,7 +120,7 @@ def test_a_smoothers_error_at_estimate_time_is_a_one_error(tmp_path, monkeypatch
         raise ValueError("this option needs more orders")
 
     monkeypatch.setattr(ModifiedKneserNey, "estimate", refuse)
-    code, _, err = cli("ngram", "build", "-O", str(tmp_path / "m.arpa"), stdin=TEXT.encode())
+    code, _, err = cli("ngram", "build", "-q", "-O", str(tmp_path / "m.arpa"), stdin=TEXT.encode())
     assert code == 2
     assert "smoother 'modified-kneser-ney': this option needs more orders" in one_error(err)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import io
+import re
 
 import pytest
 
@@ -93,3 +94,37 @@ def test_the_command_line_takes_min_count_with_memory_and_a_temp_dir(tmp_path, t
     assert whole.read_text() == spooled.read_text()
     refused = textseq("ngram", "build", "-O", str(spooled), "--min-count", "2", "--memory", "1M", "-T", str(tmp_path / "no"), input=text)
     assert refused.returncode == 2 and "Traceback" not in refused.stderr and "no" in refused.stderr
+
+
+def test_a_text_bigger_than_the_free_space_fails_before_it_is_read(monkeypatch, tmp_path):
+    monkeypatch.setattr(spool_module.shutil, "disk_usage", lambda where: type("Usage", (), {"free": 5 << 20})())
+    read = []
+
+    def blocks():
+        read.append(True)
+        yield TEXT
+
+    with pytest.raises(InputError) as info:
+        build_model(blocks(), 3, min_count=2, memory=1 << 20, temp_dir=str(tmp_path), text_bytes=8 << 20)
+    assert not read
+    assert info.value.source == str(tmp_path)
+    assert "8 MB of temporary space" in info.value.message and "5 MB free" in info.value.message and "-T" in info.value.message
+    assert arpa(build_model(blocks(), 3, min_count=2, memory=1 << 20, temp_dir=str(tmp_path), text_bytes=4 << 20))
+
+
+def test_ngram_build_says_each_stage_and_its_time(tmp_path):
+    from helpers import cli
+
+    source = tmp_path / "text.tok"
+    source.write_text(TEXT * 10, encoding="utf-8")
+    code, _, err = cli("ngram", "build", "-o", "3", "--prune-entropy", "1e-9", "-O", str(tmp_path / "m.arpa"), str(source))
+    assert code == 0, err
+    lines = [line for line in err.splitlines() if "warning" not in line]
+    assert [line.split(" in ")[0] for line in lines] == [
+        "textseq: counted 1,691 tokens",
+        "textseq: estimated modified-kneser-ney",
+        "textseq: pruned by relative entropy",
+        f"textseq: wrote {tmp_path / 'm.arpa'}",
+    ]
+    assert all(re.search(r" in \d+\.\d s", line) for line in lines)
+    assert cli("ngram", "build", "-q", "-o", "3", "-O", str(tmp_path / "q.arpa"), str(source))[2] == ""

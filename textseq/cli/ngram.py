@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,7 +26,7 @@ from textseq.cli.common import (
     read_lines,
 )
 from textseq.ngram.smoothers import MAX_ORDER
-from textseq.streams import open_output
+from textseq.streams import open_output, total_size
 
 _order_option = click.option("-o", "--order", type=click.IntRange(1, MAX_ORDER), default=3, show_default=True, help="N-gram order (1-10).")
 _memory_option = click.option(
@@ -234,10 +235,13 @@ def build_command(
         memory=budget,
         temp_dir=temp_dir,
         dask=dask,
+        text_bytes=total_size(files or ["-"]),
         warn=app.console.warn,
+        stages=app.console.info,
         source=", ".join(files) or "<stdin>",
     )
     model = built.model
+    started = time.perf_counter()
     save_model(
         model,
         output,
@@ -247,7 +251,8 @@ def build_command(
         + (f" --prune-entropy {prune_entropy:g}" if prune_entropy is not None else ""),
     )
     sizes = ", ".join(f"{len(t):,} {n}-grams" for n, t in enumerate(model.orders, start=1))
-    app.console.info(f"wrote {output}: {built.sentences:,} sentences, {built.tokens:,} tokens; {sizes}")
+    seconds = time.perf_counter() - started
+    app.console.info(f"wrote {output} in {seconds:.1f} s: {built.sentences:,} sentences, {built.tokens:,} tokens; {sizes}")
     if not model.scores_are_probabilities:
         app.console.warn(f"{smoothing} gives scores, not probabilities: they do not sum to 1, so perplexities from it are not comparable")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import math
 import numbers
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -98,6 +99,7 @@ def count_text(
     memory: int | None = None,
     temp_dir: str | None = None,
     dask: str | None = None,
+    text_bytes: int | None = None,
     warn: Warn | None = None,
 ) -> Counted:
     """The n-grams of orders 1 to ``order`` in ``blocks`` of token lines (one sentence a line).
@@ -108,8 +110,9 @@ def count_text(
     the text is first spooled to a file in ``temp_dir``, the system's temporary directory if None:
     :mod:`textseq.ngram.spool`); ``dask``: count on the Dask cluster whose scheduler is at this
     address, or on N local worker processes (``local:N``), each shard of about ``memory`` bytes'
-    worth of text if given (:mod:`textseq.ngram.distributed`). ``warn`` hears about ``<s>``/``</s>``
-    found inside lines (dropped)."""
+    worth of text if given (:mod:`textseq.ngram.distributed`). ``text_bytes``, the size of the
+    text where it is known, lets a spool that would not fit in ``temp_dir`` fail before any of it
+    is read. ``warn`` hears about ``<s>``/``</s>`` found inside lines (dropped)."""
     _check_order(order)
     if min_count < 1:
         raise ParameterError("must be at least 1", parameter="min_count")
@@ -132,7 +135,7 @@ def count_text(
             return Counted(counts, words, sentences, tokens)
         from textseq.ngram.spool import frequent_vocabulary, read_back
 
-        spool, kept = frequent_vocabulary(blocks, vocabulary, min_count, temp_dir, warn)
+        spool, kept = frequent_vocabulary(blocks, vocabulary, min_count, temp_dir, warn, text_bytes=text_bytes)
         with spool:
             counts, words, sentences, tokens = count_in_chunks(read_back(spool), order, memory, kept)
         return Counted(counts, words, sentences, tokens)
@@ -160,7 +163,9 @@ def build_model(
     memory: int | None = None,
     temp_dir: str | None = None,
     dask: str | None = None,
+    text_bytes: int | None = None,
     warn: Warn | None = None,
+    stages: Warn | None = None,
     source: str = "<stdin>",
 ) -> BuiltModel:
     """An n-gram model of order ``order`` estimated from ``blocks`` of token lines.
@@ -169,8 +174,10 @@ def build_model(
     (and ``discounts``, fixed discounts instead of estimated ones); ``prune``: count-pruning
     thresholds (see :func:`prune_thresholds`); ``prune_entropy``: then drop every n-gram whose
     removal raises perplexity by less than this, relatively (Stolcke 1998); ``vocabulary``,
-    ``min_count``, ``memory``, ``temp_dir``, ``dask`` as :func:`count_text` has them. ``warn`` hears what the smoother
-    falls back on; ``source`` names the text in the error for an empty one.
+    ``min_count``, ``memory``, ``temp_dir``, ``dask``, ``text_bytes`` as :func:`count_text` has
+    them. ``warn`` hears what the smoother falls back on, ``stages`` a line as each stage ends
+    (what it made, how long it took: lmplz prints its stages too); ``source`` names the text in
+    the error for an empty one.
 
     Every value is checked before the first block is read."""
     from textseq.plugins import get_plugins
@@ -183,13 +190,29 @@ def build_model(
     if discounts is not None:
         settings["discounts"] = list(discounts)
     smoother = get_plugins().registry("smoother").build(smoothing, settings)
-    counting = count_text(blocks, order, vocabulary=vocabulary, min_count=min_count, memory=memory, temp_dir=temp_dir, dask=dask, warn=warn)
+    said = stages or (lambda line: None)
+    started = time.perf_counter()
+    counting = count_text(
+        blocks,
+        order,
+        vocabulary=vocabulary,
+        min_count=min_count,
+        memory=memory,
+        temp_dir=temp_dir,
+        dask=dask,
+        text_bytes=text_bytes,
+        warn=warn,
+    )
     if counting.tokens == 0:
         raise InputError("no text to build a model from (the input is empty)", source=source)
+    sizes = ", ".join(f"{len(table):,} {table.order}-grams" for table in counting.counts.orders)
+    said(f"counted {counting.tokens:,} tokens in {time.perf_counter() - started:.1f} s: {sizes}")
+    started = time.perf_counter()
     try:
         model = smoother.estimate(counting.counts, prune=thresholds, warn=warn)
     except ValueError as exc:  # what a smoother finds wrong with its options only once it sees the counts
         raise ParameterError(f"smoother '{smoothing}': {exc}") from None
+    said(f"estimated {smoothing} in {time.perf_counter() - started:.1f} s")
     model.words = counting.words
     model.smoothing = smoothing
     if prune_entropy is not None:
@@ -197,7 +220,9 @@ def build_model(
             raise ParameterError(f"needs probabilities, and {smoothing} gives scores", parameter="prune_entropy")
         from textseq.ngram.prune import prune_entropy as prune_by_entropy
 
+        started = time.perf_counter()
         model = prune_by_entropy(model, prune_entropy)
+        said(f"pruned by relative entropy in {time.perf_counter() - started:.1f} s")
     return BuiltModel(model, counting.sentences, counting.tokens)
 
 
