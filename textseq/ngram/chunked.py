@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 
 from textseq.ngram.corpus import BOS, Corpus, CorpusBuilder
-from textseq.ngram.counts import NgramCounts, OrderCounts, count_ngrams, greatest_window
+from textseq.ngram.counts import NgramCounts, OrderCounts, count_ngrams, find_sorted, greatest_window
 
 BYTES_PER_TOKEN = 96
 """What counting costs per token of a chunk, roughly, at order 5 (ids, positions, keys, sorts)."""
@@ -35,62 +36,95 @@ def _suffix_key(words: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(reversed(words))
 
 
-class _Totals:
-    """Distinct n-grams of one order as a sorted word matrix with summed counts."""
+@dataclass
+class Tally:
+    """The distinct n-grams of a text and their counts, as :func:`count_ngrams` lays them out:
+    each order above the unigrams sorted by (row of its context in the order below, last word),
+    which is the order of their words, first word first. Tallies of parts of a text
+    (:func:`merge_tallies`) are the tally of the whole."""
 
-    def __init__(self, order: int) -> None:
-        self.order = order
-        self.words = np.empty((0, order), dtype=np.int32)
-        self.count = np.empty(0, dtype=np.int64)
-
-    def add(self, words: np.ndarray, count: np.ndarray) -> None:
-        merged = np.concatenate([self.words, words])
-        counts = np.concatenate([self.count, count])
-        order = np.lexsort(merged.T[::-1])
-        merged, counts = merged[order], counts[order]
-        new = np.ones(len(merged), dtype=bool)
-        if len(merged) > 1:
-            new[1:] = (merged[1:] != merged[:-1]).any(axis=1)
-        starts = np.flatnonzero(new)
-        self.words = merged[starts]
-        self.count = np.add.reduceat(counts, starts) if len(starts) else counts[:0]
+    unigrams: np.ndarray
+    """The count of each word id."""
+    context: list[np.ndarray]
+    """Per order from 2 up, each n-gram's context row in the order below."""
+    word: list[np.ndarray]
+    count: list[np.ndarray]
 
 
-def _link(totals: list[_Totals], vocab: int, last_words: tuple[int, ...] | None) -> NgramCounts:
-    """NgramCounts (context and suffix ids, sorted by (context, word)) from word matrices."""
-    unigram_counts = np.zeros(vocab, dtype=np.int64)
-    unigram_counts[totals[0].words[:, 0]] = totals[0].count
+def tally_of(counts: NgramCounts) -> Tally:
+    orders = counts.orders[1:]
+    return Tally(counts.orders[0].count.copy(), [t.context for t in orders], [t.word for t in orders], [t.count for t in orders])
+
+
+def merge_tallies(first: Tally, second: Tally) -> Tally:
+    """The tally of the two texts together (of the same order; word ids numbered alike).
+
+    Order by order, each side's n-grams are packed into keys of their context's row in the
+    merged order below and their word; both key arrays are sorted, so the second's are placed in
+    the first's with one search of sorted keys, and no sort of the whole is needed."""
+    vocab = max(len(first.unigrams), len(second.unigrams))
+    unigrams = np.zeros(vocab, dtype=np.int64)
+    unigrams[: len(first.unigrams)] += first.unigrams
+    unigrams[: len(second.unigrams)] += second.unigrams
+    merged = Tally(unigrams, [], [], [])
+    row_first: np.ndarray | None = None  # rows of the order below, in the merged order below (None: the same)
+    row_second: np.ndarray | None = None
+    for context_a, word_a, count_a, context_b, word_b, count_b in zip(
+        first.context, first.word, first.count, second.context, second.word, second.count
+    ):
+        keys_a = (context_a if row_first is None else row_first[context_a]).astype(np.int64) * vocab + word_a
+        keys_b = (context_b if row_second is None else row_second[context_b]).astype(np.int64) * vocab + word_b
+        at = np.searchsorted(keys_a, keys_b)
+        seen = np.zeros(len(keys_b), dtype=bool)
+        if len(keys_a):
+            seen = keys_a[np.minimum(at, len(keys_a) - 1)] == keys_b
+        new = ~seen
+        before = np.cumsum(np.bincount(at[new], minlength=len(keys_a) + 1))  # new keys placed before each old one
+        row_first = np.arange(len(keys_a)) + before[: len(keys_a)]
+        row_second = np.empty(len(keys_b), dtype=np.int64)
+        row_second[seen] = row_first[at[seen]]
+        row_second[new] = at[new] + np.arange(int(new.sum()))
+        keys = np.empty(len(keys_a) + int(new.sum()), dtype=np.int64)
+        keys[row_first] = keys_a
+        keys[row_second[new]] = keys_b[new]
+        count = np.zeros(len(keys), dtype=np.int64)
+        count[row_first] = count_a
+        count[row_second] += count_b
+        merged.context.append(keys // vocab)
+        merged.word.append(keys % vocab)
+        merged.count.append(count)
+    return merged
+
+
+def link(tally: Tally, last_words: tuple[int, ...] | None) -> NgramCounts:
+    """The :class:`NgramCounts` of ``tally``: each n-gram's suffix row and whether it begins with
+    ``<s>``, and KenLM's greatest window (``last_words``, its words; None for an empty text)."""
+    vocab = len(tally.unigrams)
     words_1 = np.arange(vocab, dtype=np.int64)
-    tables = [OrderCounts(1, np.full(vocab, -1), np.full(vocab, -1), words_1, unigram_counts, words_1 == BOS)]
+    tables = [OrderCounts(1, np.full(vocab, -1), np.full(vocab, -1), words_1, tally.unigrams, words_1 == BOS)]
     keys_by_order: list[np.ndarray] = [words_1]
-
-    def ids_of(matrix: np.ndarray) -> np.ndarray:
-        """Row id of each n-gram (row of ``matrix``) in the tables built so far; -1 if absent."""
-        row = matrix[:, 0].astype(np.int64)
-        for k in range(2, matrix.shape[1] + 1):
-            keys = keys_by_order[k - 1]
-            wanted = row * vocab + matrix[:, k - 1]
-            at = np.minimum(np.searchsorted(keys, wanted), max(len(keys) - 1, 0))
-            row = np.where((row >= 0) & (keys[at] == wanted) if len(keys) else False, at, -1)
-        return row
-
-    for n in range(2, len(totals) + 1):
-        matrix, count = totals[n - 1].words, totals[n - 1].count
-        context = ids_of(matrix[:, :-1])
-        suffix = ids_of(matrix[:, 1:])
-        keys = context * vocab + matrix[:, -1]
-        order = np.argsort(keys, kind="stable")
-        keys_by_order.append(keys[order])
-        tables.append(
-            OrderCounts(n, context[order], suffix[order], matrix[order, -1].astype(np.int64), count[order], matrix[order, 0] == BOS)
-        )
+    for n, (context, word, count) in enumerate(zip(tally.context, tally.word, tally.count), start=2):
+        below = tables[-1]
+        if n == 2:
+            suffix = word.astype(np.int64)
+        else:
+            suffix = np.full(len(word), -1, dtype=np.int64)
+            which, at = find_sorted(keys_by_order[-1], below.suffix[context] * vocab + word)
+            suffix[which] = at
+        keys_by_order.append(context * vocab + word)
+        tables.append(OrderCounts(n, context, suffix, word.astype(np.int64), count, below.starts_with_bos[context]))
     last = []
-    for k in range(1, len(totals) + 1):
-        if last_words is None:
+    for k in range(1, len(tables) + 1):
+        if last_words is None or (k > 1 and BOS in last_words[-k + 1 :]):
             last.append(-1)
             continue
-        tail = np.array([last_words[-k:]], dtype=np.int32)
-        last.append(int(ids_of(tail)[0]) if (k == 1 or BOS not in last_words[-k + 1 :]) else -1)
+        row = last_words[-k]
+        for n, next_word in enumerate(last_words[len(last_words) - k + 1 :], start=2):
+            which, at = find_sorted(keys_by_order[n - 1], np.array([row * vocab + next_word], dtype=np.int64))
+            row = int(at[0]) if len(which) else -1
+            if row < 0:
+                break
+        last.append(row)
     return NgramCounts(vocab_size=vocab, orders=tables, last_window=last)
 
 
@@ -101,23 +135,20 @@ def count_in_chunks(
     that counting takes about ``memory`` bytes plus the distinct n-grams."""
     chunk_tokens = max(10_000, memory // BYTES_PER_TOKEN)
     builder = CorpusBuilder(vocabulary)
-    totals = [_Totals(n) for n in range(1, order + 1)]
+    tally: Tally | None = None
     greatest: tuple[int, ...] | None = None
     sentences = tokens = 0
 
     def flush() -> None:
-        nonlocal greatest, sentences, tokens
+        nonlocal greatest, sentences, tokens, tally
         chunk = builder.build()
         builder.reset_chunks()
         if not len(chunk.ids):
             return
         sentences += chunk.sentences
         tokens += chunk.tokens
-        counts = count_ngrams(chunk, order)
-        for n in range(1, order + 1):
-            table = counts.orders[n - 1]
-            present = np.flatnonzero(table.count > 0)
-            totals[n - 1].add(counts.words_of(n)[present], table.count[present])
+        counted = tally_of(count_ngrams(chunk, order))
+        tally = counted if tally is None else merge_tallies(tally, counted)
         window = _greatest_window_words(chunk, order)
         if greatest is None or _suffix_key(window) > _suffix_key(greatest):
             greatest = window
@@ -128,7 +159,10 @@ def count_in_chunks(
             flush()
     flush()
     words = builder.build().words
-    return _link(totals, len(words), greatest), words, sentences, tokens
+    if tally is None:
+        tally = tally_of(count_ngrams(builder.build(), order))
+    tally.unigrams = np.concatenate([tally.unigrams, np.zeros(len(words) - len(tally.unigrams), dtype=np.int64)])
+    return link(tally, greatest), words, sentences, tokens
 
 
 def _greatest_window_words(corpus: Corpus, order: int) -> tuple[int, ...]:

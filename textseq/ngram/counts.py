@@ -70,6 +70,32 @@ def sort_with_order(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return keys[perm], perm
 
 
+def find_sorted(keys: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the indices of the ``wanted`` keys that the strictly increasing ``keys`` hold, in no
+    particular order; where each is in ``keys``), for non-negative int64 keys.
+
+    The wanted keys are searched for in sorted order (about twice as fast), sorted a slice at a
+    time small enough that a key and its position pack into one int64 (:func:`sort_with_order`):
+    an ``np.sort`` of a slice is several times faster than an ``argsort`` of the whole."""
+    if len(keys) == 0 or len(wanted) == 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    key_bits = max(1, int(wanted.max()).bit_length())
+    step = max(4096, 1 << max(0, 63 - key_bits))
+    found, where = [], []
+    for start in range(0, len(wanted), step):
+        part = wanted[start : start + step]
+        if len(part) > 4096:
+            ordered, order_of = sort_with_order(part)
+        else:
+            ordered, order_of = part, np.arange(len(part))
+        at = np.searchsorted(keys, ordered)
+        np.minimum(at, len(keys) - 1, out=at)
+        hit = keys[at] == ordered
+        found.append(order_of[hit] + start)
+        where.append(at[hit])
+    return np.concatenate(found), np.concatenate(where)
+
+
 def unique_inverse(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(sorted distinct keys, one position of each, id of each key, count of each)."""
     size = len(keys)

@@ -8,12 +8,12 @@ files or share a temporary directory. Then:
    order of first appearance) and their counts;
 2. the client joins those in shard order into the vocabulary, numbered as one machine numbers
    it (KenLM's order of first appearance; with ``min_count``, the rare words made ``<unk>``);
-3. each shard is counted where its ids are, in that numbering, and its distinct n-grams are cut
-   into partitions by their last word; each partition is summed over the shards on the workers,
-   pairwise in a tree;
-4. the client links the partitions into :class:`~textseq.ngram.counts.NgramCounts`
-   (:mod:`textseq.ngram.chunked` does the same for a chunked count on one machine), with KenLM's
-   greatest window taken over the shards.
+3. each shard is counted where its ids are, in that numbering, into a
+   :class:`~textseq.ngram.chunked.Tally`, and the tallies are merged on the workers, pairwise in
+   a tree (:func:`~textseq.ngram.chunked.merge_tallies`, which a chunked count on one machine
+   uses too);
+4. the client links the one tally left into :class:`~textseq.ngram.counts.NgramCounts`, with
+   KenLM's greatest window taken over the shards.
 
 The counts are the single-machine counts, so every smoother (stupid backoff too) estimates from
 them what it estimates on one machine: the same ARPA file, byte for byte. The estimation runs on
@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from textseq.errors import InputError, ParameterError
-from textseq.ngram.chunked import _greatest_window_words, _link, _suffix_key, _Totals
+from textseq.ngram.chunked import Tally, _greatest_window_words, _suffix_key, link, merge_tallies, tally_of
 from textseq.ngram.corpus import UNK, Corpus, CorpusBuilder, frequent_words
 from textseq.ngram.counts import NgramCounts, count_ngrams
 
@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 
 SHARD_CHARS = 1 << 24
 """About this many characters of text a shard (then to the end of its block of lines)."""
-PARTITIONS_PER_WORKER = 2
 CONNECT_SECONDS = 30
 """How long to wait for the scheduler to answer."""
 
@@ -66,10 +65,6 @@ class ShardWords:
     dropped_markers: int
 
 
-Part = list[tuple[np.ndarray, np.ndarray]]
-"""Per order, distinct n-grams as a (rows, order) word-id matrix and their counts."""
-
-
 def tokenize_shard(text: str, vocabulary: Sequence[str] | None) -> Tokenized:
     builder = CorpusBuilder(vocabulary)
     builder.add_block(text)
@@ -83,54 +78,27 @@ def shard_words(shard: Tokenized) -> ShardWords:
     return ShardWords(corpus.words, shard.counts, corpus.sentences, corpus.tokens, corpus.dropped_markers)
 
 
-def count_shard(
-    shard: Tokenized, new_id: np.ndarray, vocab_size: int, order: int, partitions: int
-) -> tuple[list[Part], tuple[int, ...] | None]:
-    """(the shard's distinct n-grams and counts in the numbering ``new_id`` gives its ids (of
-    ``vocab_size`` words in all), cut into ``partitions`` by last word; the words of its greatest
-    window, None if it has no words)."""
+def count_shard(shard: Tokenized, new_id: np.ndarray, vocab_size: int, order: int) -> tuple[Tally, tuple[int, ...] | None]:
+    """(the tally of the shard's n-grams in the numbering ``new_id`` gives its ids, of
+    ``vocab_size`` words in all; the words of its greatest window, None if it has no words)."""
     corpus = shard.corpus
-    if not corpus.tokens:
-        return [
-            [(np.empty((0, n), dtype=np.int32), np.empty(0, dtype=np.int64)) for n in range(1, order + 1)] for _ in range(partitions)
-        ], None
     renumbered = Corpus(new_id[corpus.ids].astype(np.int32), [""] * vocab_size, corpus.sentences, corpus.tokens)
-    counts = count_ngrams(renumbered, order)
-    parts: list[Part] = [[] for _ in range(partitions)]
-    for n in range(1, order + 1):
-        table = counts.orders[n - 1]
-        present = np.flatnonzero(table.count > 0)
-        matrix, count = counts.words_of(n)[present], table.count[present]
-        owner = matrix[:, -1] % partitions
-        for p in range(partitions):
-            mine = owner == p
-            parts[p].append((matrix[mine], count[mine]))
-    return parts, _greatest_window_words(renumbered, order)
+    window = _greatest_window_words(renumbered, order) if corpus.tokens else None
+    return tally_of(count_ngrams(renumbered, order)), window
 
 
-def _window(counted: tuple[list[Part], tuple[int, ...] | None]) -> tuple[int, ...] | None:
+def _window(counted: tuple[Tally, tuple[int, ...] | None]) -> tuple[int, ...] | None:
     return counted[1]
 
 
-def _partition(counted: tuple[list[Part], tuple[int, ...] | None], p: int) -> Part:
-    return counted[0][p]
-
-
-def merge_parts(first: Part, second: Part) -> Part:
-    """The n-grams of two parts, each once, their counts summed."""
-    merged = []
-    for (words_a, count_a), (words_b, count_b) in zip(first, second):
-        totals = _Totals(words_a.shape[1])
-        totals.words, totals.count = words_a, count_a
-        totals.add(words_b, count_b)
-        merged.append((totals.words, totals.count))
-    return merged
+def _tally(counted: tuple[Tally, tuple[int, ...] | None]) -> Tally:
+    return counted[0]
 
 
 def _tree(client: Client, parts: list[Any]) -> Any:
-    """One future: the parts merged pairwise on the cluster."""
+    """One future: the tallies merged pairwise on the cluster, neighbours with neighbours."""
     while len(parts) > 1:
-        paired = [client.submit(merge_parts, parts[i], parts[i + 1], pure=False) for i in range(0, len(parts) - 1, 2)]
+        paired = [client.submit(merge_tallies, parts[i], parts[i + 1], pure=False) for i in range(0, len(parts) - 1, 2)]
         parts = paired + ([parts[-1]] if len(parts) % 2 else [])
     return parts[0]
 
@@ -208,22 +176,14 @@ def _count(
         shards = [client.submit(tokenize_shard, "", vocabulary, pure=False)]
     described: list[ShardWords] = client.gather([client.submit(shard_words, shard, pure=False) for shard in shards])
     words, new_ids = _numbering(described, vocabulary, min_count)
-    partitions = PARTITIONS_PER_WORKER * max(1, len(client.scheduler_info().get("workers", {})))
-    counted = [
-        client.submit(count_shard, shard, new_id, len(words), order, partitions, pure=False) for shard, new_id in zip(shards, new_ids)
-    ]
+    counted = [client.submit(count_shard, shard, new_id, len(words), order, pure=False) for shard, new_id in zip(shards, new_ids)]
     windows = client.gather([client.submit(_window, result, pure=False) for result in counted])
-    by_partition = [[client.submit(_partition, result, p, pure=False) for result in counted] for p in range(partitions)]
-    merged: list[Part] = client.gather([_tree(client, parts) for parts in by_partition])
-    totals = [_Totals(n) for n in range(1, order + 1)]
-    for n in range(1, order + 1):
-        totals[n - 1].words = np.concatenate([part[n - 1][0] for part in merged])
-        totals[n - 1].count = np.concatenate([part[n - 1][1] for part in merged])
+    tally: Tally = client.gather(_tree(client, [client.submit(_tally, result, pure=False) for result in counted]))
     greatest = max((window for window in windows if window is not None), key=_suffix_key, default=None)
     sentences = sum(shard.sentences for shard in described)
     tokens = sum(shard.tokens for shard in described)
     dropped = sum(shard.dropped_markers for shard in described)
-    return _link(totals, len(words), greatest), words, sentences, tokens, dropped
+    return link(tally, greatest), words, sentences, tokens, dropped
 
 
 def _numbering(described: list[ShardWords], vocabulary: Sequence[str] | None, min_count: int) -> tuple[list[str], list[np.ndarray]]:

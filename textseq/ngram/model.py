@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from textseq.ngram.corpus import BOS, Corpus
-from textseq.ngram.counts import sort_with_order
+from textseq.ngram.counts import find_sorted
 
 
 class OrderTable:
@@ -128,31 +128,10 @@ class BackoffModel:
 
     def _find(self, order: int, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(the indices of the packed keys in ``wanted`` that order ``order`` has, in no
-        particular order; their rows).
-
-        Keys are searched for in sorted order (about twice as fast), sorted a slice at a time
-        small enough that a key and its position pack into one int64 (see
-        :func:`~textseq.ngram.counts.sort_with_order`): one ``np.sort`` of a slice is several
-        times faster than an ``argsort`` of the whole."""
+        particular order; their rows)."""
         keys, rows = self.orders[order - 1].index(self.vocab_size)
-        if len(keys) == 0 or len(wanted) == 0:  # count pruning can empty the highest order
-            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-        key_bits = max(1, int(wanted.max()).bit_length())
-        step = max(4096, 1 << max(0, 63 - key_bits))
-        found, found_rows = [], []
-        for start in range(0, len(wanted), step):
-            part = wanted[start : start + step]
-            if len(part) > 4096:
-                ordered, order_of = sort_with_order(part)
-            else:
-                ordered, order_of = part, np.arange(len(part))
-            at = np.searchsorted(keys, ordered)
-            np.minimum(at, len(keys) - 1, out=at)
-            hit = keys[at] == ordered
-            found.append(order_of[hit] + start)
-            found_rows.append(at[hit])
-        at = np.concatenate(found_rows)
-        return np.concatenate(found), at if rows is None else rows[at]
+        which, at = find_sorted(keys, wanted)
+        return which, at if rows is None else rows[at]
 
     def ngram_words(self, order: int) -> np.ndarray:
         """The n-grams of ``order`` as a (rows, order) matrix of word ids."""
