@@ -175,6 +175,7 @@ def estimate(
             prob = (a - discount) / denominator[group]
         uninterpolated.append(prob)
         gammas.append(gamma)
+    del adjusted  # each order's arrays go once they have served: the peak is then about one order's
 
     tables: list[OrderTable] = []
     lower = np.empty(0)
@@ -185,10 +186,14 @@ def estimate(
             interpolated[BOS] = 1.0
         else:
             interpolated = uninterpolated[n - 1] + gammas[n - 1][table.context] * lower[table.suffix]
+        uninterpolated[n - 1] = np.empty(0)
         lower = interpolated
         logprob = _log10_or_zero(interpolated, at_most=0.0)
         backoff = _log10_or_zero(gammas[n]) if n < top else np.zeros(len(table))
-        tables.append(OrderTable(context=table.context.copy(), word=table.word.copy(), logprob=logprob, backoff=backoff))
+        gammas[n - 1] = np.empty(0)
+        tables.append(
+            OrderTable(context=table.context, word=table.word, logprob=logprob, backoff=backoff)
+        )  # the counts' arrays, not copies
     return drop_pruned(tables, keep, counts)
 
 
