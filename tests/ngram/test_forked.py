@@ -149,3 +149,66 @@ def test_the_task_map_runs_here_where_forking_is_not_safe():
     finally:
         stop.set()
         other.join()
+
+
+INTERRUPTED_WHILE_FORKED = textwrap.dedent(
+    """
+    import sys, time
+    import textseq.ngram.arpa as arpa
+    from textseq.cli import main
+
+    arpa._FORK_AT_BYTES = 0
+    arpa._BYTES_PER_CHUNK = 200
+    arpa.idle_workers = lambda: 2
+    parse = arpa._parse_chunk
+
+    def slow(task):
+        time.sleep(0.05)
+        return parse(task)
+
+    arpa._parse_chunk = slow
+    sys.argv = ["textseq", "eval", sys.argv[1], sys.argv[2]]
+    main()
+    """
+)
+
+
+@pytest.mark.parametrize("signal_name,code", [("SIGINT", 130), ("SIGTERM", 143)])
+def test_a_signal_while_workers_read_ends_every_process_cleanly(tmp_path, signal_name, code):
+    import os
+    import signal
+    import time
+
+    path = tmp_path / "m.arpa"
+    _write(path)
+    text = tmp_path / "test.tok"
+    text.write_text("w1 w2 w3\n", encoding="utf-8")
+    process = subprocess.Popen(
+        [sys.executable, "-c", INTERRUPTED_WHILE_FORKED, str(path), str(text)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    group = process.pid
+    deadline = time.monotonic() + 30
+    while len(_children(process.pid)) < 2:  # the workers are up
+        assert process.poll() is None and time.monotonic() < deadline, process.stderr.read() if process.stderr else ""
+        time.sleep(0.05)
+    if signal_name == "SIGINT":
+        os.killpg(group, signal.SIGINT)  # Ctrl-C reaches the whole foreground group
+    else:
+        os.kill(process.pid, signal.SIGTERM)  # kill PID: the parent alone
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == code, err
+    assert b"Traceback" not in err and out == b""
+    time.sleep(0.2)
+    with pytest.raises(ProcessLookupError):
+        os.killpg(group, 0)  # no worker is left behind
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as handle:
+            return [int(child) for child in handle.read().split()]
+    except OSError:
+        return []
