@@ -25,11 +25,16 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+_ENDING = {signal.SIGINT, signal.SIGTERM}
+
+
 def _worker_signals() -> None:
     """Ctrl-C is the parent's to handle (it ends the pool); SIGTERM ends a worker at once, without
-    the handler it inherited that raises in the parent's main thread."""
+    the handler it inherited that raises in the parent's main thread. The worker was forked with
+    both blocked (see :func:`task_map`), so none arrives before this is in place."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _ENDING)
 
 
 def forking_is_safe() -> bool:
@@ -58,7 +63,14 @@ def task_map(workers: int, state: object) -> Iterator[Callable[[Callable[[T], R]
         if workers < 2 or not forking_is_safe():
             yield map
             return
-        pool: Pool = multiprocessing.get_context("fork").Pool(workers, initializer=_worker_signals)
+        # blocked while the pool forks, in this thread and in the pool's threads it starts (which
+        # fork the workers that replace any that end): a worker gets them only once it handles them
+        # as a worker must, and this thread gets any that came in the meantime when they unblock
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, _ENDING)
+        try:
+            pool: Pool = multiprocessing.get_context("fork").Pool(workers, initializer=_worker_signals)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         try:
             yield lambda function, tasks: pool.imap(function, tasks, chunksize=1)
             pool.close()
