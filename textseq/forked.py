@@ -81,9 +81,8 @@ def task_map(workers: int, state: object) -> Iterator[Callable[[Callable[[T], R]
         _state = None
 
 
-def idle_workers(limit: int | None = None) -> int:
-    """The cores that other work leaves idle (measured over a tenth of a second), at most ``limit``."""
+def idle_workers() -> int:
+    """The cores that other work leaves idle, measured over a tenth of a second."""
     from textseq.neural.cpu_load import idle_cores
 
-    idle = idle_cores()
-    return idle if limit is None else max(1, min(idle, limit))
+    return idle_cores()

@@ -137,8 +137,8 @@ def read_arpa(handle: TextIO, source: str = "<arpa>") -> BackoffModel:
 
 def parse_arpa(data: FileBytes, source: str, text: Callable[[], str]) -> BackoffModel:
     """Parse the bytes of an ARPA file (or its mapping) into a :class:`BackoffModel`: the fast
-    reader works on the bytes themselves; where it meets anything irregular, the careful reader reads ``text()``, the
-    file decoded (which raises what is wrong with its encoding)."""
+    reader works on the bytes themselves; where it meets anything irregular, the careful reader
+    reads ``text()``, the file decoded (which raises what is wrong with its encoding)."""
     try:
         model = _read_model_fast(data, source)
     except _Irregular:

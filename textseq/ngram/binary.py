@@ -309,8 +309,9 @@ def _wrap_arrays(mapped: mmap.mmap, header: dict[str, Any], start: int) -> dict[
         name, dtype, length, at = entry
         if name != expected:
             raise _Corrupt(f"array {_shown(name)} where {expected} should be")
-        if dtype != _DTYPES[name.rpartition(".")[2]]:
-            raise _Corrupt(f"array {name} has dtype {_shown(dtype)}, not {_DTYPES[name.rpartition('.')[2]]}")
+        wanted = _DTYPES[name.rpartition(".")[2]]
+        if dtype != wanted:
+            raise _Corrupt(f"array {name} has dtype {_shown(dtype)}, not {wanted}")
         if not _is_int(length, 0, len(mapped)) or at != offset:
             raise _Corrupt(f"array {name}'s length or offset does not fit the layout")
         layout.append((name, np.dtype(dtype), length))

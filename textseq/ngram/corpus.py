@@ -164,9 +164,7 @@ def rare_words_to_unk(corpus: Corpus, min_count: int) -> Corpus:
     """The same corpus with every word seen fewer than ``min_count`` times replaced by ``<unk>``
     (ids renumbered, first-appearance order kept); the words kept are those
     :func:`textseq.vocab.most_frequent` keeps."""
-    keep = frequent_words(np.bincount(corpus.ids, minlength=len(corpus.words)), min_count)
-    new_id = np.cumsum(keep) - 1
-    new_id[~keep] = UNK
+    keep, new_id = renumbering(np.bincount(corpus.ids, minlength=len(corpus.words)), min_count)
     words = [w for w, k in zip(corpus.words, keep) if k]
     return Corpus(
         ids=new_id[corpus.ids].astype(np.int32),
@@ -175,6 +173,13 @@ def rare_words_to_unk(corpus: Corpus, min_count: int) -> Corpus:
         tokens=corpus.tokens,
         dropped_markers=corpus.dropped_markers,
     )
+
+
+def renumbering(counts: np.ndarray, min_count: int) -> tuple[np.ndarray, np.ndarray]:
+    """(which ids stay words of their own at ``min_count``, see :func:`frequent_words`; each id's
+    new id: the words kept numbered in their order, every other one ``<unk>``)."""
+    keep = frequent_words(counts, min_count)
+    return keep, np.where(keep, np.cumsum(keep) - 1, UNK)
 
 
 def frequent_words(counts: np.ndarray, min_count: int) -> np.ndarray:

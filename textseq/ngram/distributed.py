@@ -33,7 +33,7 @@ import numpy as np
 
 from textseq.errors import InputError, ParameterError
 from textseq.ngram.chunked import Tally, _greatest_window_words, _suffix_key, link, merge_tallies, tally_of
-from textseq.ngram.corpus import UNK, Corpus, CorpusBuilder, frequent_words
+from textseq.ngram.corpus import Corpus, CorpusBuilder, renumbering
 from textseq.ngram.counts import NgramCounts, count_ngrams
 
 if TYPE_CHECKING:
@@ -175,7 +175,7 @@ def _count(
     if not shards:
         shards = [client.submit(tokenize_shard, "", vocabulary, pure=False)]
     described: list[ShardWords] = client.gather([client.submit(shard_words, shard, pure=False) for shard in shards])
-    words, new_ids = _numbering(described, vocabulary, min_count)
+    words, new_ids = _numbering(described, min_count)
     counted = [client.submit(count_shard, shard, new_id, len(words), order, pure=False) for shard, new_id in zip(shards, new_ids)]
     windows = client.gather([client.submit(_window, result, pure=False) for result in counted])
     tally: Tally = client.gather(_tree(client, [client.submit(_tally, result, pure=False) for result in counted]))
@@ -186,21 +186,16 @@ def _count(
     return link(tally, greatest), words, sentences, tokens, dropped
 
 
-def _numbering(described: list[ShardWords], vocabulary: Sequence[str] | None, min_count: int) -> tuple[list[str], list[np.ndarray]]:
+def _numbering(described: list[ShardWords], min_count: int) -> tuple[list[str], list[np.ndarray]]:
     """(the words of all shards numbered as one machine numbers them; per shard, the new id of
     each of its ids)."""
-    index: dict[str, int] = {}
-    for shard in described:
-        for word in shard.words:
-            index.setdefault(word, len(index))
+    index = {word: i for i, word in enumerate(dict.fromkeys(word for shard in described for word in shard.words))}
     counts = np.zeros(len(index), dtype=np.int64)
     for shard in described:
         counts[[index[word] for word in shard.words]] += shard.counts
-    words = list(index)
     if min_count > 1:
-        keep = frequent_words(counts, min_count)
-        renumber = np.where(keep, np.cumsum(keep) - 1, UNK)
-        words = [word for word, kept in zip(words, keep.tolist()) if kept]
+        keep, new_id = renumbering(counts, min_count)
+        words = [word for word, kept in zip(index, keep.tolist()) if kept]
     else:
-        renumber = np.arange(len(index))
-    return words, [renumber[[index[word] for word in shard.words]] for shard in described]
+        words, new_id = list(index), np.arange(len(index))
+    return words, [new_id[[index[word] for word in shard.words]] for shard in described]
