@@ -105,7 +105,7 @@ def test_what_a_forked_worker_finds_wrong_is_named_as_the_careful_reader_names_i
 
 WRITE_BOTH_WAYS = textwrap.dedent(
     """
-    import io, json, sys
+    import io, json, os, sys
     import multiprocessing
     import textseq.ngram.arpa as arpa
     from textseq.ngram.files import load_model
@@ -122,12 +122,26 @@ WRITE_BOTH_WAYS = textwrap.dedent(
         out = io.StringIO()
         arpa.write_arpa(model, out)
         texts.append(out.getvalue())
-    print(json.dumps({"forked": sorted(set(contexts)), "same": texts[0] == texts[1], "lines": texts[0].count(chr(10))}))
+    class FullDisk:
+        written = 0
+
+        def write(self, text):
+            self.written += 1
+            if self.written > 20:
+                raise OSError(28, "No space left on device")
+
+    try:
+        arpa.write_arpa(model, FullDisk())
+        full = "written"
+    except OSError as exc:
+        full = exc.strerror
+    left = open(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read().split()
+    print(json.dumps({"forked": sorted(set(contexts)), "same": texts[0] == texts[1], "lines": texts[0].count(chr(10)), "full": full, "left": left}))
     """
 )
 
 
-def test_an_arpa_file_written_by_forked_workers_is_the_same_file(tmp_path):
+def test_an_arpa_file_written_by_forked_workers_is_the_same_file_and_a_full_disk_ends_them(tmp_path):
     path = tmp_path / "m.arpa"
     text = _write(path)
     done = subprocess.run([sys.executable, "-c", WRITE_BOTH_WAYS, str(path)], capture_output=True, text=True, timeout=120)
@@ -135,6 +149,7 @@ def test_an_arpa_file_written_by_forked_workers_is_the_same_file(tmp_path):
     found = json.loads(done.stdout)
     assert found["forked"] == ["fork"] and found["same"]
     assert found["lines"] == text.count("\n")
+    assert found["full"] == "No space left on device" and found["left"] == []  # the error gets through; no worker is left
 
 
 def test_the_task_map_runs_here_where_forking_is_not_safe():

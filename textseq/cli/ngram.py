@@ -50,7 +50,8 @@ _dask_option = click.option(
 Examples:
   cat book.txt | textseq tokenize | textseq ngram
   textseq ngram count -o 2 --top 10 book.tok
-  textseq ngram count -o 3 --all-orders --min-count 2 book.tok > counts.tsv""",
+  textseq ngram count -o 3 --all-orders --min-count 2 book.tok > counts.tsv
+  textseq ngram count -o 5 --dask local:4 --top 20 web.tok""",
 )
 @input_files
 @_order_option
@@ -127,6 +128,7 @@ Examples:
   textseq ngram build -o 3 --prune 0,1,1 -O small.arpa.gz book.tok
   textseq ngram build -o 4 --prune-entropy 1e-7 --binary -O book.tsbin book.tok
   textseq ngram build -o 5 --memory 2G --min-count 2 -T /scratch -O web.arpa web.tok
+  textseq ngram build -o 5 --dask tcp://scheduler:8786 -O web.arpa web.tok
   textseq eval book.arpa test.tok""",
 )
 @input_files
