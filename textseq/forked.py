@@ -16,9 +16,10 @@ import multiprocessing
 import signal
 import sys
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from multiprocessing.pool import Pool
+from multiprocessing.pool import AsyncResult, Pool
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -72,13 +73,26 @@ def task_map(workers: int, state: object) -> Iterator[Callable[[Callable[[T], R]
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         try:
-            yield lambda function, tasks: pool.imap(function, tasks, chunksize=1)
+            yield lambda function, tasks: _ahead(pool, function, tasks, 2 * workers)
             pool.close()
         finally:
             pool.terminate()
             pool.join()
     finally:
         _state = None
+
+
+def _ahead(pool: Pool, function: Callable[[T], R], tasks: Iterable[T], window: int) -> Iterator[R]:
+    """``function`` over ``tasks`` in ``pool``, results in order, at most ``window`` tasks in
+    flight: the tasks are taken from ``tasks`` in this thread, as results are taken (a pool's own
+    ``imap`` drains them all at once, on a thread of its own)."""
+    pending: deque[AsyncResult[R]] = deque()
+    for task in tasks:
+        pending.append(pool.apply_async(function, (task,)))
+        if len(pending) >= window:
+            yield pending.popleft().get()
+    while pending:
+        yield pending.popleft().get()
 
 
 def idle_workers() -> int:

@@ -10,7 +10,8 @@ from helpers import cli, one_error
 from textseq.errors import InputError, ParameterError
 from textseq.ngram import distributed
 from textseq.ngram.build import build_model, count_text
-from textseq.ngram.distributed import count_on_dask
+from textseq.ngram.chunked import link
+from textseq.ngram.distributed import tally_on_dask
 
 pytest.importorskip("distributed")
 
@@ -56,11 +57,11 @@ def _same_counts(ours, theirs) -> None:
 def test_counts_on_dask_in_many_shards_are_the_single_machine_counts(cluster_address, options):
     shards = list(distributed._shards(_blocks(TEXT), 50))
     assert len(shards) > 10 and "".join(shards) == TEXT
-    counts, words, sentences, tokens, dropped = count_on_dask(_blocks(TEXT), 4, cluster_address, shard_chars=50, **options)
+    tallied, dropped = tally_on_dask(_blocks(TEXT), 4, cluster_address, shard_chars=50, **options)
     expected = count_text(_blocks(TEXT), 4, **options)
     from textseq.ngram.build import Counted
 
-    _same_counts(Counted(counts, words, sentences, tokens), expected)
+    _same_counts(Counted(link(tallied.tally, tallied.greatest), tallied.words, tallied.sentences, tallied.tokens), expected)
     assert dropped == 14
 
 
@@ -78,9 +79,9 @@ def test_a_model_built_on_dask_is_the_single_machine_model(cluster_address, smoo
 
 
 def test_an_empty_text_counts_nothing_on_dask(cluster_address):
-    counts, words, sentences, tokens, _ = count_on_dask([], 3, cluster_address)
-    assert (sentences, tokens) == (0, 0) and words == ["<unk>", "<s>", "</s>"]
-    assert [len(table) for table in counts.orders[1:]] == [0, 0]
+    tallied, _ = tally_on_dask([], 3, cluster_address)
+    assert (tallied.sentences, tallied.tokens) == (0, 0) and tallied.words == ["<unk>", "<s>", "</s>"]
+    assert [len(table) for table in link(tallied.tally, tallied.greatest).orders[1:]] == [0, 0]
 
 
 def test_ngram_build_dask_local_2_writes_the_arpa_of_a_plain_build(tmp_path):
@@ -99,11 +100,11 @@ def test_ngram_build_dask_local_2_writes_the_arpa_of_a_plain_build(tmp_path):
 def test_a_scheduler_that_does_not_answer_is_one_line(monkeypatch):
     monkeypatch.setattr(distributed, "CONNECT_SECONDS", 1)
     with pytest.raises(InputError, match="cannot reach the Dask scheduler"):
-        count_on_dask(["a b\n"], 2, "tcp://127.0.0.1:9")
+        tally_on_dask(["a b\n"], 2, "tcp://127.0.0.1:9")
 
 
 def test_local_needs_a_number_of_workers():
     with pytest.raises(ParameterError, match="local:N needs a number of workers"):
-        count_on_dask(["a b\n"], 2, "local:many")
+        tally_on_dask(["a b\n"], 2, "local:many")
     code, _, err = cli("ngram", "count", "--dask", "local:0", stdin=b"a b\n")
     assert code == 2 and "--dask" in one_error(err)

@@ -217,7 +217,6 @@ def build_command(
     D1=0.5, D2=1, D3+=1.5 with a warning (lmplz's --discount_fallback) instead of failing.
     """
     from textseq.ngram.build import build_model, memory_budget, parse_discounts, prune_thresholds
-    from textseq.ngram.files import save_model
     from textseq.streams import check_writable
 
     app.quiet(quiet)
@@ -242,20 +241,19 @@ def build_command(
         stages=app.console.info,
         source=", ".join(files) or "<stdin>",
     )
-    model = built.model
     started = time.perf_counter()
-    save_model(
-        model,
-        output,
-        binary=binary,
-        comment=f"textseq ngram build -o {order} --smoothing {smoothing}"
-        + (f" --prune {','.join(map(str, thresholds))}" if thresholds else "")
-        + (f" --prune-entropy {prune_entropy:g}" if prune_entropy is not None else ""),
-    )
-    sizes = ", ".join(f"{len(t):,} {n}-grams" for n, t in enumerate(model.orders, start=1))
+    with built:
+        built.save(
+            output,
+            binary=binary,
+            comment=f"textseq ngram build -o {order} --smoothing {smoothing}"
+            + (f" --prune {','.join(map(str, thresholds))}" if thresholds else "")
+            + (f" --prune-entropy {prune_entropy:g}" if prune_entropy is not None else ""),
+        )
+    sizes = ", ".join(f"{size:,} {n}-grams" for n, size in enumerate(built.sizes, start=1))
     seconds = time.perf_counter() - started
     app.console.info(f"wrote {output} in {seconds:.1f} s: {built.sentences:,} sentences, {built.tokens:,} tokens; {sizes}")
-    if not model.scores_are_probabilities:
+    if not built.scores_are_probabilities:
         app.console.warn(f"{smoothing} gives scores, not probabilities: they do not sum to 1, so perplexities from it are not comparable")
 
 

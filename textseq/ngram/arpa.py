@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import mmap
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import repeat
 from typing import Protocol, TextIO
@@ -29,6 +29,7 @@ import numpy as np
 
 from textseq.errors import InputError
 from textseq.forked import idle_workers, shared, task_map
+from textseq.ngram.columns import chain_words
 from textseq.ngram.corpus import SPECIALS
 from textseq.ngram.kneser_ney import LOG_ZERO
 from textseq.ngram.model import BackoffModel, OrderTable
@@ -61,52 +62,103 @@ class TextSink(Protocol):
     def write(self, text: str, /) -> object: ...
 
 
+RowChunk = tuple[np.ndarray, np.ndarray, np.ndarray | None]
+"""Rows of an order to write: their words (a row of word ids each), log10 probabilities, and log10
+backoffs (None at the highest order)."""
+
+
 def write_arpa(model: BackoffModel, out: TextSink, *, comment: str | None = None) -> None:
-    """Write ``model`` in ARPA format (numbers with 7 significant digits, as KenLM writes them).
+    """Write ``model`` in ARPA format (numbers with 7 significant digits, as KenLM writes them)."""
+    write_arpa_rows(
+        out,
+        model.words,
+        [len(table) for table in model.orders],
+        _model_rows(model),
+        smoothing=model.smoothing,
+        probabilities=model.scores_are_probabilities,
+        comment=comment,
+    )
+
+
+def _model_rows(model: BackoffModel) -> Iterator[tuple[int, Iterator[RowChunk]]]:
+    for n, table in enumerate(model.orders, start=1):
+        yield (
+            n,
+            (
+                (
+                    chain_words(model.orders, n, start, stop),
+                    table.logprob[start:stop],
+                    table.backoff[start:stop] if n < model.order else None,
+                )
+                for start in range(0, len(table), _ROWS_PER_CHUNK)
+                for stop in (min(start + _ROWS_PER_CHUNK, len(table)),)
+            ),
+        )
+
+
+def write_arpa_rows(
+    out: TextSink,
+    words: Sequence[str],
+    sizes: Sequence[int],
+    orders: Iterable[tuple[int, Iterable[RowChunk]]],
+    *,
+    smoothing: str | None,
+    probabilities: bool = True,
+    comment: str | None = None,
+) -> None:
+    """Write a model given an order at a time, each order's rows a chunk at a time (``sizes``:
+    how many rows each order has), in ARPA format: what :func:`write_arpa` and a build that never
+    holds its model whole (:mod:`textseq.ngram.streamed`) both write.
 
     Rows are formatted a chunk at a time with one ``%`` over a tuple, and n-gram strings are
     joined with ``map``: the per-row Python work stays small. In a big model the chunks are
     formatted by forked workers on the idle cores (:mod:`textseq.forked`) while this process
-    writes them out in order."""
+    makes the next ones and writes them out in order."""
     lines = comment.splitlines() if comment else []
-    if model.smoothing:
-        lines.append(f"smoothing: {model.smoothing}")
-    if not model.scores_are_probabilities:
+    if smoothing:
+        lines.append(f"smoothing: {smoothing}")
+    if not probabilities:
         lines.append(_SCORES_NOTE)
     if lines:
         out.write("".join(f"# {line}\n" for line in lines) + "\n")
     out.write("\\data\\\n")
-    out.write("".join(f"ngram {n}={len(table)}\n" for n, table in enumerate(model.orders, start=1)))
+    out.write("".join(f"ngram {n}={size}\n" for n, size in enumerate(sizes, start=1)))
     out.write("\n")
-    words = np.array(model.words, dtype=object)
-    top = model.order
-    workers = idle_workers() if sum(len(table) for table in model.orders) > _FORK_AT_ROWS else 1
-    matrix = np.empty((0, 0), dtype=np.int32)
-    for n, table in enumerate(model.orders, start=1):
-        out.write(f"\\{n}-grams:\n")
-        matrix = table.word[:, None].astype(np.int32) if n == 1 else np.column_stack([matrix[table.context], table.word]).astype(np.int32)
-        chunks = [(start, min(start + _ROWS_PER_CHUNK, len(table))) for start in range(0, len(table), _ROWS_PER_CHUNK)]
-        with task_map(workers if len(chunks) > 1 else 1, (words, matrix, table, n < top)) as run:
-            for text in run(_format_rows, chunks):
+    workers = idle_workers() if sum(sizes) > _FORK_AT_ROWS else 1
+    with task_map(workers, np.array(words, dtype=object)) as run:
+        for n, chunks in orders:
+            out.write(f"\\{n}-grams:\n")
+            written = [0]
+            for text in run(_format_rows, _pieces(chunks, written)):
                 out.write(text)
-        out.write("\n")
+            out.write("\n")
+            if written[0] != sizes[n - 1]:
+                raise AssertionError(f"{written[0]} {n}-grams written where the header says {sizes[n - 1]}")
     out.write("\\end\\\n")
 
 
-def _format_rows(rows: tuple[int, int]) -> str:
-    """The ARPA lines of rows ``start`` to ``stop`` of the table being written (the words, the
-    order's word matrix, its table and whether it has backoffs are :func:`~textseq.forked.shared`)."""
-    start, stop = rows
-    words, matrix, table, with_backoff = shared()
-    columns = [words[matrix[start:stop, column]].tolist() for column in range(matrix.shape[1])]
-    grams = columns[0] if len(columns) == 1 else list(map(" ".join, zip(*columns)))
-    width = 3 if with_backoff else 2
-    values: list[object] = [None] * (width * (stop - start))
-    values[0::width] = table.logprob[start:stop].tolist()
-    values[1::width] = grams
-    if with_backoff:
-        values[2::width] = table.backoff[start:stop].tolist()
-    return (("%.7g\t%s\t%.7g\n" if with_backoff else "%.7g\t%s\n") * (stop - start)) % tuple(values)
+def _pieces(chunks: Iterable[RowChunk], rows: list[int]) -> Iterator[RowChunk]:
+    """``chunks`` cut to at most ``_ROWS_PER_CHUNK`` rows each (``rows[0]`` counts them)."""
+    for grams, logprob, backoff in chunks:
+        rows[0] += len(logprob)
+        for start in range(0, len(logprob), _ROWS_PER_CHUNK):
+            stop = start + _ROWS_PER_CHUNK
+            yield grams[start:stop], logprob[start:stop], None if backoff is None else backoff[start:stop]
+
+
+def _format_rows(rows: RowChunk) -> str:
+    """The ARPA lines of ``rows`` (the vocabulary is :func:`~textseq.forked.shared`)."""
+    grams, logprob, backoff = rows
+    words = shared()
+    columns = [words[grams[:, column]].tolist() for column in range(grams.shape[1])]
+    joined = columns[0] if len(columns) == 1 else list(map(" ".join, zip(*columns)))
+    width = 2 if backoff is None else 3
+    values: list[object] = [None] * (width * len(logprob))
+    values[0::width] = logprob.tolist()
+    values[1::width] = joined
+    if backoff is not None:
+        values[2::width] = backoff.tolist()
+    return (("%.7g\t%s\n" if backoff is None else "%.7g\t%s\t%.7g\n") * len(logprob)) % tuple(values)
 
 
 @dataclass

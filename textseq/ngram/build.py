@@ -13,12 +13,19 @@ import itertools
 import math
 import numbers
 import time
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textseq.errors import InputError, ParameterError
 from textseq.ngram.counts import NgramCounts, count_ngrams
 from textseq.ngram.model import BackoffModel
+
+if TYPE_CHECKING:
+    from textseq.ngram.chunked import Tallied
+    from textseq.ngram.columns import Store
+    from textseq.ngram.kneser_ney import Estimate
 from textseq.ngram.smoothers import MAX_ORDER
 
 Warn = Callable[[str], None]
@@ -26,6 +33,9 @@ Warn = Callable[[str], None]
 DEFAULT_SMOOTHER = "modified-kneser-ney"
 _CHARS_PER_TOKEN = 6
 """Characters of text a token, with its space, in English, roughly."""
+_SPILLED_BYTES_PER_NGRAM = 48
+"""What a build under a memory budget writes to its temporary directory per n-gram: the counts'
+links, counts and flags, the adjusted counts, and the contexts' sums and backoff weights."""
 
 
 @dataclass(frozen=True)
@@ -39,13 +49,77 @@ class Counted:
     """Words in the text, ``</s>`` not included (KenLM's token count)."""
 
 
-@dataclass(frozen=True)
 class BuiltModel:
-    """A model :func:`build_model` made, and the size of the text it was made from."""
+    """A model :func:`build_model` made, and the size of the text it was made from.
 
-    model: BackoffModel
-    sentences: int
-    tokens: int
+    A model built under a memory budget by a smoother that can stream (modified Kneser-Ney) is
+    held as its counts and statistics in a store on disk, and estimated a slice at a time as
+    :meth:`save` writes it: the model is never whole in memory. :attr:`model` makes it whole.
+    :meth:`close` (or leaving a ``with`` block) removes the store."""
+
+    def __init__(
+        self,
+        sentences: int,
+        tokens: int,
+        *,
+        model: BackoffModel | None = None,
+        estimate: Estimate | None = None,
+        words: list[str] | None = None,
+        smoothing: str = DEFAULT_SMOOTHER,
+        store: Store | None = None,
+    ) -> None:
+        self.sentences = sentences
+        self.tokens = tokens
+        self._model = model
+        self._estimate = estimate
+        self._words = words or []
+        self._smoothing = smoothing
+        self._store = store
+        self._closer = weakref.finalize(self, store.close) if store is not None else None
+
+    def __enter__(self) -> BuiltModel:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._closer is not None:
+            self._closer()
+
+    @property
+    def sizes(self) -> list[int]:
+        """Per order, its n-grams."""
+        if self._model is not None:
+            return [len(table) for table in self._model.orders]
+        assert self._estimate is not None
+        return list(self._estimate.sizes)
+
+    @property
+    def scores_are_probabilities(self) -> bool:
+        return self._model.scores_are_probabilities if self._model is not None else True
+
+    @property
+    def model(self) -> BackoffModel:
+        if self._model is None:
+            assert self._estimate is not None
+            model = self._estimate.model()
+            model.words, model.smoothing = self._words, self._smoothing
+            self._model = model
+        return self._model
+
+    def save(self, path: str | None, *, binary: bool = False, comment: str | None = None) -> None:
+        """Write the model to ``path`` as :func:`textseq.ngram.files.save_model` does."""
+        from textseq.ngram.files import save_model
+
+        if self._model is not None or binary or self._estimate is None:
+            save_model(self.model, path, binary=binary, comment=comment)
+            return
+        from textseq.ngram.arpa import write_arpa_rows
+        from textseq.streams import open_output
+
+        with open_output(path) as out:
+            write_arpa_rows(out, self._words, self._estimate.sizes, self._estimate.rows(), smoothing=self._smoothing, comment=comment)
 
 
 def prune_thresholds(value: str | Sequence[int] | None, order: int) -> list[int]:
@@ -114,31 +188,12 @@ def count_text(
     text where it is known, lets a spool that would not fit in ``temp_dir`` fail before any of it
     is read. ``warn`` hears about ``<s>``/``</s>`` found inside lines (dropped)."""
     _check_order(order)
-    if min_count < 1:
-        raise ParameterError("must be at least 1", parameter="min_count")
-    if dask is not None:
-        from textseq.ngram.chunked import BYTES_PER_TOKEN
-        from textseq.ngram.distributed import SHARD_CHARS, count_on_dask
+    _check_min_count(min_count)
+    if dask is not None or memory is not None:
+        from textseq.ngram.chunked import link
 
-        shard_chars = SHARD_CHARS if memory is None else max(1 << 16, memory // BYTES_PER_TOKEN * _CHARS_PER_TOKEN)
-        counts, words, sentences, tokens, dropped = count_on_dask(
-            blocks, order, dask, vocabulary=vocabulary, min_count=min_count, shard_chars=shard_chars
-        )
-        if dropped and warn is not None:
-            warn(f"dropped {dropped} <s>/</s> tokens found inside lines (sentences are lines)")
-        return Counted(counts, words, sentences, tokens)
-    if memory is not None:
-        from textseq.ngram.chunked import count_in_chunks
-
-        if min_count == 1:
-            counts, words, sentences, tokens = count_in_chunks(blocks, order, memory, vocabulary)
-            return Counted(counts, words, sentences, tokens)
-        from textseq.ngram.spool import frequent_vocabulary, read_back
-
-        spool, kept = frequent_vocabulary(blocks, vocabulary, min_count, temp_dir, warn, text_bytes=text_bytes)
-        with spool:
-            counts, words, sentences, tokens = count_in_chunks(read_back(spool), order, memory, kept)
-        return Counted(counts, words, sentences, tokens)
+        tallied = _tally(blocks, order, vocabulary, min_count, memory, temp_dir, dask, text_bytes, warn)
+        return Counted(link(tallied.tally, tallied.greatest), tallied.words, tallied.sentences, tallied.tokens)
     from textseq.ngram.corpus import corpus_from_blocks, rare_words_to_unk
 
     corpus = corpus_from_blocks(blocks, vocabulary)
@@ -147,6 +202,40 @@ def count_text(
     if min_count > 1:
         corpus = rare_words_to_unk(corpus, min_count)
     return Counted(count_ngrams(corpus, order), corpus.words, corpus.sentences, corpus.tokens)
+
+
+def _tally(
+    blocks: Iterable[str],
+    order: int,
+    vocabulary: Sequence[str] | None,
+    min_count: int,
+    memory: int | None,
+    temp_dir: str | None,
+    dask: str | None,
+    text_bytes: int | None,
+    warn: Warn | None,
+) -> Tallied:
+    """The tally of :func:`count_text` counting in chunks or on Dask (one of ``memory`` and
+    ``dask`` given)."""
+    if dask is not None:
+        from textseq.ngram.chunked import BYTES_PER_TOKEN
+        from textseq.ngram.distributed import SHARD_CHARS, tally_on_dask
+
+        shard_chars = SHARD_CHARS if memory is None else max(1 << 16, memory // BYTES_PER_TOKEN * _CHARS_PER_TOKEN)
+        tallied, dropped = tally_on_dask(blocks, order, dask, vocabulary=vocabulary, min_count=min_count, shard_chars=shard_chars)
+        if dropped and warn is not None:
+            warn(f"dropped {dropped} <s>/</s> tokens found inside lines (sentences are lines)")
+        return tallied
+    from textseq.ngram.chunked import tally_in_chunks
+
+    assert memory is not None
+    if min_count == 1:
+        return tally_in_chunks(blocks, order, memory, vocabulary)
+    from textseq.ngram.spool import frequent_vocabulary, read_back
+
+    spool, kept = frequent_vocabulary(blocks, vocabulary, min_count, temp_dir, warn, text_bytes=text_bytes)
+    with spool:
+        return tally_in_chunks(read_back(spool), order, memory, kept)
 
 
 def build_model(
@@ -183,6 +272,7 @@ def build_model(
     from textseq.plugins import get_plugins
 
     _check_order(order)
+    _check_min_count(min_count)
     thresholds = prune_thresholds(prune, order)
     if prune_entropy is not None and not (math.isfinite(prune_entropy) and prune_entropy >= 0):
         raise ParameterError(f"must be a finite number >= 0, not {prune_entropy!r}", parameter="prune_entropy")
@@ -192,6 +282,14 @@ def build_model(
     smoother = get_plugins().registry("smoother").build(smoothing, settings)
     said = stages or (lambda line: None)
     started = time.perf_counter()
+    stream = getattr(smoother, "stream", None)
+    if memory is not None and prune_entropy is None and stream is not None:
+        tallied = _tally(blocks, order, vocabulary, min_count, memory, temp_dir, dask, text_bytes, warn)
+        if tallied.tokens == 0:
+            raise InputError("no text to build a model from (the input is empty)", source=source)
+        sizes = ", ".join(f"{len(table):,} {n}-grams" for n, table in enumerate([tallied.tally.unigrams, *tallied.tally.count], start=1))
+        said(f"counted {tallied.tokens:,} tokens in {time.perf_counter() - started:.1f} s: {sizes}")
+        return _spilled(tallied, stream, smoothing, thresholds, temp_dir, warn, said)
     counting = count_text(
         blocks,
         order,
@@ -223,9 +321,44 @@ def build_model(
         started = time.perf_counter()
         model = prune_by_entropy(model, prune_entropy)
         said(f"pruned by relative entropy in {time.perf_counter() - started:.1f} s")
-    return BuiltModel(model, counting.sentences, counting.tokens)
+    return BuiltModel(counting.sentences, counting.tokens, model=model)
+
+
+def _spilled(
+    tallied: Tallied,
+    stream: Callable[..., Estimate],
+    smoothing: str,
+    thresholds: list[int],
+    temp_dir: str | None,
+    warn: Warn | None,
+    said: Warn,
+) -> BuiltModel:
+    """The build of ``tallied`` with its counts linked into a store on disk and the smoother's
+    estimate streamed from there (see :class:`BuiltModel`)."""
+    from textseq.ngram.chunked import link_into
+    from textseq.ngram.columns import Store
+
+    started = time.perf_counter()
+    ngrams = len(tallied.tally.unigrams) + sum(len(count) for count in tallied.tally.count)
+    store = Store(temp_dir, spill=True, expected_bytes=ngrams * _SPILLED_BYTES_PER_NGRAM)
+    try:
+        counts = link_into(tallied.tally, tallied.greatest, store)
+        try:
+            estimate = stream(counts, store, prune=thresholds, warn=warn)
+        except ValueError as exc:
+            raise ParameterError(f"smoother '{smoothing}': {exc}") from None
+    except BaseException:
+        store.close()
+        raise
+    said(f"linked the counts and their statistics in {time.perf_counter() - started:.1f} s, spilled to {store.root}")
+    return BuiltModel(tallied.sentences, tallied.tokens, estimate=estimate, words=tallied.words, smoothing=smoothing, store=store)
 
 
 def _check_order(order: int) -> None:
     if isinstance(order, bool) or not isinstance(order, numbers.Integral) or not 1 <= order <= MAX_ORDER:
         raise ParameterError(f"must be a whole number from 1 to {MAX_ORDER}, not {order!r}", parameter="order")
+
+
+def _check_min_count(min_count: int) -> None:
+    if min_count < 1:
+        raise ParameterError("must be at least 1", parameter="min_count")

@@ -9,16 +9,20 @@ whole corpus, KenLM's bookkeeping (:attr:`NgramCounts.last_window`) included.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
+from textseq.ngram.columns import Column, Store
 from textseq.ngram.corpus import BOS, Corpus, CorpusBuilder
 from textseq.ngram.counts import NgramCounts, OrderCounts, count_ngrams, find_sorted, greatest_window
 
 BYTES_PER_TOKEN = 96
 """What counting costs per token of a chunk, roughly, at order 5 (ids, positions, keys, sorts)."""
+
+T = TypeVar("T")
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
 
@@ -96,36 +100,115 @@ def merge_tallies(first: Tally, second: Tally) -> Tally:
     return merged
 
 
+@dataclass
+class SpilledOrder:
+    """One order's counts as :class:`~textseq.ngram.counts.OrderCounts` has them, each array a
+    column of a :class:`~textseq.ngram.columns.Store`."""
+
+    order: int
+    context: Column
+    suffix: Column
+    word: Column
+    count: Column
+    starts_with_bos: Column
+
+    def __len__(self) -> int:
+        return len(self.count)
+
+
+@dataclass
+class SpilledCounts:
+    """:class:`~textseq.ngram.counts.NgramCounts` with its orders in a store."""
+
+    vocab_size: int
+    orders: list[SpilledOrder]
+    last_window: list[int]
+
+
 def link(tally: Tally, last_words: tuple[int, ...] | None) -> NgramCounts:
     """The :class:`NgramCounts` of ``tally``: each n-gram's suffix row and whether it begins with
     ``<s>``, and KenLM's greatest window (``last_words``, its words; None for an empty text)."""
+    orders, last = _linked(tally, last_words, OrderCounts)
+    return NgramCounts(vocab_size=len(tally.unigrams), orders=orders, last_window=last)
+
+
+def link_into(tally: Tally, last_words: tuple[int, ...] | None, store: Store) -> SpilledCounts:
+    """:func:`link`, each order put in ``store`` as it is linked; ``tally`` gives up its arrays
+    as they are used."""
+
+    def spill(n: int, context: np.ndarray, suffix: np.ndarray, word: np.ndarray, count: np.ndarray, bos: np.ndarray) -> SpilledOrder:
+        return SpilledOrder(
+            n,
+            store.put(f"context{n}", _compact(context)),
+            store.put(f"suffix{n}", _compact(suffix)),
+            store.put(f"word{n}", _compact(word)),
+            store.put(f"count{n}", count),
+            store.put(f"bos{n}", bos),
+        )
+
+    orders, last = _linked(tally, last_words, spill, release=True)
+    return SpilledCounts(vocab_size=len(tally.unigrams), orders=orders, last_window=last)
+
+
+def _compact(values: np.ndarray) -> np.ndarray:
+    """``values`` as int32 where they fit (row and word ids)."""
+    if len(values) and int(values.min()) >= -(2**31) and int(values.max()) < 2**31:
+        return values.astype(np.int32)
+    return values
+
+
+def _linked(
+    tally: Tally,
+    last_words: tuple[int, ...] | None,
+    make: Callable[[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray], T],
+    *,
+    release: bool = False,
+) -> tuple[list[T], list[int]]:
+    """Each order of ``tally`` linked (``make(order, context, suffix, word, count,
+    starts_with_bos)``), an order at a time, holding only the order below's links; and the rows of
+    KenLM's greatest window per order. With ``release``, the tally's arrays go as they are used."""
     vocab = len(tally.unigrams)
     words_1 = np.arange(vocab, dtype=np.int64)
-    tables = [OrderCounts(1, np.full(vocab, -1), np.full(vocab, -1), words_1, tally.unigrams, words_1 == BOS)]
-    keys_by_order: list[np.ndarray] = [words_1]
-    for n, (context, word, count) in enumerate(zip(tally.context, tally.word, tally.count), start=2):
-        below = tables[-1]
+    below_bos = words_1 == BOS
+    orders = [make(1, np.full(vocab, -1), np.full(vocab, -1), words_1, tally.unigrams, below_bos)]
+    below_keys, below_suffix = words_1, np.full(vocab, -1)
+    top = len(tally.context) + 1
+    walks = [-1] * (top + 1)  # walks[k]: the row reached so far of the window's last k words
+    for k in range(1, top + 1):
+        if last_words is not None and not (k > 1 and BOS in last_words[-k + 1 :]):
+            walks[k] = last_words[-k]
+    for n in range(2, top + 1):
+        context, word, count = tally.context[n - 2], tally.word[n - 2], tally.count[n - 2]
+        if release:
+            tally.context[n - 2] = tally.word[n - 2] = tally.count[n - 2] = np.empty(0, dtype=np.int64)
         if n == 2:
             suffix = word.astype(np.int64)
         else:
             suffix = np.full(len(word), -1, dtype=np.int64)
-            which, at = find_sorted(keys_by_order[-1], below.suffix[context] * vocab + word)
+            which, at = find_sorted(below_keys, below_suffix[context] * vocab + word)
             suffix[which] = at
-        keys_by_order.append(context * vocab + word)
-        tables.append(OrderCounts(n, context, suffix, word.astype(np.int64), count, below.starts_with_bos[context]))
-    last = []
-    for k in range(1, len(tables) + 1):
-        if last_words is None or (k > 1 and BOS in last_words[-k + 1 :]):
-            last.append(-1)
-            continue
-        row = last_words[-k]
-        for n, next_word in enumerate(last_words[len(last_words) - k + 1 :], start=2):
-            which, at = find_sorted(keys_by_order[n - 1], np.array([row * vocab + next_word], dtype=np.int64))
-            row = int(at[0]) if len(which) else -1
-            if row < 0:
-                break
-        last.append(row)
-    return NgramCounts(vocab_size=vocab, orders=tables, last_window=last)
+        keys = context * vocab + word
+        for k in range(n, top + 1):
+            if walks[k] >= 0 and last_words is not None:
+                next_word = last_words[len(last_words) - k + n - 1]
+                which, at = find_sorted(keys, np.array([walks[k] * vocab + next_word], dtype=np.int64))
+                walks[k] = int(at[0]) if len(which) else -1
+        bos = below_bos[context]
+        orders.append(make(n, context, suffix, word.astype(np.int64), count, bos))
+        below_keys, below_suffix, below_bos = keys, suffix, bos
+    return orders, walks[1:]
+
+
+@dataclass
+class Tallied:
+    """A text's :class:`Tally`, the words of its greatest window (see :func:`link`), its words
+    (id -> word), sentences and tokens."""
+
+    tally: Tally
+    greatest: tuple[int, ...] | None
+    words: list[str]
+    sentences: int
+    tokens: int
 
 
 def count_in_chunks(
@@ -133,6 +216,13 @@ def count_in_chunks(
 ) -> tuple[NgramCounts, list[str], int, int]:
     """(counts, words, sentences, tokens) of the text in ``blocks``, counted a chunk at a time so
     that counting takes about ``memory`` bytes plus the distinct n-grams."""
+    tallied = tally_in_chunks(blocks, order, memory, vocabulary)
+    return link(tallied.tally, tallied.greatest), tallied.words, tallied.sentences, tallied.tokens
+
+
+def tally_in_chunks(blocks: Iterable[str], order: int, memory: int, vocabulary: Iterable[str] | None = None) -> Tallied:
+    """The tally of the text in ``blocks``, counted a chunk of about ``memory`` bytes' worth of
+    text at a time and merged."""
     chunk_tokens = max(10_000, memory // BYTES_PER_TOKEN)
     builder = CorpusBuilder(vocabulary)
     tally: Tally | None = None
@@ -162,7 +252,7 @@ def count_in_chunks(
     if tally is None:
         tally = tally_of(count_ngrams(builder.build(), order))
     tally.unigrams = np.concatenate([tally.unigrams, np.zeros(len(words) - len(tally.unigrams), dtype=np.int64)])
-    return link(tally, greatest), words, sentences, tokens
+    return Tallied(tally, greatest, words, sentences, tokens)
 
 
 def _greatest_window_words(corpus: Corpus, order: int) -> tuple[int, ...]:

@@ -170,7 +170,7 @@ def _tables(counts: NgramCounts, probs: list[np.ndarray], backoffs: list[np.ndar
 
 
 def _finish(counts: NgramCounts, tables: list[OrderTable], keep: list[np.ndarray], name: str, probabilities: bool = True) -> BackoffModel:
-    model = drop_pruned(tables, keep, counts)
+    model = drop_pruned(tables, keep)
     model.smoothing = name
     model.scores_are_probabilities = probabilities
     return model

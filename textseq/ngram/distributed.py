@@ -12,8 +12,9 @@ files or share a temporary directory. Then:
    :class:`~textseq.ngram.chunked.Tally`, and the tallies are merged on the workers, pairwise in
    a tree (:func:`~textseq.ngram.chunked.merge_tallies`, which a chunked count on one machine
    uses too);
-4. the client links the one tally left into :class:`~textseq.ngram.counts.NgramCounts`, with
-   KenLM's greatest window taken over the shards.
+4. the one tally left comes back to the client, with KenLM's greatest window taken over the
+   shards, to be linked as a count on one machine links its tally (in memory, or into the
+   build's store on disk: :func:`~textseq.ngram.chunked.link_into`).
 
 The counts are the single-machine counts, so every smoother (stupid backoff too) estimates from
 them what it estimates on one machine: the same ARPA file, byte for byte. The estimation runs on
@@ -32,9 +33,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from textseq.errors import InputError, ParameterError
-from textseq.ngram.chunked import Tally, _greatest_window_words, _suffix_key, link, merge_tallies, tally_of
+from textseq.ngram.chunked import Tallied, Tally, _greatest_window_words, _suffix_key, merge_tallies, tally_of
 from textseq.ngram.corpus import Corpus, CorpusBuilder, renumbering
-from textseq.ngram.counts import NgramCounts, count_ngrams
+from textseq.ngram.counts import count_ngrams
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -147,7 +148,7 @@ def dask_client(address: str) -> Iterator[Client]:
         yield client
 
 
-def count_on_dask(
+def tally_on_dask(
     blocks: Iterable[str],
     order: int,
     address: str,
@@ -155,10 +156,10 @@ def count_on_dask(
     vocabulary: Sequence[str] | None = None,
     min_count: int = 1,
     shard_chars: int = SHARD_CHARS,
-) -> tuple[NgramCounts, list[str], int, int, int]:
-    """(counts, words, sentences, tokens, ``<s>``/``</s>`` dropped inside lines) of the text in
-    ``blocks``, counted on the Dask cluster at ``address`` in shards of about ``shard_chars``
-    characters, as the module notes say."""
+) -> tuple[Tallied, int]:
+    """(the tally of the text in ``blocks``, ``<s>``/``</s>`` dropped inside lines), counted on the
+    Dask cluster at ``address`` in shards of about ``shard_chars`` characters, as the module notes
+    say."""
     with dask_client(address) as client:
         try:
             return _count(client, blocks, order, vocabulary, min_count, shard_chars)
@@ -170,7 +171,7 @@ def count_on_dask(
 
 def _count(
     client: Client, blocks: Iterable[str], order: int, vocabulary: Sequence[str] | None, min_count: int, shard_chars: int
-) -> tuple[NgramCounts, list[str], int, int, int]:
+) -> tuple[Tallied, int]:
     shards = [client.submit(tokenize_shard, text, vocabulary, pure=False) for text in _shards(blocks, shard_chars)]
     if not shards:
         shards = [client.submit(tokenize_shard, "", vocabulary, pure=False)]
@@ -183,7 +184,7 @@ def _count(
     sentences = sum(shard.sentences for shard in described)
     tokens = sum(shard.tokens for shard in described)
     dropped = sum(shard.dropped_markers for shard in described)
-    return link(tally, greatest), words, sentences, tokens, dropped
+    return Tallied(tally, greatest, words, sentences, tokens), dropped
 
 
 def _numbering(described: list[ShardWords], min_count: int) -> tuple[list[str], list[np.ndarray]]:

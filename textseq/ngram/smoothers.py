@@ -6,8 +6,9 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:  # numpy stays unimported until a model is built
+    from textseq.ngram.columns import Store
     from textseq.ngram.counts import NgramCounts
-    from textseq.ngram.kneser_ney import Discounts
+    from textseq.ngram.kneser_ney import CountColumns, Discounts, Estimate
     from textseq.ngram.model import BackoffModel
 
 MAX_ORDER = 10
@@ -39,7 +40,18 @@ class ModifiedKneserNey:
         self.discounts = Discounts(d1, d2, d3)
 
     def estimate(self, counts: NgramCounts, *, prune: Sequence[int] = (), warn: Callable[[str], None] | None = None) -> BackoffModel:
-        from textseq.ngram.kneser_ney import estimate
+        from textseq.ngram.columns import Store
+
+        with Store() as store:
+            return self.stream(counts, store, prune=prune, warn=warn).model()
+
+    def stream(
+        self, counts: CountColumns, store: Store, *, prune: Sequence[int] = (), warn: Callable[[str], None] | None = None
+    ) -> Estimate:
+        """The model of ``counts``, to be computed a slice at a time (see
+        :class:`~textseq.ngram.kneser_ney.Estimate`), its working arrays in ``store``: a smoother
+        with this method builds under a memory budget without holding its model whole."""
+        from textseq.ngram.kneser_ney import Estimate
 
         fixed = [self.discounts] * len(counts.orders) if self.discounts else ()
-        return estimate(counts, prune=prune, discounts=fixed, warn=warn)
+        return Estimate(counts, store, prune=prune, discounts=fixed, warn=warn)

@@ -1,0 +1,100 @@
+"""The estimate a slice at a time, from counts in memory or spilled to disk, is the estimate of
+whole arrays; a build under a memory budget writes the same ARPA file without holding its model."""
+
+from __future__ import annotations
+
+import io
+import os
+
+import numpy as np
+import pytest
+
+from textseq.errors import OutputError
+from textseq.ngram import kneser_ney
+from textseq.ngram.arpa import write_arpa
+from textseq.ngram.build import build_model
+from textseq.ngram.chunked import link_into, tally_in_chunks
+from textseq.ngram.columns import DiskColumn, Store, chain_words
+from textseq.ngram.corpus import corpus_from_blocks
+from textseq.ngram.counts import count_ngrams
+from textseq.ngram.kneser_ney import Estimate, estimate
+
+
+def _random_text(seed: int, lines: int = 400) -> str:
+    rng = np.random.default_rng(seed)
+    words = [f"w{i}" for i in range(80)]
+    weights = 1.0 / np.arange(1, 81)
+    return "".join(" ".join(rng.choice(words, size=rng.integers(1, 10), p=weights / weights.sum())) + "\n" for _ in range(lines))
+
+
+def _same_model(mine, theirs) -> None:
+    assert len(mine.orders) == len(theirs.orders)
+    for n, (a, b) in enumerate(zip(mine.orders, theirs.orders), start=1):
+        for field in ("context", "word", "logprob", "backoff"):
+            assert np.array_equal(getattr(a, field), getattr(b, field)), (n, field)
+
+
+@pytest.mark.parametrize("prune", [(), (0, 1, 1, 2)])
+@pytest.mark.parametrize("seed", range(3))
+def test_slices_of_a_few_rows_give_the_estimate_of_whole_arrays_bit_for_bit(monkeypatch, seed, prune):
+    counts = count_ngrams(corpus_from_blocks([_random_text(seed)]), 4)
+    whole = estimate(counts, prune=prune)
+    monkeypatch.setattr(kneser_ney, "CHUNK_ROWS", 7)  # slices end inside contexts, contexts span slices
+    _same_model(estimate(counts, prune=prune), whole)
+
+
+def test_counts_spilled_to_disk_give_the_same_model_and_leave_nothing_behind(tmp_path, monkeypatch):
+    text = _random_text(7)
+    in_memory = estimate(count_ngrams(corpus_from_blocks([text]), 5), prune=(0, 0, 1))
+    monkeypatch.setattr(kneser_ney, "CHUNK_ROWS", 13)
+    tallied = tally_in_chunks([text], 5, 10_000 * 96)
+    with Store(str(tmp_path), spill=True) as store:
+        counts = link_into(tallied.tally, tallied.greatest, store)
+        assert all(isinstance(column, DiskColumn) for column in (counts.orders[2].context, counts.orders[2].count))
+        spilled = Estimate(counts, store, prune=(0, 0, 1))
+        assert spilled.sizes == [len(table) for table in in_memory.orders]
+        _same_model(spilled.model(), in_memory)
+        assert os.listdir(tmp_path)
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("options", [{}, {"prune": "0,1,1"}, {"min_count": 2}])
+def test_a_build_under_a_memory_budget_writes_the_in_memory_builds_arpa_file(tmp_path, monkeypatch, options):
+    text = _random_text(3, lines=600)
+    monkeypatch.setattr(kneser_ney, "CHUNK_ROWS", 11)
+    expected = io.StringIO()
+    write_arpa(build_model([text], 4, **options).model, expected)
+    built = build_model([text], 4, memory=10_000 * 96, temp_dir=str(tmp_path), **options)
+    with built:
+        built.save(str(tmp_path / "model.arpa"))
+        assert built.sizes == [int(line.split("=")[1]) for line in expected.getvalue().splitlines() if line.startswith("ngram ")]
+        assert (tmp_path / "model.arpa").read_text() == expected.getvalue()
+        again = io.StringIO()
+        write_arpa(built.model, again)  # made whole from the same store
+        assert again.getvalue() == expected.getvalue()
+    assert sorted(os.listdir(tmp_path)) == ["model.arpa"]
+
+
+def test_chain_words_are_the_models_ngrams():
+    model = build_model([_random_text(1)], 4).model
+    for n in range(1, 5):
+        size = len(model.orders[n - 1])
+        assert np.array_equal(chain_words(model.orders, n, 0, size), model.ngram_words(n))
+        assert np.array_equal(chain_words(model.orders, n, size // 3, size // 2), model.ngram_words(n)[size // 3 : size // 2])
+
+
+def test_a_store_that_would_not_fit_is_refused_before_anything_is_written(tmp_path):
+    with pytest.raises(OutputError, match="temporary space"):
+        Store(str(tmp_path), spill=True, expected_bytes=2**62)
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_disk_column_reads_slices_and_says_when_its_file_was_cut(tmp_path):
+    with Store(str(tmp_path), spill=True) as store:
+        column = store.put("values", (np.arange(5), np.arange(5, 9)))
+        assert isinstance(column, DiskColumn) and len(column) == 9
+        assert column[2:7].tolist() == [2, 3, 4, 5, 6] and column[7:20].tolist() == [7, 8] and column[:].tolist() == list(range(9))
+        with open(column.path, "r+b") as handle:
+            handle.truncate(8 * 4)
+        with pytest.raises(OutputError, match="cut short"):
+            column[0:9]
