@@ -11,10 +11,10 @@ import re
 import pytest
 
 from helpers import require_shared
-from textseq.errors import InputError
+from textseq.errors import InputError, TextseqError
 from textseq.ngram import spool as spool_module
 from textseq.ngram.arpa import write_arpa
-from textseq.ngram.build import build_model
+from textseq.ngram.build import build_model, count_text
 from textseq.ngram.spool import read_back, spool_text
 
 TEXT = "the cat sat on the mat\nthe dog sat on the log\na cat and a dog\nthe cat ran\nan owl <s> flew\nzebra\n" * 7 + "last cat"
@@ -67,8 +67,11 @@ def test_the_spooled_text_reads_back_as_it_was(monkeypatch, tmp_path):
 
 
 def test_a_missing_temporary_directory_is_one_clear_error(tmp_path):
-    with pytest.raises(InputError) as info:
+    with pytest.raises(TextseqError) as info:  # the build's store, made before the text is spooled
         build_model([TEXT], 3, min_count=2, memory=1 << 20, temp_dir=str(tmp_path / "absent"))
+    assert info.value.source == str(tmp_path / "absent") and "temporary directory" in info.value.message
+    with pytest.raises(InputError) as info:
+        count_text([TEXT], 3, min_count=2, memory=1 << 20, temp_dir=str(tmp_path / "absent"))
     assert info.value.source == str(tmp_path / "absent") and "temporary file" in info.value.message
 
 
@@ -105,11 +108,16 @@ def test_a_text_bigger_than_the_free_space_fails_before_it_is_read(monkeypatch, 
         yield TEXT
 
     with pytest.raises(InputError) as info:
-        build_model(blocks(), 3, min_count=2, memory=1 << 20, temp_dir=str(tmp_path), text_bytes=8 << 20)
+        count_text(blocks(), 3, min_count=2, memory=1 << 20, temp_dir=str(tmp_path), text_bytes=8 << 20)
     assert not read
     assert info.value.source == str(tmp_path)
     assert "8 MB of temporary space" in info.value.message and "5 MB free" in info.value.message and "-T" in info.value.message
-    assert arpa(build_model(blocks(), 3, min_count=2, memory=1 << 20, temp_dir=str(tmp_path), text_bytes=4 << 20))
+    with pytest.raises(TextseqError) as info:  # the build spools the text and writes its runs of counts
+        build_model(blocks(), 3, min_count=2, memory=1 << 20, temp_dir=str(tmp_path), text_bytes=4 << 20)
+    assert not read
+    assert info.value.source == str(tmp_path)
+    assert "MB more of temporary space" in info.value.message and "5 MB free" in info.value.message and "-T" in info.value.message
+    assert arpa(build_model(blocks(), 3, min_count=2, memory=1 << 20, temp_dir=str(tmp_path), text_bytes=64 << 10))
 
 
 def test_ngram_build_says_each_stage_and_its_time(tmp_path):

@@ -98,3 +98,33 @@ def test_a_disk_column_reads_slices_and_says_when_its_file_was_cut(tmp_path):
             handle.truncate(8 * 4)
         with pytest.raises(OutputError, match="cut short"):
             column[0:9]
+
+
+@pytest.mark.parametrize(("memory", "link_rows"), [(10_000 * 140, 1 << 20), (10_000 * 140 // 4, 17), (60 * 96, 5)])
+def test_runs_merged_a_range_of_first_words_at_a_time_are_the_tally_merged_in_memory(tmp_path, monkeypatch, memory, link_rows):
+    from textseq.ngram import chunked, runs
+
+    text = _random_text(11, lines=3000)  # about 15,000 tokens: two runs or more, and up to hundreds of ranges
+    expected = tally_in_chunks([text], 4, 10_000 * 140)
+    counted = chunked.link(expected.tally, expected.greatest)
+    monkeypatch.setattr(chunked, "LINK_ROWS", link_rows)
+    with Store(str(tmp_path), spill=True) as store:
+        spilled = runs.tally_in_runs([text], 4, memory, None, store)
+        assert spilled.words == expected.words and spilled.greatest == expected.greatest
+        assert np.array_equal(spilled.unigrams, expected.tally.unigrams)
+        for n, (context, word, count) in enumerate(spilled.orders, start=2):
+            assert np.array_equal(context[:], expected.tally.context[n - 2]), n
+            assert np.array_equal(word[:], expected.tally.word[n - 2]) and np.array_equal(count[:], expected.tally.count[n - 2])
+        linked, last = chunked.link_columns(spilled.unigrams, spilled.orders, spilled.greatest, store, compact=True)
+        assert last == counted.last_window
+        for mine, theirs in zip(linked, counted.orders):
+            for field in ("context", "suffix", "word", "count", "starts_with_bos"):
+                assert np.array_equal(getattr(mine, field)[:], getattr(theirs, field)), (theirs.order, field)
+
+
+def test_an_empty_text_is_one_line_and_leaves_no_temporary_files(tmp_path):
+    from textseq.errors import InputError
+
+    with pytest.raises(InputError, match="empty"):
+        build_model([""], 3, memory=1 << 20, temp_dir=str(tmp_path))
+    assert os.listdir(tmp_path) == []

@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from textseq.errors import InputError, ParameterError
+from textseq.ngram.columns import Store
 from textseq.ngram.counts import NgramCounts, count_ngrams
 from textseq.ngram.model import BackoffModel
 
 if TYPE_CHECKING:
     from textseq.ngram.chunked import Tallied
-    from textseq.ngram.columns import Store
     from textseq.ngram.kneser_ney import Estimate
 from textseq.ngram.smoothers import MAX_ORDER
 
@@ -33,6 +33,8 @@ Warn = Callable[[str], None]
 DEFAULT_SMOOTHER = "modified-kneser-ney"
 _CHARS_PER_TOKEN = 6
 """Characters of text a token, with its space, in English, roughly."""
+_RUN_BYTES_PER_NGRAM = 20
+"""What a run of counts takes on disk per n-gram, and so at most per token and order above 1."""
 _SPILLED_BYTES_PER_NGRAM = 48
 """What a build under a memory budget writes to its temporary directory per n-gram: the counts'
 links, counts and flags, the adjusted counts, and the contexts' sums and backoff weights."""
@@ -284,12 +286,28 @@ def build_model(
     started = time.perf_counter()
     stream = getattr(smoother, "stream", None)
     if memory is not None and prune_entropy is None and stream is not None:
-        tallied = _tally(blocks, order, vocabulary, min_count, memory, temp_dir, dask, text_bytes, warn)
-        if tallied.tokens == 0:
-            raise InputError("no text to build a model from (the input is empty)", source=source)
-        sizes = ", ".join(f"{len(table):,} {n}-grams" for n, table in enumerate([tallied.tally.unigrams, *tallied.tally.count], start=1))
-        said(f"counted {tallied.tokens:,} tokens in {time.perf_counter() - started:.1f} s: {sizes}")
-        return _spilled(tallied, stream, smoothing, thresholds, temp_dir, warn, said)
+        store = Store(temp_dir, spill=True, expected_bytes=(text_bytes or 0) // _CHARS_PER_TOKEN * (order - 1) * _RUN_BYTES_PER_NGRAM)
+        try:
+            return _streamed(
+                blocks,
+                order,
+                stream,
+                smoothing,
+                thresholds,
+                store,
+                vocabulary,
+                min_count,
+                memory,
+                temp_dir,
+                dask,
+                text_bytes,
+                warn,
+                said,
+                source,
+            )
+        except BaseException:
+            store.close()
+            raise
     counting = count_text(
         blocks,
         order,
@@ -324,34 +342,66 @@ def build_model(
     return BuiltModel(counting.sentences, counting.tokens, model=model)
 
 
-def _spilled(
-    tallied: Tallied,
+def _streamed(
+    blocks: Iterable[str],
+    order: int,
     stream: Callable[..., Estimate],
     smoothing: str,
     thresholds: list[int],
+    store: Store,
+    vocabulary: Sequence[str] | None,
+    min_count: int,
+    memory: int,
     temp_dir: str | None,
+    dask: str | None,
+    text_bytes: int | None,
     warn: Warn | None,
     said: Warn,
+    source: str,
 ) -> BuiltModel:
-    """The build of ``tallied`` with its counts linked into a store on disk and the smoother's
-    estimate streamed from there (see :class:`BuiltModel`)."""
-    from textseq.ngram.chunked import link_into
-    from textseq.ngram.columns import Store
+    """The build in bounded memory: the text counted in sorted runs on disk (on Dask: the tally
+    the cluster merged), the counts linked into ``store``, and the smoother's estimate streamed from
+    there as the model is written (see :class:`BuiltModel`)."""
+    from textseq.ngram.chunked import SpilledCounts, link_columns, link_into
+    from textseq.ngram.runs import tally_in_runs
 
     started = time.perf_counter()
-    ngrams = len(tallied.tally.unigrams) + sum(len(count) for count in tallied.tally.count)
-    store = Store(temp_dir, spill=True, expected_bytes=ngrams * _SPILLED_BYTES_PER_NGRAM)
-    try:
+    if dask is not None:
+        tallied = _tally(blocks, order, vocabulary, min_count, memory, temp_dir, dask, text_bytes, warn)
+        words, sentences, tokens = tallied.words, tallied.sentences, tallied.tokens
+        sizes = [len(tallied.tally.unigrams), *map(len, tallied.tally.count)]
+        if tokens:
+            store.check_room(sum(sizes) * _SPILLED_BYTES_PER_NGRAM)
         counts = link_into(tallied.tally, tallied.greatest, store)
-        try:
-            estimate = stream(counts, store, prune=thresholds, warn=warn)
-        except ValueError as exc:
-            raise ParameterError(f"smoother '{smoothing}': {exc}") from None
-    except BaseException:
-        store.close()
-        raise
-    said(f"linked the counts and their statistics in {time.perf_counter() - started:.1f} s, spilled to {store.root}")
-    return BuiltModel(tallied.sentences, tallied.tokens, estimate=estimate, words=tallied.words, smoothing=smoothing, store=store)
+    else:
+        if min_count == 1:
+            runs = tally_in_runs(blocks, order, memory, vocabulary, store)
+        else:
+            from textseq.ngram.spool import frequent_vocabulary, read_back
+
+            spool, kept = frequent_vocabulary(blocks, vocabulary, min_count, temp_dir, warn, text_bytes=text_bytes)
+            with spool:
+                runs = tally_in_runs(read_back(spool), order, memory, kept, store)
+        words, sentences, tokens = runs.words, runs.sentences, runs.tokens
+        sizes = [len(runs.unigrams), *(len(count) for _, _, count in runs.orders)]
+        if tokens:
+            store.check_room(sum(sizes) * _SPILLED_BYTES_PER_NGRAM)
+        linked, last = link_columns(runs.unigrams, runs.orders, runs.greatest, store, compact=True)
+        store.remove(*(column for columns in runs.orders for column in columns))
+        counts = SpilledCounts(len(words), linked, last)
+    if tokens == 0:
+        raise InputError("no text to build a model from (the input is empty)", source=source)
+    said(
+        f"counted {tokens:,} tokens in {time.perf_counter() - started:.1f} s: "
+        + ", ".join(f"{size:,} {n}-grams" for n, size in enumerate(sizes, start=1))
+    )
+    started = time.perf_counter()
+    try:
+        estimate = stream(counts, store, prune=thresholds, warn=warn)
+    except ValueError as exc:
+        raise ParameterError(f"smoother '{smoothing}': {exc}") from None
+    said(f"computed the adjusted counts and discounts in {time.perf_counter() - started:.1f} s (spilled to {store.root})")
+    return BuiltModel(sentences, tokens, estimate=estimate, words=words, smoothing=smoothing, store=store)
 
 
 def _check_order(order: int) -> None:

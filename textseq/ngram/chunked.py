@@ -9,18 +9,19 @@ whole corpus, KenLM's bookkeeping (:attr:`NgramCounts.last_window`) included.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
 
-from textseq.ngram.columns import Column, Store
+from textseq.ngram.columns import Column, Store, whole
 from textseq.ngram.corpus import BOS, Corpus, CorpusBuilder
 from textseq.ngram.counts import NgramCounts, OrderCounts, count_ngrams, find_sorted, greatest_window
 
-BYTES_PER_TOKEN = 96
-"""What counting costs per token of a chunk, roughly, at order 5 (ids, positions, keys, sorts)."""
+BYTES_PER_TOKEN = 140
+"""What counting costs per token of a chunk at order 5 (ids, positions, keys, sorts): 133 bytes measured
+on 15M tokens of natural English."""
 
 T = TypeVar("T")
 
@@ -125,78 +126,91 @@ class SpilledCounts:
     last_window: list[int]
 
 
+LINK_ROWS = 1 << 20
+"""Rows of an order linked at a time."""
+
+TallyOrder = tuple[Column, Column, Column]
+"""An order of a tally above the unigrams: (context row, word, count) per n-gram, as columns."""
+
+
 def link(tally: Tally, last_words: tuple[int, ...] | None) -> NgramCounts:
     """The :class:`NgramCounts` of ``tally``: each n-gram's suffix row and whether it begins with
     ``<s>``, and KenLM's greatest window (``last_words``, its words; None for an empty text)."""
-    orders, last = _linked(tally, last_words, OrderCounts)
-    return NgramCounts(vocab_size=len(tally.unigrams), orders=orders, last_window=last)
+    orders, last = link_columns(tally.unigrams, list(zip(tally.context, tally.word, tally.count)), last_words, Store())
+    return NgramCounts(
+        vocab_size=len(tally.unigrams),
+        orders=[OrderCounts(t.order, *(whole(c) for c in (t.context, t.suffix, t.word, t.count, t.starts_with_bos))) for t in orders],
+        last_window=last,
+    )
 
 
 def link_into(tally: Tally, last_words: tuple[int, ...] | None, store: Store) -> SpilledCounts:
-    """:func:`link`, each order put in ``store`` as it is linked; ``tally`` gives up its arrays
-    as they are used."""
+    """:func:`link`, each order put in ``store`` (spilled, ids as int32 where they fit) as it is
+    linked; ``tally`` gives up its arrays as they are used."""
 
-    def spill(n: int, context: np.ndarray, suffix: np.ndarray, word: np.ndarray, count: np.ndarray, bos: np.ndarray) -> SpilledOrder:
-        return SpilledOrder(
-            n,
-            store.put(f"context{n}", _compact(context)),
-            store.put(f"suffix{n}", _compact(suffix)),
-            store.put(f"word{n}", _compact(word)),
-            store.put(f"count{n}", count),
-            store.put(f"bos{n}", bos),
-        )
+    def orders() -> Iterator[TallyOrder]:
+        while tally.context:
+            yield tally.context.pop(0), tally.word.pop(0), tally.count.pop(0)
 
-    orders, last = _linked(tally, last_words, spill, release=True)
-    return SpilledCounts(vocab_size=len(tally.unigrams), orders=orders, last_window=last)
+    linked, last = link_columns(tally.unigrams, orders(), last_words, store, compact=True)
+    return SpilledCounts(vocab_size=len(tally.unigrams), orders=linked, last_window=last)
 
 
-def _compact(values: np.ndarray) -> np.ndarray:
-    """``values`` as int32 where they fit (row and word ids)."""
-    if len(values) and int(values.min()) >= -(2**31) and int(values.max()) < 2**31:
-        return values.astype(np.int32)
-    return values
-
-
-def _linked(
-    tally: Tally,
+def link_columns(
+    unigrams: np.ndarray,
+    orders: Iterable[TallyOrder],
     last_words: tuple[int, ...] | None,
-    make: Callable[[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray], T],
+    store: Store,
     *,
-    release: bool = False,
-) -> tuple[list[T], list[int]]:
-    """Each order of ``tally`` linked (``make(order, context, suffix, word, count,
-    starts_with_bos)``), an order at a time, holding only the order below's links; and the rows of
-    KenLM's greatest window per order. With ``release``, the tally's arrays go as they are used."""
-    vocab = len(tally.unigrams)
+    compact: bool = False,
+) -> tuple[list[SpilledOrder], list[int]]:
+    """Each order of a tally (the unigram counts, then ``orders`` from 2 up) linked a slice of
+    rows at a time into ``store``: each n-gram's suffix row and whether it begins with ``<s>``,
+    holding only the order below's keys and links whole; and the rows of KenLM's greatest window
+    per order (see :func:`link`). ``compact``: row and word ids as int32 where they fit."""
+    vocab = len(unigrams)
     words_1 = np.arange(vocab, dtype=np.int64)
     below_bos = words_1 == BOS
-    orders = [make(1, np.full(vocab, -1), np.full(vocab, -1), words_1, tally.unigrams, below_bos)]
+    linked = [SpilledOrder(1, np.full(vocab, -1), np.full(vocab, -1), words_1, unigrams, below_bos)]
     below_keys, below_suffix = words_1, np.full(vocab, -1)
-    top = len(tally.context) + 1
-    walks = [-1] * (top + 1)  # walks[k]: the row reached so far of the window's last k words
-    for k in range(1, top + 1):
-        if last_words is not None and not (k > 1 and BOS in last_words[-k + 1 :]):
-            walks[k] = last_words[-k]
-    for n in range(2, top + 1):
-        context, word, count = tally.context[n - 2], tally.word[n - 2], tally.count[n - 2]
-        if release:
-            tally.context[n - 2] = tally.word[n - 2] = tally.count[n - 2] = np.empty(0, dtype=np.int64)
-        if n == 2:
-            suffix = word.astype(np.int64)
-        else:
-            suffix = np.full(len(word), -1, dtype=np.int64)
-            which, at = find_sorted(below_keys, below_suffix[context] * vocab + word)
-            suffix[which] = at
-        keys = context * vocab + word
-        for k in range(n, top + 1):
-            if walks[k] >= 0 and last_words is not None:
-                next_word = last_words[len(last_words) - k + n - 1]
-                which, at = find_sorted(keys, np.array([walks[k] * vocab + next_word], dtype=np.int64))
+    walks: dict[int, int] = {}  # window length k -> the row reached so far of the window's last k words
+    if last_words is not None:
+        walks = {k: last_words[-k] for k in range(2, len(last_words) + 1) if BOS not in last_words[-k + 1 :]}
+    for n, (context_column, word_column, count_column) in enumerate(orders, start=2):
+        size = len(word_column)
+        ids = np.dtype(np.int32) if compact and max(len(below_keys), vocab) < 2**31 else np.dtype(np.int64)
+        writers = [store.writer(f"{name}{n}", ids) for name in ("context", "suffix", "word")]
+        counts, flags = store.writer(f"count{n}", np.dtype(np.int64)), store.writer(f"bos{n}", np.dtype(bool))
+        keys = np.empty(size, dtype=np.int64)
+        suffixes = np.empty(size, dtype=np.int64)
+        starts_with_bos = np.empty(size, dtype=bool)
+        for start in range(0, size, LINK_ROWS):
+            stop = min(start + LINK_ROWS, size)
+            context = context_column[start:stop].astype(np.int64)
+            word = word_column[start:stop].astype(np.int64)
+            suffix = suffixes[start:stop]
+            if n == 2:
+                suffix[:] = word
+            else:
+                suffix.fill(-1)
+                which, at = find_sorted(below_keys, below_suffix[context] * vocab + word)
+                suffix[which] = at
+            np.multiply(context, vocab, out=keys[start:stop])
+            keys[start:stop] += word
+            starts_with_bos[start:stop] = below_bos[context]
+            for writer, values in zip(writers, (context, suffix, word)):
+                writer.append(values.astype(ids))
+            counts.append(count_column[start:stop].astype(np.int64))
+            flags.append(starts_with_bos[start:stop])
+        context_out, suffix_out, word_out = (writer.close() for writer in writers)
+        linked.append(SpilledOrder(n, context_out, suffix_out, word_out, counts.close(), flags.close()))
+        for k, row in walks.items():
+            if k >= n and row >= 0 and last_words is not None:
+                which, at = find_sorted(keys, np.array([row * vocab + last_words[len(last_words) - k + n - 1]], dtype=np.int64))
                 walks[k] = int(at[0]) if len(which) else -1
-        bos = below_bos[context]
-        orders.append(make(n, context, suffix, word.astype(np.int64), count, bos))
-        below_keys, below_suffix, below_bos = keys, suffix, bos
-    return orders, walks[1:]
+        below_keys, below_suffix, below_bos = keys, suffixes, starts_with_bos
+    last = [-1 if last_words is None else last_words[-1]] + [walks.get(k, -1) for k in range(2, len(linked) + 1)]
+    return linked, last
 
 
 @dataclass
@@ -223,36 +237,48 @@ def count_in_chunks(
 def tally_in_chunks(blocks: Iterable[str], order: int, memory: int, vocabulary: Iterable[str] | None = None) -> Tallied:
     """The tally of the text in ``blocks``, counted a chunk of about ``memory`` bytes' worth of
     text at a time and merged."""
+    merged: list[Tally] = []
+
+    def fold(tally: Tally) -> None:
+        merged[:] = [tally if not merged else merge_tallies(merged[0], tally)]
+
+    greatest, words, sentences, tokens = chunk_tallies(blocks, order, memory, vocabulary, fold)
+    tally = merged[0] if merged else tally_of(count_ngrams(Corpus(np.empty(0, dtype=np.int32), words, 0, 0, 0), order))
+    tally.unigrams = np.concatenate([tally.unigrams, np.zeros(len(words) - len(tally.unigrams), dtype=np.int64)])
+    return Tallied(tally, greatest, words, sentences, tokens)
+
+
+def chunk_tallies(
+    blocks: Iterable[str], order: int, memory: int, vocabulary: Iterable[str] | None, take: Callable[[Tally], None]
+) -> tuple[tuple[int, ...] | None, list[str], int, int]:
+    """Count the text in ``blocks`` a chunk of about ``memory`` bytes' worth at a time, giving
+    each chunk's tally to ``take`` (word ids numbered across chunks, so a chunk's unigram counts
+    cover the words seen so far); (the words of its greatest window, its words, sentences,
+    tokens)."""
     chunk_tokens = max(10_000, memory // BYTES_PER_TOKEN)
     builder = CorpusBuilder(vocabulary)
-    tally: Tally | None = None
     greatest: tuple[int, ...] | None = None
     sentences = tokens = 0
 
     def flush() -> None:
-        nonlocal greatest, sentences, tokens, tally
+        nonlocal greatest, sentences, tokens
         chunk = builder.build()
         builder.reset_chunks()
         if not len(chunk.ids):
             return
         sentences += chunk.sentences
         tokens += chunk.tokens
-        counted = tally_of(count_ngrams(chunk, order))
-        tally = counted if tally is None else merge_tallies(tally, counted)
         window = _greatest_window_words(chunk, order)
         if greatest is None or _suffix_key(window) > _suffix_key(greatest):
             greatest = window
+        take(tally_of(count_ngrams(chunk, order)))
 
     for block in blocks:
         builder.add_block(block)
         if builder.pending_tokens() >= chunk_tokens:
             flush()
     flush()
-    words = builder.build().words
-    if tally is None:
-        tally = tally_of(count_ngrams(builder.build(), order))
-    tally.unigrams = np.concatenate([tally.unigrams, np.zeros(len(words) - len(tally.unigrams), dtype=np.int64)])
-    return Tallied(tally, greatest, words, sentences, tokens)
+    return greatest, builder.build().words, sentences, tokens
 
 
 def _greatest_window_words(corpus: Corpus, order: int) -> tuple[int, ...]:

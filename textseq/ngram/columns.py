@@ -11,6 +11,7 @@ keeps it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -67,19 +68,11 @@ class Store:
     def __init__(self, directory: str | None = None, *, spill: bool = False, expected_bytes: int = 0) -> None:
         self.root: str | None = None
         self._columns: list[DiskColumn] = []
+        self._made = 0
         if not spill:
             return
         where = directory or tempfile.gettempdir()
-        try:
-            free = shutil.disk_usage(where).free
-        except OSError:
-            free = None  # a directory that cannot be measured fails below, where it is made
-        if free is not None and free < expected_bytes:
-            raise OutputError(
-                f"the build needs about {expected_bytes / 2**20:,.0f} MB of temporary space and the directory has "
-                f"{free / 2**20:,.0f} MB free: give -T a directory with room",
-                source=where,
-            )
+        _check_room(where, expected_bytes)
         try:
             self.root = tempfile.mkdtemp(prefix="textseq-build-", dir=directory)
         except OSError as exc:
@@ -93,29 +86,45 @@ class Store:
 
     def put(self, name: str, chunks: Iterable[np.ndarray] | np.ndarray) -> Column:
         """The column of ``chunks`` (arrays of one dtype, in order; or one array)."""
-        parts = [chunks] if isinstance(chunks, np.ndarray) else chunks
+        parts = iter([chunks] if isinstance(chunks, np.ndarray) else chunks)
+        first = next(parts, None)
+        writer = self.writer(name, np.dtype(np.int64) if first is None else first.dtype)
+        if first is not None:
+            writer.append(first)
+        for part in parts:
+            writer.append(part)
+        return writer.close()
+
+    def check_room(self, expected_bytes: int) -> None:
+        """Fail with one line if the store's directory has less than ``expected_bytes`` free."""
+        if self.root is not None:
+            _check_room(self.root, expected_bytes)
+
+    def remove(self, *columns: Column) -> None:
+        """Delete the files of ``columns`` (spilled ones; others are left to the collector)."""
+        for column in columns:
+            if isinstance(column, DiskColumn) and column in self._columns:
+                column.close()
+                self._columns.remove(column)
+                with contextlib.suppress(OSError):
+                    os.unlink(column.path)
+
+    def writer(self, name: str, dtype: np.dtype) -> ColumnWriter:
+        """A column of ``dtype`` to be written a slice at a time."""
+        return ColumnWriter(self, name, dtype)
+
+    def _file(self, name: str) -> tuple[str, BinaryIO]:
         if self.root is None:
-            arrays = list(parts)
-            return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
-        path = os.path.join(self.root, f"{name}.{len(self._columns)}")
-        dtype: np.dtype | None = None
-        length = 0
+            raise AssertionError("a store in memory has no files")
+        path = os.path.join(self.root, f"{name}.{self._made}")
+        self._made += 1
         try:
-            with open(path, "wb") as out:
-                for part in parts:
-                    if dtype is None:
-                        dtype = part.dtype
-                    elif part.dtype != dtype:
-                        raise AssertionError(f"column {name}: chunks of {dtype} and {part.dtype}")
-                    out.write(np.ascontiguousarray(part).data)
-                    length += len(part)
+            return path, open(path, "wb")
         except OSError as exc:
-            raise OutputError(
-                f"cannot write the build's temporary data (give -T a directory with more room): {exc.strerror or exc}", source=self.root
-            ) from None
-        column = DiskColumn(path, dtype if dtype is not None else np.dtype(np.int64), length)
+            raise _write_error(exc, self.root) from None
+
+    def _add(self, column: DiskColumn) -> None:
         self._columns.append(column)
-        return column
 
     def close(self) -> None:
         for column in self._columns:
@@ -124,6 +133,65 @@ class Store:
         if self.root is not None:
             shutil.rmtree(self.root, ignore_errors=True)
             self.root = None
+
+
+class ColumnWriter:
+    """A column of a :class:`Store` being written: :meth:`append` its slices in order, then
+    :meth:`close` gives the column."""
+
+    def __init__(self, store: Store, name: str, dtype: np.dtype) -> None:
+        self.dtype = np.dtype(dtype)
+        self._store = store
+        self._parts: list[np.ndarray] = []
+        self._length = 0
+        self._path = ""
+        self._out: BinaryIO | None = None
+        if store.root is not None:
+            self._path, self._out = store._file(name)
+
+    def append(self, values: np.ndarray) -> None:
+        if values.dtype != self.dtype:
+            raise AssertionError(f"a slice of {values.dtype} for a column of {self.dtype}")
+        self._length += len(values)
+        if self._out is None:
+            self._parts.append(values)
+            return
+        try:
+            self._out.write(np.ascontiguousarray(values).data)
+        except OSError as exc:
+            self._out.close()
+            raise _write_error(exc, self._store.root) from None
+
+    def close(self) -> Column:
+        if self._out is None:
+            parts, self._parts = self._parts, []
+            if len(parts) == 1:
+                return parts[0]
+            return np.concatenate(parts) if parts else np.empty(0, dtype=self.dtype)
+        try:
+            self._out.close()
+        except OSError as exc:
+            raise _write_error(exc, self._store.root) from None
+        column = DiskColumn(self._path, self.dtype, self._length)
+        self._store._add(column)
+        return column
+
+
+def _check_room(where: str, expected_bytes: int) -> None:
+    try:
+        free = shutil.disk_usage(where).free
+    except OSError:
+        return  # a directory that cannot be measured fails where it is written
+    if free < expected_bytes:
+        raise OutputError(
+            f"the build needs about {expected_bytes / 2**20:,.0f} MB more of temporary space and the directory has "
+            f"{free / 2**20:,.0f} MB free: give -T a directory with room",
+            source=where,
+        )
+
+
+def _write_error(exc: OSError, root: str | None) -> OutputError:
+    return OutputError(f"cannot write the build's temporary data (give -T a directory with more room): {exc.strerror or exc}", source=root)
 
 
 def whole(column: Column) -> np.ndarray:
