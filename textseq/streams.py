@@ -324,6 +324,10 @@ class FullWriter:
         self._stream = stream
         self.name = name
 
+    def seekable(self) -> bool:
+        """False: what is written straight into (a pipe, a device) is written once, in order."""
+        return False
+
     def write(self, data: bytes | bytearray | memoryview) -> int:
         view = memoryview(data).cast("B")
         while view:

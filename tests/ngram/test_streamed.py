@@ -128,3 +128,45 @@ def test_an_empty_text_is_one_line_and_leaves_no_temporary_files(tmp_path):
     with pytest.raises(InputError, match="empty"):
         build_model([""], 3, memory=1 << 20, temp_dir=str(tmp_path))
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("prune", [None, "0,1,2"])
+def test_a_build_under_a_memory_budget_writes_the_in_memory_builds_binary_file(tmp_path, monkeypatch, prune):
+    from textseq.ngram.binary import write_binary
+    from textseq.ngram.files import load_model
+
+    text = _random_text(5, lines=600)
+    write_binary(build_model([text], 4, prune=prune).model, tmp_path / "whole.tsbin")
+    monkeypatch.setattr(kneser_ney, "CHUNK_ROWS", 9)
+    with build_model([text], 4, prune=prune, memory=10_000 * 140, temp_dir=str(tmp_path)) as built:
+        built.save(str(tmp_path / "streamed.tsbin"), binary=True)
+    assert (tmp_path / "streamed.tsbin").read_bytes() == (tmp_path / "whole.tsbin").read_bytes()
+    assert sorted(os.listdir(tmp_path)) == ["streamed.tsbin", "whole.tsbin"]
+    assert load_model(str(tmp_path / "streamed.tsbin")).order == 4
+
+
+def test_a_binary_model_written_to_a_fifo_is_the_file_it_writes(tmp_path):
+    import threading
+
+    from textseq.ngram.binary import write_binary
+
+    text = _random_text(6)
+    model = build_model([text], 3).model
+    write_binary(model, tmp_path / "file.tsbin")
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    for make in (
+        lambda: write_binary(model, fifo),
+        lambda: build_model([text], 3, memory=1 << 20, temp_dir=str(tmp_path / "t")).save(str(fifo), binary=True),
+    ):
+        (tmp_path / "t").mkdir(exist_ok=True)
+        received: list[bytes] = []
+
+        def read(into: list[bytes] = received) -> None:
+            into.append(fifo.read_bytes())
+
+        reader = threading.Thread(target=read)
+        reader.start()
+        make()
+        reader.join(timeout=30)
+        assert received == [(tmp_path / "file.tsbin").read_bytes()]  # a pipe cannot seek: the checksum comes from a first pass

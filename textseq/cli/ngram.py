@@ -35,6 +35,12 @@ _memory_option = click.option(
     metavar="SIZE",
     help="Count a chunk of about SIZE (e.g. 500M, 2G) at a time and merge, so that memory follows the number of distinct n-grams, not the length of the corpus (with --dask: each worker's shard).",
 )
+_build_memory_option = click.option(
+    "--memory",
+    default=None,
+    metavar="SIZE",
+    help="Build in about SIZE of memory (e.g. 700M, 2G), as lmplz -S does: count a chunk at a time into sorted runs in -T, merge them a range of words at a time, and estimate and write the model a slice at a time from the counts on disk (modified Kneser-Ney; other smoothers and --prune-entropy estimate in memory). With --dask: each worker's shard.",
+)
 _dask_option = click.option(
     "--dask",
     default=None,
@@ -176,14 +182,14 @@ Examples:
 )
 @click.option("--min-count", type=click.IntRange(min=1), default=1, show_default=True, help="Words seen fewer times become <unk>.")
 @click.option("--binary", is_flag=True, help="Write textseq's binary format (memory-mapped, loads in milliseconds) instead of ARPA.")
-@_memory_option
+@_build_memory_option
 @_dask_option
 @click.option(
     "-T",
     "--temp-dir",
     default=None,
     type=click.Path(exists=True, file_okay=False, writable=True),
-    help="Where --memory with --min-count keeps the text (as large as it) while the words are counted [default: the system's temporary directory].",
+    help="Where --memory keeps its runs of counts and the counts' statistics (about 50 bytes an n-gram), and with --min-count the text while its words are counted; the room it needs is checked first [default: the system's temporary directory].",
 )
 @click.option(
     "-p", "--param", "params", multiple=True, metavar="KEY=VALUE", help="An option for the smoother (for plugins' smoothers); repeatable."

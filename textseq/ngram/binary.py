@@ -35,8 +35,8 @@ import os
 import struct
 import threading
 import zlib
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 
@@ -46,6 +46,10 @@ from textseq.ngram.kneser_ney import LOG_ZERO
 from textseq.ngram.model import BackoffModel, OrderTable
 from textseq.ngram.smoothers import MAX_ORDER
 from textseq.streams import atomic_write
+
+if TYPE_CHECKING:
+    from textseq.ngram.columns import Store
+    from textseq.ngram.kneser_ney import Estimate
 
 MAGIC = b"TEXTSEQ-NGRAM\0\0\0"
 VERSION = 3
@@ -79,9 +83,87 @@ _DTYPES = {"vocab": "|u1", "keys": "<i8", "logprob": "<f4", "backoff": "<f4"}
 # --- writing -------------------------------------------------------------------------------------
 
 
-def _arrays(model: BackoffModel) -> list[tuple[str, np.ndarray]]:
-    vocab = np.frombuffer("\n".join(model.words).encode("utf-8"), dtype=np.uint8)
-    arrays: list[tuple[str, np.ndarray]] = [("vocab", vocab)]
+_PIECE = 1 << 22
+"""Values an array is converted and written a slice of at a time."""
+
+Pieces = Callable[[], Iterator[tuple[str, np.ndarray]]]
+"""Makes the arrays' values in file order, a slice at a time, named as :func:`_names` names them
+(each call the same values: a file that cannot seek is written in two passes)."""
+
+
+def write_binary(model: BackoffModel, path: str | os.PathLike[str]) -> None:
+    """Write ``model`` to ``path`` atomically, an array slice at a time (no copy of the whole)."""
+    vocab = _vocab_bytes(model.words)
+    lengths = [len(vocab)] + [length for table in model.orders for length in ((len(table),) * (2 if table is model.orders[0] else 3))]
+
+    def pieces() -> Iterator[tuple[str, np.ndarray]]:
+        yield "vocab", vocab
+        for name, array in _model_arrays(model):
+            for start in range(0, len(array), _PIECE):
+                yield name, _stored(name, array[start : start + _PIECE])
+
+    write_layout(path, model.order, model.vocab_size, model.smoothing, model.scores_are_probabilities, lengths, pieces)
+
+
+def write_binary_estimate(estimate: Estimate, words: list[str], smoothing: str, path: str | os.PathLike[str], store: Store) -> None:
+    """Write the model ``estimate`` makes (see :class:`~textseq.ngram.kneser_ney.Estimate`) to
+    ``path`` as it is computed, never whole in memory: each order's keys go straight to the file,
+    its log values to ``store`` until the keys are written."""
+    vocab = _vocab_bytes(words)
+    lengths = [len(vocab)] + [size for n, size in enumerate(estimate.sizes, start=1) for _ in range(2 if n == 1 else 3)]
+    vocab_size = len(words)
+
+    def pieces() -> Iterator[tuple[str, np.ndarray]]:
+        yield "vocab", vocab
+        new_row: np.ndarray | None = None  # the order below's rows once pruned ones are gone (None: as they are)
+        for n, parts in estimate.chunks():
+            table = estimate.counts.orders[n - 1]
+            logprob = store.writer(f"binary.{n}.logprob", np.dtype("<f4"))
+            backoff = store.writer(f"binary.{n}.backoff", np.dtype("<f4"))
+            renumbered = np.empty(len(table), dtype=np.int64) if estimate.thresholds else None
+            kept_so_far = 0
+            for part in parts:
+                kept = part.kept if n > 1 else None
+                if renumbered is not None:
+                    mask = np.ones(part.stop - part.start, dtype=bool) if kept is None else kept
+                    rows = np.cumsum(mask) - 1 + kept_so_far
+                    rows[~mask] = -1
+                    renumbered[part.start : part.stop] = rows
+                    kept_so_far += int(mask.sum())
+                if n > 1:
+                    context = table.context[part.start : part.stop].astype(np.int64)
+                    if new_row is not None:
+                        context = new_row[context]
+                    keys = context * vocab_size + table.word[part.start : part.stop]
+                    yield f"{n}.keys", keys if kept is None else keys[kept]
+                logprob.append(_stored("logprob", part.logprob if kept is None else part.logprob[kept]))
+                backoff.append(_stored("backoff", part.backoff if kept is None else part.backoff[kept]))
+            new_row = renumbered
+            for name, column in ((f"{n}.logprob", logprob.close()), (f"{n}.backoff", backoff.close())):
+                for start in range(0, len(column), _PIECE):
+                    yield name, column[start : start + _PIECE]
+                store.remove(column)
+
+    write_layout(path, estimate.order, vocab_size, smoothing, True, lengths, pieces)
+
+
+def _vocab_bytes(words: list[str]) -> np.ndarray:
+    return np.frombuffer("\n".join(words).encode("utf-8"), dtype=np.uint8)
+
+
+def _stored(name: str, values: np.ndarray) -> np.ndarray:
+    """``values`` in the dtype the file holds for an array named ``name``."""
+    kind = name.rpartition(".")[2]
+    stored: np.ndarray = values
+    if kind == "keys":
+        stored = values.astype("<i8")
+    elif kind in ("logprob", "backoff"):
+        stored = np.maximum(values, LOG_ZERO).astype("<f4")
+    return stored
+
+
+def _model_arrays(model: BackoffModel) -> Iterator[tuple[str, np.ndarray]]:
+    """The model's arrays in file order, an order at a time (log values as the model has them)."""
     sorted_row: np.ndarray | None = None  # the order below's rows renumbered in key order (None: as they are)
     for n, table in enumerate(model.orders, start=1):
         logprob, backoff = table.logprob, table.backoff
@@ -98,51 +180,89 @@ def _arrays(model: BackoffModel) -> list[tuple[str, np.ndarray]]:
                 sorted_row[rows] = np.arange(len(rows))
             else:
                 sorted_row = None
-            arrays.append((f"{n}.keys", keys.astype(np.int64)))
-        arrays += [
-            (f"{n}.logprob", np.maximum(logprob, LOG_ZERO).astype(np.float32)),
-            (f"{n}.backoff", np.maximum(backoff, LOG_ZERO).astype(np.float32)),
-        ]
-    return arrays
+            yield f"{n}.keys", keys
+        yield f"{n}.logprob", logprob
+        yield f"{n}.backoff", backoff
 
 
-def _header_bytes(header: dict[str, Any]) -> bytes:
-    """Magic, length, JSON and its CRC, zero-padded to where the arrays begin."""
+def write_layout(
+    path: str | os.PathLike[str],
+    order: int,
+    vocab_size: int,
+    smoothing: str,
+    probabilities: bool,
+    lengths: list[int],
+    pieces: Pieces,
+) -> None:
+    """Write a model's file atomically: the header for arrays of ``lengths`` (in :func:`_names`'
+    order), then the arrays from ``pieces``, with the checksum of all of them. A file that can
+    seek gets its header, checksum included, once the arrays are written; anything else (a FIFO)
+    gets the checksum from a first pass over ``pieces``."""
+    entries = []
+    offset = 0
+    for name, length in zip(_names(order), lengths, strict=True):
+        dtype = np.dtype(_DTYPES[name.rpartition(".")[2]])
+        entries.append([name, dtype.str, length, offset])
+        offset += _aligned(length * dtype.itemsize)
+    header = {
+        "version": VERSION,
+        "order": order,
+        "vocab_size": vocab_size,
+        "smoothing": smoothing,
+        "scores_are_probabilities": probabilities,
+        "arrays": entries,
+        "checksum": 0,
+    }
+    room = len(json.dumps({**header, "checksum": 2**32 - 1}).encode("utf-8"))
+    with atomic_write(path) as out:
+        if out.seekable():
+            out.write(b"\0" * len(_header_bytes(header, room)))
+            header["checksum"] = _write_arrays(out, entries, pieces())
+            out.seek(0)
+            out.write(_header_bytes(header, room))
+            return
+        header["checksum"] = _write_arrays(None, entries, pieces())
+        out.write(_header_bytes(header, room))
+        _write_arrays(out, entries, pieces())
+
+
+def _write_arrays(out: BinaryIO | None, entries: list[list[Any]], pieces: Iterator[tuple[str, np.ndarray]]) -> int:
+    """The CRC-32 of the arrays, each zero-padded to the alignment, written to ``out`` (None:
+    only their CRC) as ``pieces`` gives them; each one checked against its entry."""
+    checksum = 0
+    pending = next(pieces, None)
+    for name, dtype, length, _ in entries:
+        written = 0
+        while pending is not None and pending[0] == name:
+            values = pending[1]
+            if values.dtype.str != dtype:
+                raise AssertionError(f"array {name}: {values.dtype.str} where the header says {dtype}")
+            data = np.ascontiguousarray(values).data
+            checksum = zlib.crc32(data, checksum)
+            if out is not None:
+                out.write(data)
+            written += len(values)
+            pending = next(pieces, None)
+        if written != length:
+            raise AssertionError(f"array {name}: {written} values where the header says {length}")
+        padding = b"\0" * (-(length * np.dtype(dtype).itemsize) % _ALIGN)
+        checksum = zlib.crc32(padding, checksum)
+        if out is not None:
+            out.write(padding)
+    if pending is not None:
+        raise AssertionError(f"array {pending[0]} is not where the layout has it")
+    return checksum
+
+
+def _header_bytes(header: dict[str, Any], json_length: int | None = None) -> bytes:
+    """Magic, length, JSON and its CRC, zero-padded to where the arrays begin; the JSON padded with
+    spaces to ``json_length`` bytes where given (the room a checksum of any value takes)."""
     encoded = json.dumps(header).encode("utf-8")
+    if json_length is not None:
+        encoded = encoded[:-1] + b" " * (json_length - len(encoded)) + b"}"
     prefix = MAGIC + _LENGTH.pack(len(encoded)) + encoded
     prefix += _CRC.pack(zlib.crc32(prefix))
     return prefix + b"\0" * (_aligned(len(prefix)) - len(prefix))
-
-
-def write_binary(model: BackoffModel, path: str | os.PathLike[str]) -> None:
-    """Write ``model`` to ``path`` atomically."""
-    arrays = _arrays(model)
-    entries = []
-    offset = 0
-    checksum = 0
-    for name, array in arrays:
-        entries.append([name, array.dtype.str, int(array.size), offset])
-        offset += _aligned(array.nbytes)
-    chunks = []
-    for _, array in arrays:
-        data = np.ascontiguousarray(array).tobytes()
-        padding = b"\0" * (-len(data) % _ALIGN)
-        checksum = zlib.crc32(padding, zlib.crc32(data, checksum))
-        chunks.append((data, padding))
-    header = {
-        "version": VERSION,
-        "order": model.order,
-        "vocab_size": model.vocab_size,
-        "smoothing": model.smoothing,
-        "scores_are_probabilities": model.scores_are_probabilities,
-        "arrays": entries,
-        "checksum": checksum,
-    }
-    with atomic_write(path) as out:
-        out.write(_header_bytes(header))
-        for data, padding in chunks:
-            out.write(data)
-            out.write(padding)
 
 
 # --- reading -------------------------------------------------------------------------------------

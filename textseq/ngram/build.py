@@ -114,8 +114,16 @@ class BuiltModel:
         """Write the model to ``path`` as :func:`textseq.ngram.files.save_model` does."""
         from textseq.ngram.files import save_model
 
-        if self._model is not None or binary or self._estimate is None:
+        if self._model is not None or self._estimate is None:
             save_model(self.model, path, binary=binary, comment=comment)
+            return
+        if binary:
+            from textseq.ngram.binary import write_binary_estimate
+
+            if path is None or path == "-":
+                raise InputError("a binary model needs a file name, not stdout")
+            assert self._store is not None
+            write_binary_estimate(self._estimate, self._words, self._smoothing, path, self._store)
             return
         from textseq.ngram.arpa import write_arpa_rows
         from textseq.streams import open_output

@@ -19,6 +19,9 @@ from textseq.ngram.columns import Column, Store, whole
 from textseq.ngram.corpus import BOS, Corpus, CorpusBuilder
 from textseq.ngram.counts import NgramCounts, OrderCounts, count_ngrams, find_sorted, greatest_window
 
+BYTES_PER_WORD = 120
+"""What a word of the vocabulary costs while counting (its string, its entry in the word index);
+the budget left for a chunk's tokens shrinks as the vocabulary grows."""
 BYTES_PER_TOKEN = 140
 """What counting costs per token of a chunk at order 5 (ids, positions, keys, sorts): 133 bytes measured
 on 15M tokens of natural English."""
@@ -255,7 +258,6 @@ def chunk_tallies(
     each chunk's tally to ``take`` (word ids numbered across chunks, so a chunk's unigram counts
     cover the words seen so far); (the words of its greatest window, its words, sentences,
     tokens)."""
-    chunk_tokens = max(10_000, memory // BYTES_PER_TOKEN)
     builder = CorpusBuilder(vocabulary)
     greatest: tuple[int, ...] | None = None
     sentences = tokens = 0
@@ -275,7 +277,7 @@ def chunk_tallies(
 
     for block in blocks:
         builder.add_block(block)
-        if builder.pending_tokens() >= chunk_tokens:
+        if builder.pending_tokens() >= max(10_000, (memory - len(builder.index) * BYTES_PER_WORD) // BYTES_PER_TOKEN):
             flush()
     flush()
     return greatest, builder.build().words, sentences, tokens

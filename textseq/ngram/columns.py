@@ -12,10 +12,12 @@ keeps it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
+import sys
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
 from typing import BinaryIO, Protocol
 
@@ -225,3 +227,24 @@ def chain_words(orders: Sequence[Linked], n: int, start: int, stop: int) -> np.n
         rows = orders[k - 1].context[low:high][local]
     words[:, 0] = rows
     return words
+
+
+def release_freed_memory() -> None:
+    """Give the memory freed so far back to the system where the C library keeps it (glibc's
+    ``malloc_trim``): arrays of a few megabytes come from the heap, and a streamed build that
+    frees one order's arrays and allocates the next's would otherwise grow by the heap's gaps."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):  # not glibc (musl has none)
+        return None

@@ -26,7 +26,7 @@ from typing import Protocol
 
 import numpy as np
 
-from textseq.ngram.columns import Column, Store, chain_words, whole
+from textseq.ngram.columns import Column, Store, chain_words, release_freed_memory, whole
 from textseq.ngram.corpus import BOS, UNK
 from textseq.ngram.counts import NgramCounts
 from textseq.ngram.model import BackoffModel, OrderTable
@@ -259,13 +259,23 @@ class Estimate:
         threshold = self.thresholds[n - 1]
         return sum(int(np.count_nonzero(_kept(table.count[a:b], n, threshold, a))) for a, b in _spans(len(table)))
 
-    def _context_sums(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """(sum of the adjusted counts of the (n+1)-grams that extend each n-gram; the discounted
-        mass they give back, a pruned one's whole count included), for every n-gram."""
+    def _context_sums(self, n: int) -> tuple[Column, Column]:
+        """(sum of the adjusted counts of the (n+1)-grams that extend each n-gram; gamma, the share
+        of it they give back, a pruned one's whole count included: 1 where nothing extends it), for
+        every n-gram, put in the store a slice at a time."""
         above = self.counts.orders[n]
         size = len(self.counts.orders[n - 1])
-        denominator = np.zeros(size)
-        mass = np.zeros(size)
+        denominators = self.store.writer(f"denominator{n}", np.dtype(np.float64))
+        gammas = self.store.writer(f"gamma{n}", np.dtype(np.float64))
+        done = 0  # n-grams whose sums are written
+
+        def until(row: int) -> None:  # n-grams that nothing extends, up to ``row``
+            nonlocal done
+            if row > done:
+                denominators.append(np.zeros(row - done))
+                gammas.append(np.ones(row - done))
+                done = row
+
         start = 0
         while start < len(above):
             step = CHUNK_ROWS
@@ -284,12 +294,16 @@ class Estimate:
             kept = self._kept_in(n + 1, start, stop)
             discount = self.discounts[n].of(a)
             weights = a.astype(np.float64)
-            denominator[low : low + span] = np.bincount(context - low, weights=weights, minlength=span)
-            mass[low : low + span] = np.bincount(
-                context - low, weights=discount if kept is None else np.where(kept, discount, weights), minlength=span
-            )
+            denominator = np.bincount(context - low, weights=weights, minlength=span)
+            mass = np.bincount(context - low, weights=discount if kept is None else np.where(kept, discount, weights), minlength=span)
+            until(low)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gammas.append(np.where(denominator > 0, mass / denominator, 1.0))
+            denominators.append(denominator)
+            done = low + span
             start = stop
-        return denominator, mass
+        until(size)
+        return denominators.close(), gammas.close()
 
     def chunks(self) -> Iterator[tuple[int, Iterator[OrderChunk]]]:
         """Per order from 1 up, its rows a slice at a time; each order's slices are to be taken
@@ -318,20 +332,16 @@ class Estimate:
             gamma: Column = np.empty(0)
             denominator: Column = np.empty(0)
             if n < top:
-                sums, mass = self._context_sums(n)
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    mass = np.where(sums > 0, mass / sums, 1.0)
-                gamma = self.store.put(f"gamma{n}", mass)
-                del mass
-                denominator = self.store.put(f"denominator{n}", sums)
-                del sums
+                denominator, gamma = self._context_sums(n)
             if n == 1:
                 yield 1, self._unigram_chunks(unigram, gamma)
             else:
-                interpolated = np.empty(len(self.counts.orders[n - 1]))
+                interpolated = np.empty(len(self.counts.orders[n - 1]) if n < top else 0)  # the next order's lower
                 yield n, self._order_chunks(n, lower, context_denominator, context_gamma, gamma, interpolated)
                 lower = interpolated
+            self.store.remove(context_denominator, context_gamma)
             context_denominator, context_gamma = denominator, gamma
+            release_freed_memory()
 
     def _unigram_chunks(self, unigram: np.ndarray, gamma: Column) -> Iterator[OrderChunk]:
         for start, stop in _spans(len(unigram)):
@@ -352,7 +362,8 @@ class Estimate:
             with np.errstate(divide="ignore", invalid="ignore"):
                 probability = (a.astype(np.float64) - discount) / context_denominator[low:high][local]
             probability += context_gamma[low:high][local] * lower[table.suffix[start:stop]]
-            interpolated[start:stop] = probability
+            if len(interpolated):
+                interpolated[start:stop] = probability
             backoff = _log10_or_zero(gamma[start:stop]) if n < self.order else np.zeros(stop - start)
             yield OrderChunk(start, stop, _log10_or_zero(probability, at_most=0.0), backoff, self._kept_in(n, start, stop))
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from textseq.ngram.chunked import Tally, TallyOrder, chunk_tallies, merge_tallies
+from textseq.ngram.chunked import BYTES_PER_WORD, Tally, TallyOrder, chunk_tallies, merge_tallies
 from textseq.ngram.columns import Column, Store
 
 MERGE_BYTES_PER_NGRAM = 96
@@ -66,7 +66,7 @@ def tally_in_runs(blocks: Iterable[str], order: int, memory: int, vocabulary: It
 
     greatest, words, sentences, tokens = chunk_tallies(blocks, order, memory, vocabulary, spill)
     unigrams = np.concatenate([unigrams, np.zeros(len(words) - len(unigrams), dtype=np.int64)])
-    edges = _ranges(runs, len(words), max(1, memory // MERGE_BYTES_PER_NGRAM))
+    edges = _ranges(runs, len(words), max(1, (memory - len(words) * BYTES_PER_WORD) // MERGE_BYTES_PER_NGRAM))
     bounds = [[np.searchsorted(first[:], edges) for _, _, _, first in run.orders] for run in runs]
     merged = _merge_ranges(runs, bounds, edges, len(words), order, store)
     for run in runs:
