@@ -78,7 +78,7 @@ man: $(STAMP)
 # (glove: embed's corpus; neural-seeds: neural's text; neural-sample: neural-char's checkpoint).
 # A reference tool that is not installed is skipped with a note, and neural-throughput measures
 # nothing without a CUDA device; bench/README.md says what each needs and takes.
-BENCH := tokenizing ngram embed glove classify neural neural-seeds neural-recipe neural-step char-loop neural-char neural-eval neural-sample neural-throughput peephole transformer
+BENCH := tokenizing ngram ngram-scale embed glove classify neural neural-seeds neural-recipe neural-step char-loop neural-char neural-eval neural-sample neural-throughput peephole transformer
 
 bench: $(STAMP)
 	for script in $(BENCH); do echo "== bench/$$script.py" >&2; $(BIN)/python bench/$$script.py || exit 1; done

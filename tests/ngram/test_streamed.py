@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import io
 import os
+import signal
+import subprocess
+import time
 
 import numpy as np
 import pytest
 
+from helpers import SUBPROCESS_ENV, textseq_command
 from textseq.errors import OutputError
 from textseq.ngram import kneser_ney
 from textseq.ngram.arpa import write_arpa
@@ -170,3 +174,21 @@ def test_a_binary_model_written_to_a_fifo_is_the_file_it_writes(tmp_path):
         make()
         reader.join(timeout=30)
         assert received == [(tmp_path / "file.tsbin").read_bytes()]  # a pipe cannot seek: the checksum comes from a first pass
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_during_a_bounded_build_removes_its_temporary_directory(tmp_path, signum, code):
+    temp = tmp_path / "t"
+    temp.mkdir()
+    command = [*textseq_command(), "ngram", "build", "-o", "3", "--memory", "1M", "-T", str(temp), "-O", str(tmp_path / "m.arpa")]
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE, env=SUBPROCESS_ENV)
+    process.stdin.write(b"the cat sat\n")  # type: ignore[union-attr]
+    process.stdin.flush()  # type: ignore[union-attr]
+    deadline = time.monotonic() + 60
+    while not os.listdir(temp) and time.monotonic() < deadline:  # the store is made before the text is read
+        time.sleep(0.05)
+    assert os.listdir(temp), "the build made no temporary directory"
+    process.send_signal(signum)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == code and b"Traceback" not in err
+    assert os.listdir(temp) == [] and not (tmp_path / "m.arpa").exists()
