@@ -73,7 +73,7 @@ def task_map(workers: int, state: object) -> Iterator[Callable[[Callable[[T], R]
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         try:
-            yield lambda function, tasks: _ahead(pool, function, tasks, 2 * workers)
+            yield lambda function, tasks: _ahead(pool, function, tasks, 4 * workers)
             pool.close()
         finally:
             pool.terminate()

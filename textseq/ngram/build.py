@@ -1,6 +1,11 @@
 """The n-gram pipeline as library calls: count a token stream, turn rare words into ``<unk>``,
 estimate with a registered smoother (count pruning as it goes), then prune by relative entropy.
 
+Under a memory budget, a smoother that can stream (modified Kneser-Ney's ``stream``) builds from
+counts on disk: sorted runs merged a range of first words at a time (:mod:`textseq.ngram.runs`),
+linked into a store (:mod:`textseq.ngram.columns`), estimated and written a slice at a time as
+:meth:`BuiltModel.save` writes the model.
+
 ``textseq ngram build`` parses its options, opens its streams and calls :func:`build_model`;
 ``textseq ngram count`` calls :func:`count_text`. As KenLM's ``lmplz`` fills a config and runs
 one pipeline, everything between the text and the model is here, and a value these functions
