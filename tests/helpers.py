@@ -351,3 +351,15 @@ def install(site: Path, dist: str, version: str, entry_name: str, module: str, s
     info.mkdir()
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n", encoding="utf-8")
     (info / "entry_points.txt").write_text(f"[textseq]\n{entry_name} = {module}\n", encoding="utf-8")
+
+
+def zipf_text(seed: int, lines: int, words: int, longest: int) -> str:
+    """``lines`` lines of 1 to ``longest`` - 1 words drawn from ``words`` words (w0, w1, ...) with
+    Zipf's weights: text whose n-grams repeat as natural text's do, a little."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    vocabulary = [f"w{i}" for i in range(words)]
+    weights = 1.0 / np.arange(1, words + 1)
+    weights /= weights.sum()
+    return "".join(" ".join(rng.choice(vocabulary, size=rng.integers(1, longest), p=weights)) + "\n" for _ in range(lines))

@@ -6,16 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from helpers import zipf_text
 from textseq.ngram.chunked import count_in_chunks, link, merge_tallies, tally_of
 from textseq.ngram.corpus import CorpusBuilder, corpus_from_blocks
 from textseq.ngram.counts import count_ngrams
 
 
 def _random_text(seed: int, lines: int = 300) -> str:
-    rng = np.random.default_rng(seed)
-    words = [f"w{i}" for i in range(60)]
-    weights = 1.0 / np.arange(1, 61)
-    return "".join(" ".join(rng.choice(words, size=rng.integers(1, 9), p=weights / weights.sum())) + "\n" for _ in range(lines))
+    return zipf_text(seed, lines, words=60, longest=9)
 
 
 def _same(mine, theirs) -> None:

@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 
-from helpers import SUBPROCESS_ENV, textseq_command
+from helpers import SUBPROCESS_ENV, textseq_command, zipf_text
 from textseq.errors import OutputError
 from textseq.ngram import kneser_ney
 from textseq.ngram.arpa import write_arpa
@@ -25,10 +25,7 @@ from textseq.ngram.kneser_ney import Estimate, estimate
 
 
 def _random_text(seed: int, lines: int = 400) -> str:
-    rng = np.random.default_rng(seed)
-    words = [f"w{i}" for i in range(80)]
-    weights = 1.0 / np.arange(1, 81)
-    return "".join(" ".join(rng.choice(words, size=rng.integers(1, 10), p=weights / weights.sum())) + "\n" for _ in range(lines))
+    return zipf_text(seed, lines, words=80, longest=10)
 
 
 def _same_model(mine, theirs) -> None:
