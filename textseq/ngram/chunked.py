@@ -252,12 +252,20 @@ def tally_in_chunks(blocks: Iterable[str], order: int, memory: int, vocabulary: 
 
 
 def chunk_tallies(
-    blocks: Iterable[str], order: int, memory: int, vocabulary: Iterable[str] | None, take: Callable[[Tally], None]
+    blocks: Iterable[str],
+    order: int,
+    memory: int,
+    vocabulary: Iterable[str] | None,
+    take: Callable[[Tally], None],
+    *,
+    resident: Callable[[], int | None] = lambda: None,
 ) -> tuple[tuple[int, ...] | None, list[str], int, int]:
     """Count the text in ``blocks`` a chunk of about ``memory`` bytes' worth at a time, giving
     each chunk's tally to ``take`` (word ids numbered across chunks, so a chunk's unigram counts
     cover the words seen so far); (the words of its greatest window, its words, sentences,
-    tokens)."""
+    tokens). A chunk gets what is left of ``memory`` after what the process holds: ``resident``'s
+    measure of it where it gives one (the caller's tallies must then leave the process as they are
+    taken), else the vocabulary reckoned at ``BYTES_PER_WORD`` a word."""
     builder = CorpusBuilder(vocabulary)
     greatest: tuple[int, ...] | None = None
     sentences = tokens = 0
@@ -275,10 +283,16 @@ def chunk_tallies(
             greatest = window
         take(tally_of(count_ngrams(chunk, order)))
 
+    def room() -> int:
+        held = resident()
+        return memory - (len(builder.index) * BYTES_PER_WORD if held is None else held)
+
+    chunk_tokens = max(10_000, room() // BYTES_PER_TOKEN)
     for block in blocks:
         builder.add_block(block)
-        if builder.pending_tokens() >= max(10_000, (memory - len(builder.index) * BYTES_PER_WORD) // BYTES_PER_TOKEN):
+        if builder.pending_tokens() >= chunk_tokens:
             flush()
+            chunk_tokens = max(10_000, room() // BYTES_PER_TOKEN)
     flush()
     return greatest, builder.build().words, sentences, tokens
 

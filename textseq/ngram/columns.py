@@ -229,6 +229,15 @@ def chain_words(orders: Sequence[Linked], n: int, start: int, stop: int) -> np.n
     return words
 
 
+def resident_bytes() -> int | None:
+    """The memory this process holds now (its resident set), where the system says (Linux)."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def release_freed_memory() -> None:
     """Give the memory freed so far back to the system where the C library keeps it (glibc's
     ``malloc_trim``): arrays of a few megabytes come from the heap, and a streamed build that

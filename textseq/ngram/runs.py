@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from textseq.ngram.chunked import BYTES_PER_WORD, Tally, TallyOrder, chunk_tallies, merge_tallies
-from textseq.ngram.columns import Column, Store
+from textseq.ngram.columns import Column, Store, release_freed_memory, resident_bytes
 
 MERGE_BYTES_PER_NGRAM = 96
 """What merging a range costs per n-gram of its runs, roughly (both sides' keys, the merged keys,
@@ -64,7 +64,11 @@ def tally_in_runs(blocks: Iterable[str], order: int, memory: int, vocabulary: It
         unigrams[: len(tally.unigrams)] += tally.unigrams
         runs.append(_spill_run(tally, store, len(runs)))
 
-    greatest, words, sentences, tokens = chunk_tallies(blocks, order, memory, vocabulary, spill)
+    def resident() -> int | None:
+        release_freed_memory()  # what the last chunk's counting freed is not held
+        return resident_bytes()
+
+    greatest, words, sentences, tokens = chunk_tallies(blocks, order, memory, vocabulary, spill, resident=resident)
     unigrams = np.concatenate([unigrams, np.zeros(len(words) - len(unigrams), dtype=np.int64)])
     edges = _ranges(runs, len(words), max(1, (memory - len(words) * BYTES_PER_WORD) // MERGE_BYTES_PER_NGRAM))
     bounds = [[np.searchsorted(first[:], edges) for _, _, _, first in run.orders] for run in runs]
