@@ -22,9 +22,9 @@ from textseq.ngram.counts import NgramCounts, OrderCounts, count_ngrams, find_so
 BYTES_PER_WORD = 120
 """What a word of the vocabulary costs while counting (its string, its entry in the word index);
 the budget left for a chunk's tokens shrinks as the vocabulary grows."""
-BYTES_PER_TOKEN = 140
-"""What counting costs per token of a chunk at order 5 (ids, positions, keys, sorts): 133 bytes measured
-on 15M tokens of natural English."""
+BYTES_PER_TOKEN = 150
+"""What counting a chunk costs per token at order 5 (ids, positions, keys, sorts): about 150 bytes
+measured, the chunk's peak over what the process held before it, on 15M tokens of natural English."""
 
 T = TypeVar("T")
 

@@ -12,8 +12,9 @@ contexts are rows of the same block one order down, so:
 - the merged tally of the whole text is the ranges' merged tallies one after another, each
   range's context rows moved by the rows of the ranges before it.
 
-The ranges are cut so that each one's n-grams, counted in every run (at most its distinct
-n-grams), fit the memory budget; memory then follows the chunk and the range, not the model.
+The ranges are cut so that each one's n-grams as the runs hold them (an n-gram in several runs
+counted once in each: no fewer than the range will have) fit the memory budget; memory then
+follows the chunk and the range, not the model.
 The result is the tally of the whole text that merging in memory gives, row for row.
 """
 
