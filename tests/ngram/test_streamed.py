@@ -3,6 +3,7 @@ whole arrays; a build under a memory budget writes the same ARPA file without ho
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import signal
@@ -189,3 +190,36 @@ def test_a_signal_during_a_bounded_build_removes_its_temporary_directory(tmp_pat
     _, err = process.communicate(timeout=30)
     assert process.returncode == code and b"Traceback" not in err
     assert os.listdir(temp) == [] and not (tmp_path / "m.arpa").exists()
+
+
+class _FullDisk(io.BytesIO):
+    def write(self, data) -> int:  # type: ignore[override]
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_full_disk_while_spilling_is_one_line_that_names_the_way_out(tmp_path):
+    with Store(str(tmp_path), spill=True) as store:
+        writer = store.writer("values", np.dtype(np.int64))
+        writer._out = _FullDisk()  # the disk fills as the build writes its temporary data
+        with pytest.raises(OutputError, match="give -T a directory with more room"):
+            writer.append(np.arange(10))
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_temporary_directory_that_cannot_be_made_is_one_line(tmp_path, monkeypatch):
+    from textseq.ngram import columns
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(columns.tempfile, "mkdtemp", refuse)
+    with pytest.raises(OutputError, match="cannot make a temporary directory for the build: Permission denied"):
+        build_model([_random_text(2)], 3, memory=1 << 20, temp_dir=str(tmp_path))
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
+@pytest.mark.parametrize("binary", [False, True])
+def test_a_bounded_build_written_to_a_full_disk_is_one_line_and_leaves_no_temporary_files(tmp_path, binary):
+    with build_model([_random_text(4)], 3, memory=1 << 20, temp_dir=str(tmp_path)) as built, pytest.raises(OutputError, match="/dev/full"):
+        built.save("/dev/full", binary=binary)
+    assert os.listdir(tmp_path) == []

@@ -94,7 +94,7 @@ Pieces = Callable[[], Iterator[tuple[str, np.ndarray]]]
 def write_binary(model: BackoffModel, path: str | os.PathLike[str]) -> None:
     """Write ``model`` to ``path`` atomically, an array slice at a time (no copy of the whole)."""
     vocab = _vocab_bytes(model.words)
-    lengths = [len(vocab)] + [length for table in model.orders for length in ((len(table),) * (2 if table is model.orders[0] else 3))]
+    lengths = _lengths(vocab, [len(table) for table in model.orders])
 
     def pieces() -> Iterator[tuple[str, np.ndarray]]:
         yield "vocab", vocab
@@ -110,7 +110,7 @@ def write_binary_estimate(estimate: Estimate, words: list[str], smoothing: str, 
     ``path`` as it is computed, never whole in memory: each order's keys go straight to the file,
     its log values to ``store`` until the keys are written."""
     vocab = _vocab_bytes(words)
-    lengths = [len(vocab)] + [size for n, size in enumerate(estimate.sizes, start=1) for _ in range(2 if n == 1 else 3)]
+    lengths = _lengths(vocab, estimate.sizes)
     vocab_size = len(words)
 
     def pieces() -> Iterator[tuple[str, np.ndarray]]:
@@ -145,6 +145,11 @@ def write_binary_estimate(estimate: Estimate, words: list[str], smoothing: str, 
                 store.remove(column)
 
     write_layout(path, estimate.order, vocab_size, smoothing, True, lengths, pieces)
+
+
+def _lengths(vocab: np.ndarray, sizes: list[int]) -> list[int]:
+    """The arrays' lengths in :func:`_names`' order, for a model of ``sizes`` n-grams an order."""
+    return [len(vocab)] + [size for n, size in enumerate(sizes, start=1) for _ in range(2 if n == 1 else 3)]
 
 
 def _vocab_bytes(words: list[str]) -> np.ndarray:

@@ -21,7 +21,7 @@ import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from textseq.errors import InputError, ParameterError
 from textseq.ngram.columns import Store
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 from textseq.ngram.smoothers import MAX_ORDER
 
 Warn = Callable[[str], None]
+T = TypeVar("T")
 
 DEFAULT_SMOOTHER = "modified-kneser-ney"
 _CHARS_PER_TOKEN = 6
@@ -244,13 +245,29 @@ def _tally(
     from textseq.ngram.chunked import tally_in_chunks
 
     assert memory is not None
+    return _frequent_words_only(
+        blocks, vocabulary, min_count, temp_dir, text_bytes, warn, lambda text, words: tally_in_chunks(text, order, memory, words)
+    )
+
+
+def _frequent_words_only(
+    blocks: Iterable[str],
+    vocabulary: Sequence[str] | None,
+    min_count: int,
+    temp_dir: str | None,
+    text_bytes: int | None,
+    warn: Warn | None,
+    count: Callable[[Iterable[str], Iterable[str] | None], T],
+) -> T:
+    """``count(text, vocabulary)`` over ``blocks``, with ``min_count`` over the text spooled to
+    ``temp_dir`` while its words are counted, and only its frequent words for a vocabulary."""
     if min_count == 1:
-        return tally_in_chunks(blocks, order, memory, vocabulary)
+        return count(blocks, vocabulary)
     from textseq.ngram.spool import frequent_vocabulary, read_back
 
     spool, kept = frequent_vocabulary(blocks, vocabulary, min_count, temp_dir, warn, text_bytes=text_bytes)
     with spool:
-        return tally_in_chunks(read_back(spool), order, memory, kept)
+        return count(read_back(spool), kept)
 
 
 def build_model(
@@ -387,14 +404,9 @@ def _streamed(
             store.check_room(sum(sizes) * _SPILLED_BYTES_PER_NGRAM)
         counts = link_into(tallied.tally, tallied.greatest, store)
     else:
-        if min_count == 1:
-            runs = tally_in_runs(blocks, order, memory, vocabulary, store)
-        else:
-            from textseq.ngram.spool import frequent_vocabulary, read_back
-
-            spool, kept = frequent_vocabulary(blocks, vocabulary, min_count, temp_dir, warn, text_bytes=text_bytes)
-            with spool:
-                runs = tally_in_runs(read_back(spool), order, memory, kept, store)
+        runs = _frequent_words_only(
+            blocks, vocabulary, min_count, temp_dir, text_bytes, warn, lambda text, words: tally_in_runs(text, order, memory, words, store)
+        )
         words, sentences, tokens = runs.words, runs.sentences, runs.tokens
         sizes = [len(runs.unigrams), *(len(count) for _, _, count in runs.orders)]
         if tokens:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import TypeVar
 
 import numpy as np
 
@@ -25,8 +24,6 @@ the budget left for a chunk's tokens shrinks as the vocabulary grows."""
 BYTES_PER_TOKEN = 150
 """What counting a chunk costs per token at order 5 (ids, positions, keys, sorts): about 150 bytes
 measured, the chunk's peak over what the process held before it, on 15M tokens of natural English."""
-
-T = TypeVar("T")
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
 
