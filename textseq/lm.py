@@ -100,7 +100,7 @@ def open_model(
         return NeuralLM(network, codec, where, threads=used, kind=str(payload["arch"]), context=context, bf16=bf16)
     from textseq.ngram.files import load_model
 
-    return NgramLM(load_model(path, check_later=True))
+    return NgramLM(load_model(path, check_later=True), threads=threads)
 
 
 class WordText:
@@ -129,10 +129,12 @@ class NgramLM(WordText):
 
     level = "word"
 
-    def __init__(self, model: BackoffModel) -> None:
+    def __init__(self, model: BackoffModel, threads: int | None = None) -> None:
+        """``threads``: how many score a text (default: :func:`textseq.threads.default_threads`)."""
         from textseq.ngram.corpus import EOS
 
         self.model = model
+        self.threads = threads
         self.words = model.words
         self.end_id = EOS
         self.scores_are_probabilities = model.scores_are_probabilities
@@ -162,8 +164,9 @@ class NgramLM(WordText):
     def evaluate(self, blocks: Iterable[str]) -> tuple[Report, np.ndarray]:
         """KenLM's ``query`` figures (see :mod:`textseq.ngram.evaluate`)."""
         from textseq.ngram.evaluate import evaluate
+        from textseq.threads import default_threads
 
-        report, per_sentence = evaluate(self.model, blocks)
+        report, per_sentence = evaluate(self.model, blocks, self.threads or default_threads())
         self.model.settle()
         return report.as_dict(), per_sentence
 

@@ -186,7 +186,7 @@ Examples:
     "--threads",
     type=click.IntRange(min=1),
     default=None,
-    help="Neural checkpoints on CPU: threads for the matrix products [default: the cores not busy with other work].",
+    help="Threads that score: for a neural checkpoint on CPU, its matrix products [default: the cores not busy with other work]; for an n-gram model, its lookups [default: the cores, at most 4].",
 )
 @_mix_option
 @_weights_option
