@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 import mmap
 import os
+import re
 import struct
 import threading
 import zlib
@@ -453,6 +454,10 @@ def _wrap_arrays(mapped: mmap.mmap, header: dict[str, Any], start: int) -> dict[
     return arrays
 
 
+_SPACE_IN_A_WORD = re.compile(r"[^\S\n]")
+"""Whitespace that ``str.split`` splits at (Unicode's), other than the words' separator."""
+
+
 def _vocabulary(data: np.ndarray, size: int) -> tuple[list[str], dict[str, int]]:
     """The words, and each one's id."""
     try:
@@ -465,7 +470,7 @@ def _vocabulary(data: np.ndarray, size: int) -> tuple[list[str], dict[str, int]]
     if tuple(words[: len(SPECIALS)]) != SPECIALS:
         raise _Corrupt(f"the vocabulary does not start with {', '.join(SPECIALS)}")
     index = dict(zip(words, range(size)))
-    if len(index) != size or text.split() != words:
+    if len(index) != size or "" in index or _SPACE_IN_A_WORD.search(text):
         raise _Corrupt("the vocabulary has an empty word, a word with a space in it, or a word twice")
     return words, index
 
