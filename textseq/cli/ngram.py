@@ -89,35 +89,15 @@ def count_command(
     '<s> the' counts sentences that start with 'the'. Ties keep the order in which their words
     first appear.
     """
-    import numpy as np
-
     from textseq.ngram.build import count_text, memory_budget
-    from textseq.ngram.counts import sort_with_order
+    from textseq.ngram.count_table import count_summary, write_count_table
 
     app.quiet(quiet)
     budget = memory_budget(memory) if memory is not None else None
     counted = count_text(_blocks(app, files, errors, budget), order, memory=budget, dask=dask, warn=app.console.warn)
-    counts = counted.counts
-    words = np.array(counted.words, dtype=object)
     with open_output(output, app.stdout) as out:
-        for n in range(1 if all_orders else order, order + 1):
-            table = counts.orders[n - 1]
-            matrix = counts.words_of(n)
-            keep = np.flatnonzero(table.count >= min_count)
-            # rows are in lexicographic order of word ids already, so ties stay in first-appearance order
-            ranked = keep[sort_with_order(table.count.max(initial=0) - table.count[keep])[1]]
-            if top is not None:
-                ranked = ranked[:top]
-            for start in range(0, len(ranked), 100_000):
-                chunk = ranked[start : start + 100_000]
-                columns = [words[matrix[chunk, column]].tolist() for column in range(n)]
-                values: list[object] = [None] * (2 * len(chunk))
-                values[0::2] = columns[0] if n == 1 else list(map(" ".join, zip(*columns)))
-                values[1::2] = table.count[chunk].tolist()
-                out.write(("%s\t%d\n" * len(chunk)) % tuple(values))
-    app.console.info(
-        f"{counted.sentences:,} sentences, {counted.tokens:,} tokens, " + ", ".join(f"{len(t):,} {t.order}-grams" for t in counts.orders)
-    )
+        write_count_table(counted, out, order, all_orders=all_orders, min_count=min_count, top=top)
+    app.console.info(count_summary(counted))
 
 
 def _blocks(app: App, files: tuple[str, ...], errors: str, memory: int | None) -> Iterator[str]:
