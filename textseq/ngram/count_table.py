@@ -48,8 +48,7 @@ def write_count_table(
     """The table of ``order`` (of orders 1..``order`` one after another with ``all_orders``;
     ``top`` applies to each) written to ``out``."""
     for n in range(1 if all_orders else order, order + 1):
-        for lines in count_lines(counted, n, min_count, top):
-            out.write(lines)
+        out.writelines(count_lines(counted, n, min_count, top))
 
 
 def count_summary(counted: Counted) -> str:
