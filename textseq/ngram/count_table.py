@@ -8,7 +8,7 @@ alone gives it.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TextIO
+from typing import Protocol
 
 import numpy as np
 
@@ -18,12 +18,16 @@ from textseq.ngram.counts import OrderCounts, sort_with_order
 LINES_PER_WRITE = 100_000
 
 
+class TextSink(Protocol):
+    def write(self, text: str, /) -> object: ...
+
+
 def ranked_rows(table: OrderCounts, min_count: int = 1, top: int | None = None) -> np.ndarray:
     """The rows of ``table`` seen at least ``min_count`` times, most frequent first (ties in row
     order), at most ``top`` of them."""
     keep = np.flatnonzero(table.count >= min_count)
     ranked = keep[sort_with_order(table.count.max(initial=0) - table.count[keep])[1]]
-    return ranked if top is None else ranked[:top]
+    return np.asarray(ranked if top is None else ranked[:top])
 
 
 def count_lines(counted: Counted, order: int, min_count: int = 1, top: int | None = None) -> Iterator[str]:
@@ -43,12 +47,13 @@ def count_lines(counted: Counted, order: int, min_count: int = 1, top: int | Non
 
 
 def write_count_table(
-    counted: Counted, out: TextIO, order: int, *, all_orders: bool = False, min_count: int = 1, top: int | None = None
+    counted: Counted, out: TextSink, order: int, *, all_orders: bool = False, min_count: int = 1, top: int | None = None
 ) -> None:
     """The table of ``order`` (of orders 1..``order`` one after another with ``all_orders``;
     ``top`` applies to each) written to ``out``."""
     for n in range(1 if all_orders else order, order + 1):
-        out.writelines(count_lines(counted, n, min_count, top))
+        for lines in count_lines(counted, n, min_count, top):
+            out.write(lines)
 
 
 def count_summary(counted: Counted) -> str:
